@@ -1,0 +1,87 @@
+//! `wasm-chord bench`: prompt processing and generation speed, as llama-bench measures them —
+//! pp: one batch of P prompt tokens from an empty cache; tg: N tokens decoded one at a time.
+//! Each is repeated R times; the mean tokens/s is reported.
+
+use super::*;
+use serde_json::json;
+
+pub fn main(argv: &[String]) -> Result<(), String> {
+    if wants_help(argv) {
+        println!("usage: wasm-chord bench -m MODEL [-p 128] [-n 64] [-r 3] [-t THREADS] [--json]");
+        return Ok(());
+    }
+    let spec = [
+        MODEL,
+        THREADS,
+        BACKEND,
+        value(&["-p", "--n-prompt"]),
+        value(&["-n", "--n-gen"]),
+        value(&["-r", "--repetitions"]),
+        switch(&["--json"]),
+    ];
+    let a = Args::parse(argv, &spec)?;
+    let (n_prompt, n_gen, reps) = (
+        a.num("-p", 128usize)?,
+        a.num("-n", 64usize)?,
+        a.num("-r", 3usize)?.max(1),
+    );
+    let (mut model, _, _) = load_model(&a)?;
+    if n_prompt + n_gen > model.n_ctx() {
+        return Err(format!(
+            "-p {n_prompt} + -n {n_gen} exceeds the context of {}",
+            model.n_ctx()
+        ));
+    }
+    // Token ids cycle through a fixed range so runs are repeatable; their text does not matter.
+    let n_vocab = model.config.n_vocab as u32;
+    let tokens: Vec<u32> = (0..n_prompt.max(1) as u32)
+        .map(|i| (i * 7919 + 13) % n_vocab)
+        .collect();
+
+    let mut pp = Vec::new();
+    let mut tg = Vec::new();
+    for _ in 0..reps {
+        if n_prompt > 0 {
+            model.reset();
+            let t0 = std::time::Instant::now();
+            model
+                .forward_traced(&tokens[..n_prompt], 0, None)
+                .map_err(|e| e.to_string())?;
+            pp.push(n_prompt as f64 / t0.elapsed().as_secs_f64());
+        }
+        if n_gen > 0 {
+            model.reset();
+            let t0 = std::time::Instant::now();
+            for i in 0..n_gen {
+                model
+                    .forward_traced(&[tokens[i % tokens.len()]], i, None)
+                    .map_err(|e| e.to_string())?;
+            }
+            tg.push(n_gen as f64 / t0.elapsed().as_secs_f64());
+        }
+    }
+    let mean = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
+    let threads = a.num("-t", 0usize)?;
+    let threads = if threads == 0 {
+        cpu::CpuBackend::new(0).n_threads()
+    } else {
+        threads
+    };
+    if a.has("--json") {
+        println!(
+            "{}",
+            json!({ "pp_tps": mean(&pp), "tg_tps": mean(&tg), "n_prompt": n_prompt, "n_gen": n_gen, "repetitions": reps, "threads": threads, "backend": "cpu" })
+        );
+    } else {
+        println!("backend cpu, {threads} threads, {reps} repetitions");
+        println!("pp{n_prompt}: {:.2} tok/s", mean(&pp));
+        println!("tg{n_gen}: {:.2} tok/s", mean(&tg));
+    }
+    Ok(())
+}

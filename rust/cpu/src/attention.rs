@@ -1,0 +1,210 @@
+//! Causal grouped-query attention over the f16 KV cache, numerically mirroring ggml's CPU flash
+//! attention (llama.cpp's default), which has two kernels:
+//!
+//! - fewer than 64 query rows (decode, short prompts): per row, keys in order with an online
+//!   softmax; q is rounded to f16 for q·k and the weighted sum of values is accumulated **in
+//!   f16**. That rounding is visible in the logits, so we reproduce it.
+//! - 64 or more query rows (prefill): tiles of 64 keys in f32 (q not rounded), online softmax
+//!   across tiles, f32 accumulation.
+//!
+//! Keys are the cache positions `first..=pos` (first > 0 inside a sliding window).
+
+use crate::Tensor;
+use half::f16;
+use model::backend::AttentionParams;
+
+/// Query rows from which ggml switches to its tiled f32 kernel (GGML_FA_TILE_Q).
+const TILED_MIN_ROWS: usize = 64;
+/// Keys per tile in the tiled kernel (GGML_FA_TILE_KV).
+const KV_TILE: usize = 64;
+
+/// q: (n_tokens, n_head*head_dim); k_cache, v_cache: (n_ctx, kv_dim) → (n_tokens, n_head*head_dim).
+pub fn attention(
+    q: &Tensor,
+    k_cache: &[f16],
+    v_cache: &[f16],
+    kv_dim: usize,
+    p: &AttentionParams,
+    n_threads: usize,
+) -> Tensor {
+    let hd = p.head_dim;
+    let group = p.n_head / p.n_head_kv;
+    let tiled = q.rows >= TILED_MIN_ROWS;
+    let mut out = Tensor::zeros(q.rows, q.cols);
+
+    let head_job = |t: usize, h: usize, out_head: &mut [f32], scratch: &mut Scratch| {
+        let pos = p.pos0 + t;
+        let first = p.window.map_or(0, |w| (pos + 1).saturating_sub(w));
+        let kv_off = (h / group) * hd;
+        let key = |j: usize| &k_cache[j * kv_dim + kv_off..j * kv_dim + kv_off + hd];
+        let value = |j: usize| &v_cache[j * kv_dim + kv_off..j * kv_dim + kv_off + hd];
+        let q_head = &q.row(t)[h * hd..(h + 1) * hd];
+        if tiled {
+            attend_tiled(
+                q_head,
+                first..=pos,
+                key,
+                value,
+                p.kq_scale,
+                out_head,
+                scratch,
+            );
+        } else {
+            attend_f16_accumulate(
+                q_head,
+                first..=pos,
+                key,
+                value,
+                p.kq_scale,
+                out_head,
+                scratch,
+            );
+        }
+    };
+
+    let cols = q.cols;
+    let rows_per_thread = q.rows.div_ceil(n_threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        for (chunk_idx, chunk) in out.data.chunks_mut(rows_per_thread * cols).enumerate() {
+            let job = &head_job;
+            let mut run = move || {
+                let mut scratch = Scratch::default();
+                for (i, row) in chunk.chunks_mut(cols).enumerate() {
+                    let t = chunk_idx * rows_per_thread + i;
+                    for (h, out_head) in row.chunks_mut(hd).enumerate() {
+                        job(t, h, out_head, &mut scratch);
+                    }
+                }
+            };
+            if q.rows <= rows_per_thread {
+                run(); // a single chunk (decode): no thread needed
+            } else {
+                s.spawn(run);
+            }
+        }
+    });
+    out
+}
+
+/// Per-thread buffers, reused across heads.
+#[derive(Default)]
+struct Scratch {
+    q: Vec<f32>,
+    acc16: Vec<f16>,
+    scores: Vec<f32>,
+}
+
+/// q·k in the summation order of ggml's AVX2 `ggml_vec_dot_f16` (4 accumulators × 8 lanes,
+/// fused multiply-adds, then a fixed pairwise reduction), so scores match llama.cpp's bit for
+/// bit on x86; a tail that is not a multiple of 32 is added last, in order.
+fn dot_f16(k: &[f16], q: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    const ACCS: usize = 4;
+    const STEP: usize = LANES * ACCS;
+    let mut acc = [[0.0f32; LANES]; ACCS];
+    let whole = k.len() / STEP * STEP;
+    for (kc, qc) in k[..whole]
+        .chunks_exact(STEP)
+        .zip(q[..whole].chunks_exact(STEP))
+    {
+        for (r, a) in acc.iter_mut().enumerate() {
+            for (lane, x) in a.iter_mut().enumerate() {
+                let i = r * LANES + lane;
+                *x = kc[i].to_f32().mul_add(qc[i], *x);
+            }
+        }
+    }
+    // (a0+a2, a1+a3) → (a0+a1) lane-wise, then 8 lanes → 4 (low+high halves) → two horizontal adds.
+    let [a0, a1, a2, a3] = acc;
+    let l: [f32; LANES] = std::array::from_fn(|i| (a0[i] + a2[i]) + (a1[i] + a3[i]));
+    let t: [f32; 4] = std::array::from_fn(|i| l[i] + l[i + 4]);
+    let mut sum = (t[0] + t[1]) + (t[2] + t[3]);
+    for (kv, qv) in k[whole..].iter().zip(&q[whole..]) {
+        sum += kv.to_f32() * qv;
+    }
+    sum
+}
+
+/// ggml's one-row kernel: online softmax key by key, values accumulated in f16.
+fn attend_f16_accumulate<'a>(
+    q_head: &[f32],
+    keys: std::ops::RangeInclusive<usize>,
+    key: impl Fn(usize) -> &'a [f16],
+    value: impl Fn(usize) -> &'a [f16],
+    scale: f32,
+    out: &mut [f32],
+    s: &mut Scratch,
+) {
+    s.q.clear();
+    s.q.extend(q_head.iter().map(|&x| f16::from_f32(x).to_f32()));
+    s.acc16.clear();
+    s.acc16.resize(out.len(), f16::ZERO);
+    let (mut m, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+    for j in keys {
+        let score = dot_f16(key(j), &s.q) * scale;
+        let (mut ms, mut vs) = (1.0f32, 1.0f32);
+        if score > m {
+            ms = (m - score).exp();
+            m = score;
+            s.acc16
+                .iter_mut()
+                .for_each(|a| *a = f16::from_f32(a.to_f32() * ms));
+        } else {
+            vs = (score - m).exp();
+        }
+        for (a, v) in s.acc16.iter_mut().zip(value(j)) {
+            // ggml_vec_mad_f16: one fused multiply-add, rounded to f16.
+            *a = f16::from_f32(v.to_f32().mul_add(vs, a.to_f32()));
+        }
+        sum = sum * ms + vs;
+    }
+    let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+    out.iter_mut()
+        .zip(&s.acc16)
+        .for_each(|(o, a)| *o = a.to_f32() * inv);
+}
+
+/// ggml's tiled kernel: f32 throughout, softmax renormalised once per tile of 64 keys. Tiles are
+/// aligned to cache position 0, as ggml walks the whole cache view in tiles.
+fn attend_tiled<'a>(
+    q_head: &[f32],
+    keys: std::ops::RangeInclusive<usize>,
+    key: impl Fn(usize) -> &'a [f16],
+    value: impl Fn(usize) -> &'a [f16],
+    scale: f32,
+    out: &mut [f32],
+    s: &mut Scratch,
+) {
+    let (first, last) = (*keys.start(), *keys.end());
+    out.iter_mut().for_each(|o| *o = 0.0);
+    let (mut m, mut sum) = (f32::NEG_INFINITY, 0.0f32);
+    let mut tile_start = first / KV_TILE * KV_TILE;
+    while tile_start <= last {
+        let tile = tile_start.max(first)..=(tile_start + KV_TILE - 1).min(last);
+        s.scores.clear();
+        s.scores
+            .extend(tile.clone().map(|j| dot_f16(key(j), q_head) * scale));
+        let tile_max = s.scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let m_new = m.max(tile_max);
+        if m_new > m {
+            let ms = (m - m_new).exp();
+            out.iter_mut().for_each(|o| *o *= ms);
+            sum *= ms;
+        }
+        m = m_new;
+        let mut tile_sum = 0.0f64;
+        for sc in s.scores.iter_mut() {
+            *sc = (*sc - m).exp();
+            tile_sum += *sc as f64;
+        }
+        sum += tile_sum as f32;
+        for (j, w) in tile.zip(&s.scores) {
+            out.iter_mut()
+                .zip(value(j))
+                .for_each(|(o, v)| *o += w * v.to_f32());
+        }
+        tile_start += KV_TILE;
+    }
+    let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
+    out.iter_mut().for_each(|o| *o *= inv);
+}

@@ -1,0 +1,366 @@
+//! The CPU backend: weights stay quantized in memory and are dotted against activations
+//! quantized on the fly to each format's `vec_dot_type`, as ggml's CPU backend does, so results
+//! track llama.cpp's closely. The KV cache is f16 (llama.cpp's default cache type).
+
+mod attention;
+mod matmul;
+mod ops;
+
+use model::backend::{AttentionParams, Backend, GatedActivation, RopeParams, WeightDesc};
+use quant::GgmlType;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CpuError {
+    #[error("weight '{name}': {problem}")]
+    BadWeight { name: String, problem: String },
+    #[error("{0}")]
+    Quant(#[from] quant::QuantError),
+    #[error("shape mismatch in {op}: {detail}")]
+    Shape { op: &'static str, detail: String },
+    #[error("KV cache: {0}")]
+    Cache(String),
+}
+
+/// Activations: `rows × cols` f32, row-major (one row per token).
+#[derive(Debug, Clone)]
+pub struct Tensor {
+    pub data: Vec<f32>,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl Tensor {
+    fn zeros(rows: usize, cols: usize) -> Self {
+        Tensor {
+            data: vec![0.0; rows * cols],
+            rows,
+            cols,
+        }
+    }
+    fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+}
+
+/// A weight as stored in the file: `rows` rows of `cols` elements of `ty`.
+pub struct Weight {
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    /// Raw ggml blocks, `rows * row_bytes` bytes.
+    bytes: Vec<u8>,
+    row_bytes: usize,
+    /// Vectors (norm weights, biases, rope factors) are kept dequantized too: they are used
+    /// element-wise, and are small.
+    f32_values: Option<Vec<f32>>,
+}
+
+impl Weight {
+    fn row_bytes(&self, r: usize) -> &[u8] {
+        &self.bytes[r * self.row_bytes..(r + 1) * self.row_bytes]
+    }
+    fn vector(&self, op: &'static str) -> Result<&[f32], CpuError> {
+        self.f32_values.as_deref().ok_or_else(|| CpuError::Shape {
+            op,
+            detail: format!("expected a vector weight, got {}×{}", self.rows, self.cols),
+        })
+    }
+}
+
+/// Per-layer f16 keys and values: `(n_ctx, kv_dim)` each.
+struct KvCache {
+    n_ctx: usize,
+    kv_dim: usize,
+    k: Vec<Vec<half::f16>>,
+    v: Vec<Vec<half::f16>>,
+}
+
+pub struct CpuBackend {
+    n_threads: usize,
+    cache: Option<KvCache>,
+}
+
+impl CpuBackend {
+    /// `n_threads` 0 = one per available core.
+    pub fn new(n_threads: usize) -> Self {
+        let n = if n_threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            n_threads
+        };
+        CpuBackend {
+            n_threads: n,
+            cache: None,
+        }
+    }
+
+    pub fn n_threads(&self) -> usize {
+        self.n_threads
+    }
+
+    fn cache(&mut self) -> Result<&mut KvCache, CpuError> {
+        self.cache
+            .as_mut()
+            .ok_or_else(|| CpuError::Cache("not initialised".into()))
+    }
+}
+
+fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<(), CpuError> {
+    if a.rows != b.rows || a.cols != b.cols {
+        return Err(CpuError::Shape {
+            op,
+            detail: format!("{}×{} vs {}×{}", a.rows, a.cols, b.rows, b.cols),
+        });
+    }
+    Ok(())
+}
+
+impl Backend for CpuBackend {
+    type Tensor = Tensor;
+    type Weight = Weight;
+    type Error = CpuError;
+
+    fn load_weight(&mut self, desc: &WeightDesc, bytes: &[u8]) -> Result<Weight, CpuError> {
+        let bad = |problem: String| CpuError::BadWeight {
+            name: desc.name.clone(),
+            problem,
+        };
+        let row_bytes = desc
+            .ty
+            .row_bytes(desc.cols)
+            .map_err(|e| bad(e.to_string()))?;
+        let expected = row_bytes
+            .checked_mul(desc.rows)
+            .ok_or_else(|| bad("size overflows".into()))?;
+        if bytes.len() != expected {
+            return Err(bad(format!(
+                "expected {expected} bytes, got {}",
+                bytes.len()
+            )));
+        }
+        let f32_values = if desc.rows == 1 {
+            let mut v = vec![0.0; desc.cols];
+            quant::dequantize_row(desc.ty, bytes, &mut v)?;
+            Some(v)
+        } else {
+            None
+        };
+        Ok(Weight {
+            ty: desc.ty,
+            rows: desc.rows,
+            cols: desc.cols,
+            bytes: bytes.to_vec(),
+            row_bytes,
+            f32_values,
+        })
+    }
+
+    fn init_kv_cache(
+        &mut self,
+        n_layer: usize,
+        n_ctx: usize,
+        kv_dim: usize,
+    ) -> Result<(), CpuError> {
+        let size = n_ctx
+            .checked_mul(kv_dim)
+            .ok_or_else(|| CpuError::Cache("size overflows".into()))?;
+        let zeros = || vec![half::f16::ZERO; size];
+        self.cache = Some(KvCache {
+            n_ctx,
+            kv_dim,
+            k: (0..n_layer).map(|_| zeros()).collect(),
+            v: (0..n_layer).map(|_| zeros()).collect(),
+        });
+        Ok(())
+    }
+
+    fn embed(&mut self, table: &Weight, ids: &[u32]) -> Result<Tensor, CpuError> {
+        let mut out = Tensor::zeros(ids.len(), table.cols);
+        for (t, &id) in ids.iter().enumerate() {
+            let id = id as usize;
+            if id >= table.rows {
+                return Err(CpuError::Shape {
+                    op: "embed",
+                    detail: format!("token id {id} ≥ {} rows", table.rows),
+                });
+            }
+            quant::dequantize_row(
+                table.ty,
+                table.row_bytes(id),
+                &mut out.data[t * table.cols..(t + 1) * table.cols],
+            )?;
+        }
+        Ok(out)
+    }
+
+    fn matmul(&mut self, w: &Weight, x: &Tensor) -> Result<Tensor, CpuError> {
+        matmul::matmul(w, x, self.n_threads)
+    }
+
+    fn add_bias(&mut self, x: &mut Tensor, bias: &Weight) -> Result<(), CpuError> {
+        let b = bias.vector("add_bias")?;
+        if b.len() != x.cols {
+            return Err(CpuError::Shape {
+                op: "add_bias",
+                detail: format!("bias {} vs {} columns", b.len(), x.cols),
+            });
+        }
+        for row in x.data.chunks_mut(x.cols) {
+            row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+        }
+        Ok(())
+    }
+
+    fn rms_norm(
+        &mut self,
+        x: &Tensor,
+        weight: &Weight,
+        group: usize,
+        eps: f32,
+    ) -> Result<Tensor, CpuError> {
+        let w = weight.vector("rms_norm")?;
+        if group == 0 || w.len() != group || x.cols % group != 0 {
+            return Err(CpuError::Shape {
+                op: "rms_norm",
+                detail: format!("weight {} / group {group} / row {}", w.len(), x.cols),
+            });
+        }
+        let mut out = x.clone();
+        for g in out.data.chunks_mut(group) {
+            ops::rms_norm(g, w, eps);
+        }
+        Ok(out)
+    }
+
+    fn rope(
+        &mut self,
+        x: &mut Tensor,
+        pos0: usize,
+        p: &RopeParams,
+        freq_factors: Option<&Weight>,
+    ) -> Result<(), CpuError> {
+        let ff = freq_factors.map(|w| w.vector("rope")).transpose()?;
+        if p.head_dim == 0
+            || x.cols % p.head_dim != 0
+            || p.n_rot > p.head_dim
+            || ff.is_some_and(|f| f.len() != p.n_rot / 2)
+        {
+            return Err(CpuError::Shape {
+                op: "rope",
+                detail: format!(
+                    "row {} / head_dim {} / n_rot {}",
+                    x.cols, p.head_dim, p.n_rot
+                ),
+            });
+        }
+        let cols = x.cols;
+        let mut cos_sin = vec![0.0f32; p.n_rot];
+        for (t, row) in x.data.chunks_mut(cols).enumerate() {
+            ops::rope_cache((pos0 + t) as f32, p, ff, &mut cos_sin);
+            for head in row.chunks_mut(p.head_dim) {
+                ops::rope_apply(head, p, &cos_sin);
+            }
+        }
+        Ok(())
+    }
+
+    fn scale(&mut self, x: &mut Tensor, s: f32) -> Result<(), CpuError> {
+        x.data.iter_mut().for_each(|v| *v *= s);
+        Ok(())
+    }
+
+    fn add(&mut self, a: &mut Tensor, b: &Tensor) -> Result<(), CpuError> {
+        same_shape("add", a, b)?;
+        a.data.iter_mut().zip(&b.data).for_each(|(a, b)| *a += b);
+        Ok(())
+    }
+
+    fn gated_activation(
+        &mut self,
+        gate: &Tensor,
+        up: &Tensor,
+        act: GatedActivation,
+    ) -> Result<Tensor, CpuError> {
+        same_shape("gated_activation", gate, up)?;
+        let mut out = Tensor::zeros(gate.rows, gate.cols);
+        let f = match act {
+            GatedActivation::Silu => ops::silu,
+            GatedActivation::Gelu => ops::gelu,
+        };
+        for ((o, g), u) in out.data.iter_mut().zip(&gate.data).zip(&up.data) {
+            *o = f(*g) * u;
+        }
+        Ok(out)
+    }
+
+    fn store_kv(
+        &mut self,
+        layer: usize,
+        pos0: usize,
+        k: &Tensor,
+        v: &Tensor,
+    ) -> Result<(), CpuError> {
+        same_shape("store_kv", k, v)?;
+        let cache = self.cache()?;
+        if k.cols != cache.kv_dim || pos0 + k.rows > cache.n_ctx || layer >= cache.k.len() {
+            return Err(CpuError::Cache(format!(
+                "cannot store {} rows of {} at position {pos0} in layer {layer}",
+                k.rows, k.cols
+            )));
+        }
+        let range = pos0 * cache.kv_dim..(pos0 + k.rows) * cache.kv_dim;
+        for (dst, src) in [(&mut cache.k[layer], k), (&mut cache.v[layer], v)] {
+            dst[range.clone()]
+                .iter_mut()
+                .zip(&src.data)
+                .for_each(|(d, s)| *d = half::f16::from_f32(*s));
+        }
+        Ok(())
+    }
+
+    fn attention(&mut self, q: &Tensor, p: &AttentionParams) -> Result<Tensor, CpuError> {
+        let n_threads = self.n_threads;
+        let cache = self.cache()?;
+        if q.cols != p.n_head * p.head_dim
+            || p.n_head_kv == 0
+            || p.n_head % p.n_head_kv != 0
+            || p.n_head_kv * p.head_dim != cache.kv_dim
+            || p.pos0 + q.rows > cache.n_ctx
+        {
+            return Err(CpuError::Shape {
+                op: "attention",
+                detail: format!(
+                    "q {}×{} with {} heads of {} at {}",
+                    q.rows, q.cols, p.n_head, p.head_dim, p.pos0
+                ),
+            });
+        }
+        Ok(attention::attention(
+            q,
+            &cache.k[p.layer],
+            &cache.v[p.layer],
+            cache.kv_dim,
+            p,
+            n_threads,
+        ))
+    }
+
+    fn last_row(&mut self, x: &Tensor) -> Result<Tensor, CpuError> {
+        let r = x.rows.checked_sub(1).ok_or(CpuError::Shape {
+            op: "last_row",
+            detail: "no rows".into(),
+        })?;
+        Ok(Tensor {
+            data: x.row(r).to_vec(),
+            rows: 1,
+            cols: x.cols,
+        })
+    }
+
+    fn read(&mut self, x: &Tensor) -> Result<Vec<f32>, CpuError> {
+        Ok(x.data.clone())
+    }
+}

@@ -1,0 +1,145 @@
+//! Element-wise and per-row operations, numerically mirroring ggml's CPU reference so that
+//! greedy decoding lands on the same tokens as llama.cpp.
+
+use model::backend::{RopeParams, RopeStyle};
+use std::sync::OnceLock;
+
+/// RMS norm in place: `x * w / sqrt(mean(x²) + eps)`. The sum of squares is accumulated in f64,
+/// as ggml does, so long rows do not lose precision.
+pub fn rms_norm(x: &mut [f32], w: &[f32], eps: f32) {
+    let sum: f64 = x.iter().map(|&v| (v * v) as f64).sum();
+    let mean = (sum / x.len() as f64) as f32;
+    let scale = 1.0 / (mean + eps).sqrt();
+    x.iter_mut().zip(w).for_each(|(v, w)| *v = *v * scale * w);
+}
+
+/// cos/sin pairs for one position: `cos_sin[2i] = cos θᵢ, cos_sin[2i+1] = sin θᵢ` with
+/// θᵢ = scale · pos · base^(−2i/n_rot) / factorᵢ. The angle is advanced by repeated
+/// multiplication in f32 exactly as ggml's rope cache does (a closed-form pow differs in the
+/// last bits, which is enough to flip a near-tie in greedy decoding).
+pub fn rope_cache(pos: f32, p: &RopeParams, freq_factors: Option<&[f32]>, cos_sin: &mut [f32]) {
+    let theta_scale = p.freq_base.powf(-2.0 / p.n_rot as f32);
+    let mut theta = pos;
+    for i in 0..p.n_rot / 2 {
+        let ff = freq_factors.map_or(1.0, |f| f[i]);
+        let t = p.freq_scale * (theta / ff);
+        cos_sin[2 * i] = t.cos();
+        cos_sin[2 * i + 1] = t.sin();
+        theta *= theta_scale;
+    }
+}
+
+/// Rotates one head in place; dimensions past `n_rot` pass through.
+pub fn rope_apply(head: &mut [f32], p: &RopeParams, cos_sin: &[f32]) {
+    let half = p.n_rot / 2;
+    for i in 0..half {
+        let (a, b) = match p.style {
+            RopeStyle::Interleaved => (2 * i, 2 * i + 1),
+            RopeStyle::Neox => (i, i + half),
+        };
+        let (cos, sin) = (cos_sin[2 * i], cos_sin[2 * i + 1]);
+        let (x0, x1) = (head[a], head[b]);
+        head[a] = x0 * cos - x1 * sin;
+        head[b] = x0 * sin + x1 * cos;
+    }
+}
+
+pub fn silu(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
+/// tanh-approximated GELU. ggml evaluates it through a table indexed by the f16 rounding of x
+/// (values stored as f16) for |x| < 10, so we do the same.
+pub fn gelu(x: f32) -> f32 {
+    if x <= -10.0 {
+        0.0
+    } else if x >= 10.0 {
+        x
+    } else {
+        gelu_table()[half::f16::from_f32(x).to_bits() as usize]
+    }
+}
+
+fn gelu_exact(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    const COEF_A: f32 = 0.044715;
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh())
+}
+
+/// GELU of every f16 value, rounded to f16 and widened back.
+fn gelu_table() -> &'static [f32] {
+    static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..=u16::MAX)
+            .map(|bits| {
+                half::f16::from_f32(gelu_exact(half::f16::from_bits(bits).to_f32())).to_f32()
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rms_norm_unit_rows() {
+        let mut x = [3.0, 4.0];
+        rms_norm(&mut x, &[1.0, 2.0], 0.0);
+        let s = 1.0 / (12.5f32).sqrt();
+        assert_eq!(x, [3.0 * s, 8.0 * s]);
+    }
+
+    #[test]
+    fn rope_at_position_zero_is_identity() {
+        let p = RopeParams {
+            style: RopeStyle::Neox,
+            head_dim: 4,
+            n_rot: 4,
+            freq_base: 10000.0,
+            freq_scale: 1.0,
+        };
+        let mut cs = [0.0; 4];
+        rope_cache(0.0, &p, None, &mut cs);
+        let mut h = [1.0, 2.0, 3.0, 4.0];
+        rope_apply(&mut h, &p, &cs);
+        assert_eq!(h, [1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn rope_rotates_the_right_pairs() {
+        // First pair has θ = pos; rotate by π/2 at pos = π/2.
+        let pos = std::f32::consts::FRAC_PI_2;
+        for (style, pair) in [(RopeStyle::Interleaved, (0, 1)), (RopeStyle::Neox, (0, 2))] {
+            let p = RopeParams {
+                style,
+                head_dim: 4,
+                n_rot: 4,
+                freq_base: 10000.0,
+                freq_scale: 1.0,
+            };
+            let mut cs = [0.0; 4];
+            rope_cache(pos, &p, None, &mut cs);
+            let mut h = [0.0; 4];
+            h[pair.0] = 1.0;
+            rope_apply(&mut h, &p, &cs);
+            assert!(
+                h[pair.0].abs() < 1e-6 && (h[pair.1] - 1.0).abs() < 1e-6,
+                "{style:?}: {h:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn gelu_matches_formula_within_f16_precision() {
+        for i in -400..400 {
+            let x = i as f32 * 0.025;
+            assert!(
+                (gelu(x) - gelu_exact(x)).abs() <= 2e-3 * (1.0 + x.abs()),
+                "x={x}"
+            );
+        }
+        assert_eq!(gelu(-12.0), 0.0);
+        assert_eq!(gelu(12.0), 12.0);
+    }
+}

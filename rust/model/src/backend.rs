@@ -1,0 +1,151 @@
+//! The `Backend` trait: the operations a forward pass needs, implemented once per device
+//! (CPU now; wgpu and CUDA later). The forward pass in `forward.rs` is written only against this.
+//!
+//! Activations are 2-D: `(rows, cols)` row-major, one row per token. Weight matrices follow ggml's
+//! convention: a GGUF tensor with dims `[ne0, ne1]` is `ne1` rows of `ne0` elements, so
+//! `matmul(w, x)` computes `out[t][r] = dot(w.row(r), x.row(t))`, i.e. `out = x · wᵀ`.
+
+use quant::GgmlType;
+
+/// What the backend needs to know about a weight tensor when it is handed over.
+#[derive(Debug, Clone)]
+pub struct WeightDesc {
+    /// GGUF name, kept for error messages and debugging.
+    pub name: String,
+    pub ty: GgmlType,
+    /// Elements per row (ggml's ne0).
+    pub cols: usize,
+    /// Number of rows (ggml's ne1; 1 for vectors such as norm weights).
+    pub rows: usize,
+}
+
+/// How RoPE pairs up the elements of a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent pairs `(x[2i], x[2i+1])`: LLaMA ("normal" in ggml).
+    Interleaved,
+    /// Split halves `(x[i], x[i + n_rot/2])`: GPT-NeoX, Gemma ("neox" in ggml).
+    Neox,
+}
+
+/// Parameters for rotating one tensor of heads.
+#[derive(Debug, Clone, Copy)]
+pub struct RopeParams {
+    pub style: RopeStyle,
+    pub head_dim: usize,
+    /// Rotated dimensions per head (≤ head_dim); the rest pass through.
+    pub n_rot: usize,
+    pub freq_base: f32,
+    /// Linear position scaling (1.0 = none).
+    pub freq_scale: f32,
+}
+
+/// One attention call over the cached keys and values of a layer.
+#[derive(Debug, Clone, Copy)]
+pub struct AttentionParams {
+    pub layer: usize,
+    pub n_head: usize,
+    pub n_head_kv: usize,
+    pub head_dim: usize,
+    /// Position of the first query row; query row `t` sits at `pos0 + t` and sees keys `0..=pos0+t`.
+    pub pos0: usize,
+    /// Sliding window: a query at position p sees only keys at positions > p - window.
+    pub window: Option<usize>,
+    /// Multiplies q·k before the softmax.
+    pub kq_scale: f32,
+}
+
+/// Element-wise gated activations: `out = act(gate) * up`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GatedActivation {
+    /// SiLU gating (SwiGLU): LLaMA.
+    Silu,
+    /// tanh-approximated GELU gating (GeGLU): Gemma.
+    Gelu,
+}
+
+pub trait Backend {
+    /// f32 activations `(rows, cols)` living on the device.
+    type Tensor;
+    /// A weight tensor (kept in its quantized form) living on the device.
+    type Weight;
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Takes a weight tensor from its raw GGUF bytes.
+    fn load_weight(&mut self, desc: &WeightDesc, bytes: &[u8])
+        -> Result<Self::Weight, Self::Error>;
+
+    /// Sets up the key/value cache: `n_layer` layers of `n_ctx` positions × `kv_dim` values.
+    fn init_kv_cache(
+        &mut self,
+        n_layer: usize,
+        n_ctx: usize,
+        kv_dim: usize,
+    ) -> Result<(), Self::Error>;
+
+    /// Rows of `table` (one per id) as f32: `(ids.len(), table.cols)`.
+    fn embed(&mut self, table: &Self::Weight, ids: &[u32]) -> Result<Self::Tensor, Self::Error>;
+
+    /// `out = x · wᵀ`: `x (rows, w.cols)` → `(rows, w.rows)`.
+    fn matmul(&mut self, w: &Self::Weight, x: &Self::Tensor) -> Result<Self::Tensor, Self::Error>;
+
+    /// Adds a bias vector `(n)` to every row of `x (rows, n)`.
+    fn add_bias(&mut self, x: &mut Self::Tensor, bias: &Self::Weight) -> Result<(), Self::Error>;
+
+    /// RMS norm of each `group`-element slice of `x`, times `weight (group)`.
+    /// `group` = cols for a token-wise norm, = head_dim for per-head Q/K norms.
+    fn rms_norm(
+        &mut self,
+        x: &Self::Tensor,
+        weight: &Self::Weight,
+        group: usize,
+        eps: f32,
+    ) -> Result<Self::Tensor, Self::Error>;
+
+    /// Rotates each head of `x (rows, n_heads*head_dim)` in place; row t is at position `pos0 + t`.
+    /// `freq_factors (n_rot/2)` divides the per-pair frequencies (LLaMA 3 rope scaling).
+    fn rope(
+        &mut self,
+        x: &mut Self::Tensor,
+        pos0: usize,
+        params: &RopeParams,
+        freq_factors: Option<&Self::Weight>,
+    ) -> Result<(), Self::Error>;
+
+    /// `x *= s`.
+    fn scale(&mut self, x: &mut Self::Tensor, s: f32) -> Result<(), Self::Error>;
+
+    /// `a += b` (same shapes).
+    fn add(&mut self, a: &mut Self::Tensor, b: &Self::Tensor) -> Result<(), Self::Error>;
+
+    /// `act(gate) * up`, both `(rows, n_ff)`.
+    fn gated_activation(
+        &mut self,
+        gate: &Self::Tensor,
+        up: &Self::Tensor,
+        act: GatedActivation,
+    ) -> Result<Self::Tensor, Self::Error>;
+
+    /// Writes `k, v (rows, kv_dim)` into the layer's cache at positions `pos0..pos0+rows`.
+    fn store_kv(
+        &mut self,
+        layer: usize,
+        pos0: usize,
+        k: &Self::Tensor,
+        v: &Self::Tensor,
+    ) -> Result<(), Self::Error>;
+
+    /// Causal (optionally windowed) grouped-query attention of `q (rows, n_head*head_dim)`
+    /// against the layer's cache → `(rows, n_head*head_dim)`.
+    fn attention(
+        &mut self,
+        q: &Self::Tensor,
+        params: &AttentionParams,
+    ) -> Result<Self::Tensor, Self::Error>;
+
+    /// Keeps only the last row of `x` (only the last token's logits are needed).
+    fn last_row(&mut self, x: &Self::Tensor) -> Result<Self::Tensor, Self::Error>;
+
+    /// Copies a tensor back to the host, row-major.
+    fn read(&mut self, x: &Self::Tensor) -> Result<Vec<f32>, Self::Error>;
+}

@@ -1,0 +1,22 @@
+//! The model: configuration from GGUF metadata, tensor declarations, one llama-family forward
+//! pass written against the `Backend` trait, sampling and the generation loop.
+//!
+//! Supported architectures: `llama` (LLaMA 1/2/3, TinyLlama, Mistral-style) and `gemma3`.
+
+pub mod backend;
+pub mod chat;
+pub mod config;
+mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod file;
+pub mod forward;
+pub mod generate;
+pub mod sampler;
+pub mod weights;
+
+pub use backend::Backend;
+pub use config::{Arch, Config};
+pub use error::ModelError;
+pub use generate::{FinishReason, GenerateOptions, GenerationStats, Model, DEFAULT_N_CTX};
+pub use sampler::{Sampler, SamplingParams};
+pub use weights::TensorReader;

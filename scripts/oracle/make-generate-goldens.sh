@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Regenerates tests/golden/generate/*.jsonl with llama.cpp (see tests/golden/README.md).
+#
+#   scripts/oracle/make-generate-goldens.sh             # all sets
+#   scripts/oracle/make-generate-goldens.sh gemma3      # or any llama-{spm,bpe}-{f32,f16,...} name
+#
+# Needs: cmake + a C++ compiler (for llama.cpp), python3 with scripts/oracle/requirements.txt.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cache="${WASM_CHORD_CACHE:-$HOME/.cache/wasm-chord}"
+bin="$(bash "$root/scripts/oracle/build-llama-cpp.sh")"
+src="$cache/llama.cpp"
+greedy="$cache/oracle/greedy"
+mkdir -p "$cache/oracle"
+
+# Build line for the greedy oracle: our own scripts/oracle/greedy.cpp against the static libs above.
+if [ ! -x "$greedy" ] || [ "$root/scripts/oracle/greedy.cpp" -nt "$greedy" ] || [ "$src/build/src/libllama.a" -nt "$greedy" ]; then
+  c++ -O2 -std=c++17 "$root/scripts/oracle/greedy.cpp" \
+    -I"$src/include" -I"$src/ggml/include" \
+    "$src/build/src/libllama.a" "$src/build/ggml/src/libggml.a" \
+    "$src/build/ggml/src/libggml-cpu.a" "$src/build/ggml/src/libggml-base.a" \
+    -fopenmp -lpthread -ldl -o "$greedy"
+fi
+
+llama_models="$(python3 "$root/tests/models/make_llama.py" --list)"
+sets=("$@")
+if [ ${#sets[@]} -eq 0 ]; then
+  sets=(gemma3 $llama_models)
+fi
+
+test_dir="$cache/models/test"
+for set in "${sets[@]}"; do
+  if [ "$set" = gemma3 ]; then
+    model="$(bash "$root/scripts/test-model.sh")"
+    prompts=gemma3
+  else
+    model="$test_dir/$set.gguf"
+    python3 "$root/tests/models/make_llama.py" --out "$test_dir" --only "$set" --check >/dev/null
+    prompts="${set%-*}"   # llama-spm / llama-bpe
+  fi
+  echo "== $set" >&2
+  python3 "$root/scripts/oracle/make-generate-goldens.py" --greedy "$greedy" --bin "$bin" \
+    --model "$model" --prompts "$prompts" --out "$root/tests/golden/generate/$set.jsonl"
+done

@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""Deterministic random-weight GGUF test models of architecture `llama`.
+
+    python3 tests/models/make_llama.py                    # all variants into ~/.cache/wasm-chord/models/test/
+    python3 tests/models/make_llama.py --out DIR --only llama-spm-f32 llama-bpe-q8_0
+    python3 tests/models/make_llama.py --verify           # also build each file twice and compare hashes
+    python3 tests/models/make_llama.py --check            # compare with the sha256 table below (exit 1 on mismatch)
+    python3 tests/models/make_llama.py --list             # names, one per line
+
+Needs only numpy and gguf (versions pinned in scripts/oracle/requirements.txt); no llama.cpp, no
+network, no tokenizer library: both vocabularies are trained here by a small deterministic BPE trainer
+on the built-in CORPUS below, so a test can regenerate the exact files the goldens were made from.
+
+Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}. Same weights for every variant of a
+tokenizer (the same seed), quantized by gguf-py (`gguf.quants.quantize`, which is written to be
+bit-exact with ggml's reference quantizers; scripts/oracle/check-quants.py verifies that against
+llama-quantize). All 2-D weights (token_embd and output included) take the variant's type; the RMSNorm
+weights stay F32.
+
+Shapes (ggml order is [cols, rows]; below as numpy (rows, cols) = (out, in)):
+    dim 128, 4 layers, 8 heads (head_dim 16), 2 KV heads (GQA 4:1), FFN 352 (a multiple of 32 so
+    every 32-block quant fits; not a power of two on purpose), context 512, rope theta 10000
+    (rope type NORM: llama.cpp's llama graph rotates adjacent pairs (x[2i], x[2i+1])), rms eps 1e-5,
+    untied output.weight.
+    token_embd.weight        (n_vocab, 128)
+    blk.N.attn_norm.weight   (128,)
+    blk.N.attn_q.weight      (128, 128)
+    blk.N.attn_k.weight      (32, 128)          n_kv_heads*head_dim = 2*16
+    blk.N.attn_v.weight      (32, 128)
+    blk.N.attn_output.weight (128, 128)
+    blk.N.ffn_norm.weight    (128,)
+    blk.N.ffn_gate.weight    (352, 128)
+    blk.N.ffn_up.weight      (352, 128)
+    blk.N.ffn_down.weight    (128, 352)
+    output_norm.weight       (128,)
+    output.weight            (n_vocab, 128)
+
+Tokenizers:
+    spm: tokenizer.ggml.model="llama" (SentencePiece-style, llama-2 layout): 0 <unk>, 1 <s>, 2 </s>,
+         3..258 byte-fallback tokens <0x00>..<0xFF>, then merged pieces (score = -rank), then single
+         characters; add_space_prefix=true; "\\n", "\\t", "\\r" have no piece (byte fallback).
+    bpe: tokenizer.ggml.model="gpt2", tokenizer.ggml.pre="llama-bpe" (llama-3 pre-tokenizer):
+         256 byte-level symbols, merged tokens in merge order, then control tokens
+         <|begin_of_text|> (BOS) <|end_of_text|> (EOS) <|start_header_id|> <|end_header_id|> <|eot_id|>.
+
+Weight scales were chosen so greedy decoding has clear margins (see "gaps" in the generation goldens).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import sys
+import tempfile
+from collections import Counter
+
+import numpy as np
+import gguf
+from gguf import GGMLQuantizationType as QT
+
+# sha256 of every variant, as made by this script with numpy/gguf pinned in scripts/oracle/requirements.txt.
+# --check compares against this table; regenerate it with --print-sha after a deliberate change.
+SHA256 = {
+    "llama-spm-f32": "a7049253f13d45a85e290c3ace0a5a69c36f8dacb9ab29aea5797f958532007b",
+    "llama-spm-f16": "8b6e0b874e355846567ac13fc0613ac1fa8e6774e5fae525f228dd754c21da80",
+    "llama-spm-bf16": "e38d2f5f89697122323c25c2a657e08321daaf820e45846ac20f34437c668758",
+    "llama-spm-q8_0": "ac032c87ac778339edd09af3f418351af3b8529bb33f3dede787751258226de2",
+    "llama-spm-q4_0": "ac7b815e0d70433a6fc19c3e63d044ea645d4b4c681b971831f2a37840a062e0",
+    "llama-spm-q4_1": "3f859ebe58976046d4b2e2d1db61dd48bce4546b48e38b1551f8712da6b989d1",
+    "llama-spm-q5_0": "43580c4ea53d39dcc7a23ee00801b37a275e99f322a633e0f4a873a133f266dd",
+    "llama-spm-q5_1": "ae0545d94c8ddd92d23847413a4d96ff8fe82e5b1be5b74211f60de7114bd6ea",
+    "llama-bpe-f32": "82dd4b6b216655295643f16403d9e8e905b469731695b9746908bd2a06a59962",
+    "llama-bpe-f16": "2681a7091d5303e3668447f9dceecb5b739bc420c4470e0fa6770fad046758e2",
+    "llama-bpe-bf16": "e3c9c6d99f3239fdc0f60717bcc8e2bf2e038d4387c4a2d80627d6f6f8aab4a9",
+    "llama-bpe-q8_0": "813eb14faf465bd1dfa851ec335a8a3d5a03c412b90f6d41ba9fb15c9764a85b",
+    "llama-bpe-q4_0": "05e629804ccdc8e0ac3b06538f57246a6a191453e8ee86ad7c47d1fadfc95cae",
+    "llama-bpe-q4_1": "0feb43c58d588185b25aeac335c8d4163fa374f96a702e09854250a86573ab5c",
+    "llama-bpe-q5_0": "23170e0c60480e6ee9581801cddb17daec9071a920513441830e6f4195156cb9",
+    "llama-bpe-q5_1": "ce798114eb029edcdec83fc926f3705e9a521e26f6650efd85e9e14b5bdd8e49",
+}
+
+CONFIG = dict(
+    dim=128,
+    n_layers=4,
+    n_heads=8,
+    n_kv_heads=2,
+    ffn=352,
+    ctx=512,
+    rope_theta=10000.0,
+    rms_eps=1e-5,
+)
+
+SEEDS = {"spm": 1234, "bpe": 5678}
+VOCAB_TARGET = 2000  # total tokens, approximately (training stops early if pairs run out)
+
+TYPES = {
+    "f32": QT.F32,
+    "f16": QT.F16,
+    "bf16": QT.BF16,
+    "q8_0": QT.Q8_0,
+    "q4_0": QT.Q4_0,
+    "q4_1": QT.Q4_1,
+    "q5_0": QT.Q5_0,
+    "q5_1": QT.Q5_1,
+}
+# llama_ftype values (general.file_type) for the variants
+FILE_TYPE = {
+    "f32": gguf.LlamaFileType.ALL_F32,
+    "f16": gguf.LlamaFileType.MOSTLY_F16,
+    "bf16": gguf.LlamaFileType.MOSTLY_BF16,
+    "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+    "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0,
+    "q4_1": gguf.LlamaFileType.MOSTLY_Q4_1,
+    "q5_0": gguf.LlamaFileType.MOSTLY_Q5_0,
+    "q5_1": gguf.LlamaFileType.MOSTLY_Q5_1,
+}
+VARIANTS = [f"llama-{tok}-{t}" for tok in ("spm", "bpe") for t in TYPES]
+
+# ------------------------------------------------------------------------------------------------
+# Training corpus for both vocabularies. Plain text written for this purpose; changing it changes
+# every model hash.
+# ------------------------------------------------------------------------------------------------
+CORPUS = """\
+Once upon a time, in a small village by the sea, there lived an old fisherman and his wife. Every
+morning the fisherman went down to the water with his nets, and every evening he came back with
+whatever the sea had given him. Some days it was a basket full of silver fish; other days it was
+nothing at all. The village was quiet, the houses were small, and the people knew each other well.
+The children played on the beach while their parents worked in the fields or mended the boats.
+
+The quick brown fox jumps over the lazy dog. The lazy dog does not move. The fox jumps again and
+again, and the dog keeps sleeping in the warm afternoon sun. A bird sings in the tree above them.
+
+Question: What is the capital of France?
+Answer: The capital of France is Paris. Paris is also the largest city in France.
+Question: What is the capital of Germany?
+Answer: The capital of Germany is Berlin.
+Question: How many days are there in a week?
+Answer: There are seven days in a week: Monday, Tuesday, Wednesday, Thursday, Friday, Saturday and Sunday.
+Question: What is two plus two?
+Answer: Two plus two is four. Three plus three is six. Ten times ten is one hundred.
+
+Here is a list of fruits:
+1. Apple
+2. Banana
+3. Cherry
+4. Orange
+5. Strawberry
+Here is a list of colors: red, green, blue, yellow, purple, orange, black, white and gray.
+
+The numbers from one to twenty are: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20.
+In 2023 the company sold 1,250,000 units at $19.99 each; in 2024 it sold 3.5 million units.
+Pi is approximately 3.14159 and e is approximately 2.71828. The speed of light is 299792458 m/s.
+
+def fibonacci(n):
+    \"\"\"Return the n-th Fibonacci number.\"\"\"
+    if n < 2:
+        return n
+    return fibonacci(n - 1) + fibonacci(n - 2)
+
+for i in range(10):
+    print(i, fibonacci(i))
+
+fn main() {
+    let numbers: Vec<u32> = (1..=10).collect();
+    let total: u32 = numbers.iter().sum();
+    println!("total = {}", total);
+}
+
+{"name": "Alice", "age": 30, "city": "London", "languages": ["English", "French"], "active": true}
+<html><head><title>Hello</title></head><body><p class="intro">Hello, world!</p></body></html>
+https://example.com/docs/index.html?page=2&lang=en
+
+I'm happy, you're kind, we've finished, they'll come, she'd know, it's done, don't worry.
+Machine learning models read text as tokens. A tokenizer splits the text into pieces, and the model
+predicts the next piece, one at a time. Greedy decoding always takes the most likely next token.
+Language is full of patterns: words repeat, phrases repeat, and stories follow familiar shapes.
+The weather today is sunny with a light breeze. Tomorrow there will be rain in the morning and
+clouds in the afternoon. Take an umbrella if you go out early!
+
+Le petit chat dort sur le canapé. La tour Eiffel est située à Paris, en France. Où est la gare ?
+Der schnelle braune Fuchs springt über den faulen Hund. Die Straße ist lang und grün. Schöne Grüße!
+El niño come una manzana. ¿Dónde está la biblioteca? Mañana vamos a la playa con mis amigos.
+Привет, как дела? Москва — столица России. Сегодня хорошая погода.
+Γειά σου κόσμε. Η Αθήνα είναι η πρωτεύουσα της Ελλάδας.
+你好，世界！今天天气很好。我们去公园散步吧。中国的首都是北京。
+こんにちは、世界。日本の首都は東京です。今日はいい天気ですね。
+안녕하세요, 세계! 서울은 한국의 수도입니다.
+مرحبا بالعالم. القاهرة هي عاصمة مصر.
+नमस्ते दुनिया। दिल्ली भारत की राजधानी है।
+Emoji: 🦀 🐍 🚀 ✨ 👍 ❤️ 😀 🎉
+"""
+
+# ------------------------------------------------------------------------------------------------
+# A small deterministic BPE trainer (both vocabularies).
+# Words are tuples of symbols with a count; each step merges the most frequent adjacent pair
+# (ties: the lexicographically smallest pair; merged symbols at most max_len characters), until `n_merges` merges or no pair is left. Pairs
+# seen once are merged too (late merges then spell out whole corpus words), which lets a few KB of
+# text give a ~2000-token vocabulary.
+# ------------------------------------------------------------------------------------------------
+
+
+def train_bpe(word_counts: Counter, n_merges: int, max_len: int) -> list[tuple[str, str]]:
+    words = [[list(w), c] for w, c in sorted(word_counts.items())]
+    merges: list[tuple[str, str]] = []
+    while len(merges) < n_merges:
+        pairs: Counter = Counter()
+        for syms, c in words:
+            for a, b in zip(syms, syms[1:]):
+                if len(a) + len(b) <= max_len:
+                    pairs[(a, b)] += c
+        if not pairs:
+            break
+        best_count = max(pairs.values())
+        best = min(p for p, c in pairs.items() if c == best_count)
+        merges.append(best)
+        a, b = best
+        ab = a + b
+        for entry in words:
+            syms = entry[0]
+            if len(syms) < 2:
+                continue
+            out = []
+            i = 0
+            while i < len(syms):
+                if i + 1 < len(syms) and syms[i] == a and syms[i + 1] == b:
+                    out.append(ab)
+                    i += 2
+                else:
+                    out.append(syms[i])
+                    i += 1
+            entry[0] = out
+    return merges
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's byte -> printable character table (a published mapping)."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+# Approximation of a GPT-2-style pre-tokenizer, only used to find training words.
+PRETOK = re.compile(r"'(?:s|t|re|ve|m|ll|d)| ?[^\W\d_]+| ?\d{1,3}| ?[^\s\w]+|\s+(?!\S)|\s+")
+
+BPE_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+
+
+def build_bpe_vocab():
+    b2u = bytes_to_unicode()
+    counts: Counter = Counter()
+    for w in PRETOK.findall(CORPUS):
+        counts["".join(b2u[b] for b in w.encode("utf-8"))] += 1
+    n_merges = VOCAB_TARGET - 256 - len(BPE_SPECIALS)
+    merges = train_bpe(counts, n_merges, max_len=16)
+    tokens = [b2u[b] for b in range(256)] + [a + b for a, b in merges]
+    # a merge result may repeat an existing token (two different splits of the same string)
+    seen = set()
+    uniq = []
+    for t in tokens:
+        if t not in seen:
+            seen.add(t)
+            uniq.append(t)
+    tokens = uniq
+    types = [gguf.TokenType.NORMAL] * len(tokens)
+    bos = len(tokens)
+    tokens += BPE_SPECIALS
+    types += [gguf.TokenType.CONTROL] * len(BPE_SPECIALS)
+    return dict(
+        model="gpt2",
+        pre="llama-bpe",
+        tokens=tokens,
+        types=types,
+        merges=[f"{a} {b}" for a, b in merges],
+        bos=bos,
+        eos=bos + 1,
+        eot=bos + 4,
+    )
+
+
+SPM_SPACE = "\u2581"  # ▁
+
+
+def build_spm_vocab():
+    text = SPM_SPACE + CORPUS.replace(" ", SPM_SPACE)
+    # words: ▁-prefixed runs of letters/digits, single other characters, runs of ▁ (newline, tab
+    # and CR are left to byte fallback, as in the llama-2 vocabulary)
+    counts: Counter = Counter(re.findall(SPM_SPACE + r"?\w+|" + SPM_SPACE + r"?[^\w\s" + SPM_SPACE + "]|" + SPM_SPACE + "+", text))
+    chars = sorted({ch for ch in text if ch not in "\n\t\r"})
+    n_merges = VOCAB_TARGET - 3 - 256 - len(chars)
+    merges = train_bpe(counts, n_merges, max_len=8)
+    pieces = []
+    seen = set(chars)
+    for a, b in merges:
+        if a + b not in seen:
+            seen.add(a + b)
+            pieces.append(a + b)
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + pieces + chars
+    types = (
+        [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
+        + [gguf.TokenType.BYTE] * 256
+        + [gguf.TokenType.NORMAL] * (len(pieces) + len(chars))
+    )
+    # sentencepiece-like scores: specials and bytes 0, then -rank for pieces and characters
+    scores = [0.0] * 259 + [-float(i) for i in range(len(pieces) + len(chars))]
+    return dict(model="llama", tokens=tokens, types=types, scores=scores, bos=1, eos=2, unk=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Weights
+# ------------------------------------------------------------------------------------------------
+
+
+def make_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
+    c = CONFIG
+    dim, ffn = c["dim"], c["ffn"]
+    hd = dim // c["n_heads"]
+    kv = c["n_kv_heads"] * hd
+    rng = np.random.default_rng(seed)
+
+    def normal(shape, std):
+        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
+
+    def norm_w(n):
+        return (np.float32(1.0) + normal((n,), 0.1)).astype(np.float32)
+
+    t = [("token_embd.weight", normal((n_vocab, dim), 1.0))]
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        t += [
+            (p + "attn_norm.weight", norm_w(dim)),
+            (p + "attn_q.weight", normal((dim, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_k.weight", normal((kv, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim))),
+            (p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_norm.weight", norm_w(dim)),
+            (p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn))),
+        ]
+    t += [
+        ("output_norm.weight", norm_w(dim)),
+        ("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim))),
+    ]
+    return t
+
+
+# ------------------------------------------------------------------------------------------------
+# Writing
+# ------------------------------------------------------------------------------------------------
+
+
+def write_model(path: str, name: str, vocab: dict, weights: list[tuple[str, np.ndarray]], qtype_name: str) -> None:
+    c = CONFIG
+    qtype = TYPES[qtype_name]
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_name(name)
+    w.add_context_length(c["ctx"])
+    w.add_embedding_length(c["dim"])
+    w.add_block_count(c["n_layers"])
+    w.add_feed_forward_length(c["ffn"])
+    w.add_head_count(c["n_heads"])
+    w.add_head_count_kv(c["n_kv_heads"])
+    w.add_rope_dimension_count(c["dim"] // c["n_heads"])
+    w.add_rope_freq_base(c["rope_theta"])
+    w.add_layer_norm_rms_eps(c["rms_eps"])
+    w.add_vocab_size(len(vocab["tokens"]))
+    w.add_file_type(FILE_TYPE[qtype_name])
+
+    w.add_tokenizer_model(vocab["model"])
+    if "pre" in vocab:
+        w.add_tokenizer_pre(vocab["pre"])
+    w.add_token_list(vocab["tokens"])
+    if "scores" in vocab:
+        w.add_token_scores(vocab["scores"])
+    w.add_token_types(vocab["types"])
+    if "merges" in vocab:
+        w.add_token_merges(vocab["merges"])
+    w.add_bos_token_id(vocab["bos"])
+    w.add_eos_token_id(vocab["eos"])
+    if "unk" in vocab:
+        w.add_unk_token_id(vocab["unk"])
+    if "eot" in vocab:
+        w.add_eot_token_id(vocab["eot"])
+    w.add_add_bos_token(True)
+    w.add_add_eos_token(False)
+    if vocab["model"] == "llama":
+        w.add_add_space_prefix(True)
+    w.add_quantization_version(gguf.GGML_QUANT_VERSION)
+
+    for tname, arr in weights:
+        if arr.ndim == 1 or qtype == QT.F32:
+            w.add_tensor(tname, arr)
+        elif qtype == QT.F16:
+            w.add_tensor(tname, arr.astype(np.float16))
+        else:
+            q = gguf.quants.quantize(arr, qtype)
+            w.add_tensor(tname, q, raw_shape=q.shape, raw_dtype=qtype)
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+_VOCABS: dict = {}
+_WEIGHTS: dict = {}
+
+
+def build(name: str, path: str) -> str:
+    _, tok, qt = name.split("-")
+    if tok not in _VOCABS:
+        _VOCABS[tok] = build_spm_vocab() if tok == "spm" else build_bpe_vocab()
+    vocab = _VOCABS[tok]
+    if tok not in _WEIGHTS:
+        _WEIGHTS[tok] = make_weights(SEEDS[tok], len(vocab["tokens"]))
+    tmp = path + ".tmp"
+    write_model(tmp, name, vocab, _WEIGHTS[tok], qt)
+    os.replace(tmp, path)
+    return sha256_file(path)
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cache = os.environ.get("WASM_CHORD_CACHE", os.path.expanduser("~/.cache/wasm-chord"))
+    ap.add_argument("--out", default=os.path.join(cache, "models", "test"))
+    ap.add_argument("--only", nargs="*", choices=VARIANTS)
+    ap.add_argument("--verify", action="store_true", help="build each file twice (fresh state) and compare")
+    ap.add_argument("--check", action="store_true", help="compare hashes with the SHA256 table")
+    ap.add_argument("--print-sha", action="store_true", help="print a SHA256 table to paste into this file")
+    ap.add_argument("--list", action="store_true")
+    args = ap.parse_args()
+
+    names = args.only or VARIANTS
+    if args.list:
+        print("\n".join(names))
+        return
+    os.makedirs(args.out, exist_ok=True)
+    bad = 0
+    table = {}
+    for name in names:
+        path = os.path.join(args.out, name + ".gguf")
+        sha = build(name, path)
+        table[name] = sha
+        if args.verify:
+            _VOCABS.clear()
+            _WEIGHTS.clear()
+            with tempfile.TemporaryDirectory() as d:
+                sha2 = build(name, os.path.join(d, name + ".gguf"))
+            if sha2 != sha:
+                print(f"NONDETERMINISTIC {name}: {sha} vs {sha2}", file=sys.stderr)
+                bad += 1
+        if args.check and SHA256.get(name) != sha:
+            print(f"MISMATCH {name}: expected {SHA256.get(name)}, got {sha}", file=sys.stderr)
+            bad += 1
+        print(f"{sha}  {path}")
+    if args.print_sha:
+        print("SHA256 = {")
+        for k, v in table.items():
+            print(f'    "{k}": "{v}",')
+        print("}")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
