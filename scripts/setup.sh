@@ -8,6 +8,5 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 # Python packages for the random-weight test models (numpy, gguf), pinned.
-if ! python3 -c "import numpy, gguf" 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
-fi
+# (pip is a no-op when the pinned versions are already there.)
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r scripts/oracle/requirements.txt

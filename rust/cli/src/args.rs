@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+#[derive(Debug)]
 pub struct Args {
     values: HashMap<&'static str, String>,
     switches: Vec<&'static str>,

@@ -194,13 +194,14 @@ pub(crate) fn build(
     }
     if !specials.is_empty() {
         // Token texts with ':' or whitespace cannot be written in a template; skip it then.
-        if let Ok(tp) = TemplateProcessing::builder()
-            .try_single(single)
-            .and_then(|b| Ok(b.special_tokens(specials).build()))
-        {
-            if let Ok(tp) = tp {
+        match TemplateProcessing::builder().try_single(single).map(|b| b.special_tokens(specials).build()) {
+            Ok(Ok(tp)) => {
                 tk.with_post_processor(Some(tp));
             }
+            _ => warnings.push(
+                "the BOS/EOS token text cannot be written as an HF template; hf() does not add them (encode() does)"
+                    .to_owned(),
+            ),
         }
     }
     Ok((tk, warnings))

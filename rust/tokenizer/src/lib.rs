@@ -34,7 +34,6 @@ use tokenizers::{Model, NormalizedString, Normalizer};
 use tokenizers::{OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer};
 
 pub use decode::StreamDecoder;
-pub use pre::VERIFIED as VERIFIED_PRE_TOKENIZERS;
 pub use spec::{keys, SpecialId, TokenizerKind, VocabSpec};
 pub use vocab::attr;
 

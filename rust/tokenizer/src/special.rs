@@ -89,11 +89,10 @@ impl SpecialSplitter {
             let needle = vocab.tokens[id as usize].as_str();
             let mut next = Vec::with_capacity(frags.len() + 2);
             for f in frags {
-                let Fragment::Text { start, mut end } = f else {
+                let Fragment::Text { mut start, end } = f else {
                     next.push(f);
                     continue;
                 };
-                let mut start = start;
                 loop {
                     // Fragment bounds always fall on character boundaries (they are ends of
                     // token texts or of ASCII whitespace), so slicing cannot fail.
@@ -128,7 +127,6 @@ impl SpecialSplitter {
                         break;
                     }
                     start = right;
-                    end = end.max(start);
                 }
             }
             frags = next;

@@ -431,7 +431,7 @@ impl Vocab {
             .find(|&id| tokens[id as usize] == "<|end|>");
         if let Some(end_id) = end_id {
             let call = has(&eog, "<|call|>") || has(&eog, "<|calls|>");
-            if (has(&eog, "<|return|>") && call) || (call && has(&eog, "<|flush|>")) {
+            if call && (has(&eog, "<|return|>") || has(&eog, "<|flush|>")) {
                 eog.remove(&end_id);
                 attrs[end_id as usize] = attr::USER_DEFINED;
             }
