@@ -11,4 +11,4 @@ echo "== test model"
 bash scripts/test-model.sh
 
 echo "== rust"
-cargo test --workspace --release 2>&1
+cargo test --workspace 2>&1

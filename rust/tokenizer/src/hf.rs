@@ -12,7 +12,11 @@
 //! llama.cpp. That only changes the outcome when such equal-score merges compete for the same
 //! symbol; in SentencePiece vocabularies, normal tokens have distinct scores and the tokens that
 //! share a score (control, user-defined, byte tokens: -1000 or 0 in Gemma 3) cannot overlap that
-//! way (checked for Gemma 3 by the tests against llama.cpp).
+//! way (checked for Gemma 3 by the tests against llama.cpp). A second, theoretical difference:
+//! a token containing a character that is not itself a token. llama.cpp's symbols are strings,
+//! so it can still build such a token; HF turns the character into byte tokens first.
+//! SentencePiece keeps every character of its pieces in the vocabulary, so this does not occur
+//! in practice (none in Gemma 3); `build` warns if it does.
 //!
 //! BPE: byte-level BPE with the file's merges, HF `Split` pre-tokenizers with llama.cpp's
 //! regexes for `tokenizer.ggml.pre`, then `ByteLevel` (bytes → GPT-2's printable characters).
@@ -87,6 +91,24 @@ pub(crate) fn spm_merges(vocab: &Vocab, ids: &Index) -> (Vec<(String, String)>, 
     (merges, tied)
 }
 
+/// How many distinct characters of normal tokens are not single-character tokens.
+fn chars_missing_from_vocab(vocab: &Vocab, index: &Index) -> usize {
+    let mut seen = vec![false; char::MAX as usize + 1];
+    let mut missing = 0;
+    for (t, &a) in vocab.tokens.iter().zip(&vocab.attrs) {
+        if a != attr::NORMAL {
+            continue;
+        }
+        for c in t.chars() {
+            if !std::mem::replace(&mut seen[c as usize], true) {
+                let mut buf = [0u8; 4];
+                missing += usize::from(!index.contains_key(&*c.encode_utf8(&mut buf)));
+            }
+        }
+    }
+    missing
+}
+
 /// Builds the full `tokenizers` pipeline for a vocabulary; also returns warnings.
 pub(crate) fn build(
     vocab: &Vocab,
@@ -95,6 +117,12 @@ pub(crate) fn build(
     let mut warnings = Vec::new();
     let mut tk = match vocab.kind {
         TokenizerKind::Spm => {
+            let missing = chars_missing_from_vocab(vocab, &index);
+            if missing > 0 {
+                warnings.push(format!(
+                    "{missing} characters occur in normal tokens but are not tokens themselves; llama.cpp can still form those tokens, this tokenizer cannot"
+                ));
+            }
             let (merges, tied) = spm_merges(vocab, &index);
             if tied > 0 {
                 warnings.push(format!(

@@ -281,17 +281,18 @@ impl Vocab {
                 .ok_or(TokenizerError::MissingKey { key: keys::MERGES })?;
             let mut seen_pairs = HashSet::with_capacity(list.len());
             let mut dropped = 0usize;
-            for (i, m) in list.iter().enumerate() {
+            let mut malformed = 0usize;
+            for m in list {
                 let split = m
                     .char_indices()
                     .skip(1)
                     .find(|&(_, c)| c == ' ')
                     .map(|(p, _)| p);
+                // llama.cpp stores an entry without a space as the pair ("", ""), which can
+                // never apply; we drop it the same way.
                 let Some(p) = split else {
-                    return Err(TokenizerError::BadMerge {
-                        index: i,
-                        merge: m.clone(),
-                    });
+                    malformed += 1;
+                    continue;
                 };
                 let (a, b) = (&m[..p], &m[p + 1..]);
                 if !seen_pairs.insert((a, b)) {
@@ -309,6 +310,12 @@ impl Vocab {
                 dropped += usize::from(!ok);
                 ok
             });
+            if malformed > 0 {
+                warnings.push(format!(
+                    "{malformed} entries of {} are not two tokens separated by a space and were ignored (as llama.cpp does)",
+                    keys::MERGES
+                ));
+            }
             if dropped > 0 {
                 warnings.push(format!("{dropped} entries of {} name a token that is not in the vocabulary and were dropped", keys::MERGES));
             }

@@ -106,6 +106,14 @@ HAND = [
 ]
 
 
+# Special tokens next to whitespace, for the strip attributes (make_strip_gguf.py's vocabulary).
+STRIP = [
+    "<|im_end|>  \n x", "a  <|im_end|>\t\nb", "<tool>   x</tool> \n", "</s>  y", "<s> z<unk>  w",
+    " <|im_end|> ", "<|im_end|>", "x<|im_end|>\n\n<tool>\n", "<|user|>\n  hi <|endoftext|>  ok",
+    "ab </s>\t\n\rend", "<|im_end|>\x0b\x0c z", "<tool><tool>  <tool>", "w\u3000<|im_end|>\u3000w",
+]
+
+
 def random_cases(n, seed, pieces):
     rng = random.Random(seed)
     specials = ["<start_of_turn>", "<end_of_turn>", "<bos>", "<eos>", "</s>", "<s>", "<b>",
@@ -177,6 +185,7 @@ def main():
     ap.add_argument("--pieces-gguf", help="GGUF whose tokenizer.ggml.tokens feed the random cases (needs `pip install gguf`)")
     ap.add_argument("--no-hand", action="store_true")
     ap.add_argument("--unicode-stress", type=int, default=0, help="this many cases from unicode_stress()")
+    ap.add_argument("--strip", action="store_true", help="add the STRIP cases")
     a = ap.parse_args()
     pieces = []
     if a.pieces_gguf:
@@ -186,7 +195,7 @@ def main():
         toks = r.fields["tokenizer.ggml.tokens"].contents()
         types = r.fields["tokenizer.ggml.token_type"].contents() if "tokenizer.ggml.token_type" in r.fields else [1] * len(toks)
         pieces = [t for t, ty in zip(toks, types) if ty == 1]
-    cases = ([] if a.no_hand else HAND) + random_cases(a.random, a.seed, pieces) + unicode_stress(a.unicode_stress, a.seed + 1)
+    cases = ([] if a.no_hand else HAND) + (STRIP if a.strip else []) + random_cases(a.random, a.seed, pieces) + unicode_stress(a.unicode_stress, a.seed + 1)
     for c in cases:
         print(c.encode("utf-8").hex())
 

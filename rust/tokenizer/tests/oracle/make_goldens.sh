@@ -5,9 +5,10 @@
 #
 # Needs: a llama.cpp build (LLAMA_CPP, default ~/.cache/wasm-chord/llama.cpp, built by
 # scripts/oracle/build-llama-cpp.sh), python3 with `gguf` (pip install gguf), the Gemma 3 test
-# model (scripts/test-model.sh fetches it). The small models tiny_bpe.gguf and tiny_spm.gguf are
-# inputs here, not outputs: make_bpe_gguf.py / make_spm_gguf.py wrote them once (they need
-# `tokenizers` / `sentencepiece` too) and they are committed; every variant llama.cpp sees is
+# model (scripts/test-model.sh fetches it). The small models tiny_bpe.gguf, tiny_spm.gguf and
+# phi3_strip.gguf are inputs here, not outputs: make_bpe_gguf.py / make_spm_gguf.py /
+# make_strip_gguf.py wrote them once (the first two need `tokenizers` / `sentencepiece` too) and
+# they are committed; every variant llama.cpp sees is
 # derived from them by patch_gguf.py, exactly as the Rust tests patch them in memory.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -68,4 +69,9 @@ for v in defaults nospace eos; do
   "$oracle" "$work/spm.gguf" --vocab > "$work/spm.vocab"
   digest "$work/spm.vocab" > "$data/spm/$v.vocab.digest"
 done
+# Strip attributes (Phi-3 naming rule) on a tiny hand-made vocabulary.
+cases --no-hand --strip > "$work/strip.hex"
+"$oracle" "$data/phi3_strip.gguf" "$work/strip.hex" > "$data/phi3_strip.jsonl"
+"$oracle" "$data/phi3_strip.gguf" --vocab > "$work/strip.vocab"
+digest "$work/strip.vocab" > "$data/phi3_strip.vocab.digest"
 echo "goldens written to $data" >&2

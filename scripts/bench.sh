@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `npm run bench`: our engine and llama.cpp side by side, in one run, on the same model file and
+# thread count: prompt processing (pp) and generation (tg) tokens/s and their ratio.
+#
+#   npm run bench                          # Gemma 3 270M Q4_K_M, pp128 / tg64, 2 threads, 3 reps
+#   THREADS=4 REPS=5 npm run bench
+#   MODEL=/path/model.gguf npm run bench
+#
+# Native only for now (the browser side, npm package vs wllama in Chromium, comes with the npm
+# package). llama.cpp is built from the llama-cpp-python sdist on first use (~20 min on 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+threads="${THREADS:-2}"
+reps="${REPS:-3}"
+n_prompt="${N_PROMPT:-128}"
+n_gen="${N_GEN:-64}"
+model="${MODEL:-$(bash scripts/test-model.sh)}"
+
+bash scripts/setup.sh
+cargo build --release -p wasm-chord-cli >&2
+llama_bin="$(bash scripts/oracle/build-llama-cpp.sh)"
+
+ours="$(target/release/wasm-chord bench -m "$model" -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$threads" --json)"
+theirs="$("$llama_bin/llama-bench" -m "$model" -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$threads" -o json 2>/dev/null)"
+
+python3 - "$ours" "$theirs" "$model" "$threads" <<'PY'
+import json, sys
+ours, theirs, model, threads = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+ref = {("pp" if r["n_gen"] == 0 else "tg"): r["avg_ts"] for r in theirs}
+rows = [("pp%d" % ours["n_prompt"], ours["pp_tps"], ref.get("pp", 0.0)),
+        ("tg%d" % ours["n_gen"], ours["tg_tps"], ref.get("tg", 0.0))]
+print(f"model: {model}\nthreads: {threads}\n")
+print(f"| test   | wasm-chord tok/s | llama.cpp tok/s | ratio |")
+print(f"|--------|-----------------:|----------------:|------:|")
+for name, a, b in rows:
+    print(f"| {name:6} | {a:16.2f} | {b:15.2f} | {a / b if b else float('nan'):5.2f} |")
+PY
