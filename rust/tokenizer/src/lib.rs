@@ -81,8 +81,6 @@ pub enum TokenizerError {
         first: u32,
         second: u32,
     },
-    #[error("tokenizer.ggml.merges[{index}] = {merge:?} is not two tokens separated by a space")]
-    BadMerge { index: usize, merge: String },
     #[error(
         "the vocabulary asks for a {what} token but has none (set tokenizer.ggml.{what}_token_id)"
     )]
