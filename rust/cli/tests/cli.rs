@@ -4,7 +4,6 @@
 use gguf::{GgufWriter, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wasm-chord"))
@@ -15,21 +14,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn gemma() -> String {
-    static PATH: OnceLock<String> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-model.sh");
-        let out = Command::new("bash")
-            .arg(script)
-            .output()
-            .expect("run scripts/test-model.sh");
-        assert!(
-            out.status.success(),
-            "test-model.sh: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    })
-    .clone()
+    testkit::gemma3_path().to_string_lossy().into_owned()
 }
 
 fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {

@@ -13,53 +13,18 @@
 use cpu::CpuBackend;
 use model::Model;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use std::path::PathBuf;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    testkit::repo_root()
 }
 
 fn gemma_path() -> String {
-    static PATH: OnceLock<String> = OnceLock::new();
-    PATH.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(repo().join("scripts/test-model.sh"))
-            .output()
-            .expect("run scripts/test-model.sh");
-        assert!(
-            out.status.success(),
-            "scripts/test-model.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    })
-    .clone()
+    testkit::gemma3_path().to_string_lossy().into_owned()
 }
 
-/// Regenerates the random-weight llama models (deterministic; the script checks their sha256).
 fn llama_path(name: &str) -> String {
-    static READY: OnceLock<PathBuf> = OnceLock::new();
-    let dir = READY.get_or_init(|| {
-        let out = Command::new("python3")
-            .arg(repo().join("tests/models/make_llama.py"))
-            .arg("--check")
-            .output()
-            .expect("run make_llama.py");
-        assert!(
-            out.status.success(),
-            "tests/models/make_llama.py --check failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let cache = std::env::var("WASM_CHORD_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/wasm-chord")
-            });
-        cache.join("models/test")
-    });
-    dir.join(format!("{name}.gguf"))
+    testkit::llama_test_model(name)
         .to_string_lossy()
         .into_owned()
 }

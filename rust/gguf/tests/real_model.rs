@@ -4,23 +4,11 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::Path;
-use std::process::Command;
 
 use gguf::{parse_header, GgmlType, Gguf, GgufError};
 
 fn test_model_path() -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/test-model.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .expect("run scripts/test-model.sh");
-    assert!(
-        out.status.success(),
-        "scripts/test-model.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    testkit::gemma3_path().to_string_lossy().into_owned()
 }
 
 /// Reads the file prefix on demand, growing it the way a range-request client would.

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use common::*;
 
@@ -13,28 +12,7 @@ fn model_for(name: &str) -> PathBuf {
     if name == "gemma3" {
         return gemma3_path();
     }
-    let variant = format!("{name}-f32");
-    let cache = std::env::var("WASM_CHORD_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/wasm-chord")
-        });
-    let path = cache.join("models/test").join(format!("{variant}.gguf"));
-    if !path.exists() {
-        let script = repo_root().join("tests/models/make_llama.py");
-        let out = Command::new("python3")
-            .arg(&script)
-            .args(["--only", &variant, "--check"])
-            .output()
-            .expect("run python3 tests/models/make_llama.py (needs: pip install -r scripts/oracle/requirements.txt)");
-        assert!(
-            out.status.success(),
-            "tests/models/make_llama.py --only {variant} failed (pip install -r scripts/oracle/requirements.txt?): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    assert!(path.exists(), "{} was not generated", path.display());
-    path
+    testkit::llama_test_model(&format!("{name}-f32"))
 }
 
 #[test]

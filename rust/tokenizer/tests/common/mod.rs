@@ -3,31 +3,11 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use tokenizer::Tokenizer;
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repo root")
-}
-
-/// The real test model, fetched by scripts/test-model.sh if missing (never skipped).
-pub fn gemma3_path() -> PathBuf {
-    let script = repo_root().join("scripts/test-model.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .output()
-        .expect("run scripts/test-model.sh");
-    assert!(
-        out.status.success(),
-        "scripts/test-model.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim())
-}
+#[allow(unused_imports)] // not every test file uses both
+pub use testkit::{gemma3_path, repo_root};
 
 /// Parses a GGUF header, reading only as much of the file as the header needs.
 pub fn read_header(path: &Path) -> gguf::Gguf {

@@ -1,0 +1,54 @@
+//! Where the integration tests find their models. Nothing is ever skipped: a missing model is
+//! fetched (the real one, by scripts/test-model.sh) or generated (the random llama ones, by
+//! tests/models/make_llama.py, which also checks their sha256).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// Gemma 3 270M Q4_K_M, fetched and sha256-checked on first use.
+pub fn gemma3_path() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/test-model.sh"))
+            .output()
+            .expect("run scripts/test-model.sh");
+        assert!(
+            out.status.success(),
+            "scripts/test-model.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim())
+    })
+    .clone()
+}
+
+/// A random-weight llama model such as `llama-spm-q4_0`, (re)generated and hash-checked.
+pub fn llama_test_model(variant: &str) -> PathBuf {
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/models/make_llama.py"))
+        .args(["--only", variant, "--check"])
+        .output()
+        .expect("run python3 tests/models/make_llama.py (needs: pip install -r scripts/oracle/requirements.txt)");
+    assert!(
+        out.status.success(),
+        "tests/models/make_llama.py --only {variant} --check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cache = std::env::var("WASM_CHORD_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/wasm-chord")
+        });
+    let path = cache.join("models/test").join(format!("{variant}.gguf"));
+    assert!(path.exists(), "{} was not generated", path.display());
+    path
+}
