@@ -33,15 +33,11 @@ pub fn gemma3_path() -> PathBuf {
 
 /// A random-weight llama model such as `llama-spm-q4_0`, (re)generated and hash-checked.
 pub fn llama_test_model(variant: &str) -> PathBuf {
-    let out = Command::new("python3")
-        .arg(repo_root().join("tests/models/make_llama.py"))
-        .args(["--only", variant, "--check"])
-        .output()
-        .expect("run python3 tests/models/make_llama.py (needs: pip install -r scripts/oracle/requirements.txt)");
-    assert!(
-        out.status.success(),
-        "tests/models/make_llama.py --only {variant} --check failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new("python3")
+            .arg(repo_root().join("tests/models/make_llama.py"))
+            .args(["--only", variant, "--check"]),
+        "tests/models/make_llama.py (needs: pip install -r scripts/oracle/requirements.txt)",
     );
     let cache = std::env::var("WASM_CHORD_CACHE")
         .map(PathBuf::from)
@@ -51,4 +47,17 @@ pub fn llama_test_model(variant: &str) -> PathBuf {
     let path = cache.join("models/test").join(format!("{variant}.gguf"));
     assert!(path.exists(), "{} was not generated", path.display());
     path
+}
+
+/// Runs a helper script; its stdout, or a panic naming it with its stderr.
+fn run_ok(cmd: &mut Command, what: &str) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
