@@ -43,6 +43,7 @@ pub mod float;
 mod kquants;
 mod legacy;
 mod scale_search;
+pub mod simd;
 mod types;
 
 pub use blocks::*;

@@ -1,0 +1,323 @@
+//! x86-64 AVX2 + FMA versions of the kernels in `portable`, bit for bit equal to them (and so to
+//! llama.cpp's AVX2 kernels): the integer parts use maddubs/madd as ggml does (no overflow is
+//! possible for these value ranges, so any exact order would do); the float parts are the same
+//! lane-wise FMAs and the same horizontal reduction.
+//!
+//! Safety: every function here is `#[target_feature(enable = "avx2,fma")]` and must only be
+//! called after `is_x86_feature_detected!` has confirmed both (see `super::has_avx2_fma`).
+//! Loads are unaligned (`loadu`) from slices whose length the caller has checked.
+
+use crate::blocks::*;
+use crate::float::fp16_to_f32;
+use core::arch::x86_64::*;
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn hsum8_ps(x: __m256) -> f32 {
+    let r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
+    let r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+    let r = _mm_add_ss(r, _mm_movehdup_ps(r));
+    _mm_cvtss_f32(r)
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn hsum_i32x8(x: __m256i) -> i32 {
+    let r = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+    let r = _mm_add_epi32(r, _mm_unpackhi_epi64(r, r));
+    let r = _mm_add_epi32(r, _mm_shuffle_epi32(r, 0b10_11_00_01));
+    _mm_cvtsi128_si32(r)
+}
+
+/// 32 bytes from a slice (caller guarantees the length).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn load32(p: &[u8; 32]) -> __m256i {
+    // SAFETY: p is 32 readable bytes; loadu has no alignment requirement.
+    unsafe { _mm256_loadu_si256(p.as_ptr() as *const __m256i) }
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn load32i(p: &[i8; 32]) -> __m256i {
+    // SAFETY: as `load32`.
+    unsafe { _mm256_loadu_si256(p.as_ptr() as *const __m256i) }
+}
+
+/// Signed 8-bit pairs → 8 i32 lanes of 4 products each (ggml's `mul_sum_i8_pairs`).
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lane_dots_i8(x: __m256i, y: __m256i) -> __m256i {
+    let ax = _mm256_sign_epi8(x, x);
+    let sy = _mm256_sign_epi8(y, x);
+    _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1))
+}
+
+/// Unsigned × signed 8-bit → 8 i32 lanes of 4 products each.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn lane_dots_u8(ux: __m256i, y: __m256i) -> __m256i {
+    _mm256_madd_epi16(_mm256_maddubs_epi16(ux, y), _mm256_set1_epi16(1))
+}
+
+/// 16 bytes of nibbles → 32 bytes 0..15, low nibbles (elements 0..15) first.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn nibbles32(qs: &[u8; 16]) -> __m256i {
+    // SAFETY: qs is 16 readable bytes.
+    let t = unsafe { _mm_loadu_si128(qs.as_ptr() as *const __m128i) };
+    let both = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    _mm256_and_si256(both, _mm256_set1_epi8(0xF))
+}
+
+/// Bit j of `qh` → byte j = 0xFF if set, 0 if not.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn bits32(qh: u32) -> __m256i {
+    let v = _mm256_set1_epi32(qh as i32);
+    // byte j takes byte j/8 of qh
+    let shuf = _mm256_set_epi64x(
+        0x0303030303030303,
+        0x0202020202020202,
+        0x0101010101010101,
+        0x0000000000000000,
+    );
+    let bytes = _mm256_shuffle_epi8(v, shuf);
+    let bit = _mm256_set1_epi64x(0x8040201008040201u64 as i64);
+    _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit)
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q4_0_vec(x: &BlockQ4_0) -> __m256i {
+    _mm256_sub_epi8(nibbles32(&x.qs), _mm256_set1_epi8(8))
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q5_0_vec(x: &BlockQ5_0) -> __m256i {
+    // no fifth bit → the byte becomes nibble | 0xF0 = nibble - 16 as i8
+    let hi = _mm256_andnot_si256(bits32(u32::from_le_bytes(x.qh)), _mm256_set1_epi8(0xF0u8 as i8));
+    _mm256_or_si256(nibbles32(&x.qs), hi)
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q5_1_vec(x: &BlockQ5_1) -> __m256i {
+    let hi = _mm256_and_si256(bits32(u32::from_le_bytes(x.qh)), _mm256_set1_epi8(0x10));
+    _mm256_or_si256(nibbles32(&x.qs), hi)
+}
+
+/// `acc = fma(dx·dy, lanes, acc)` per block, `hsum8` (see portable::q0_dot).
+macro_rules! q0_dot {
+    ($(#[$doc:meta])* $name:ident, $x:ty, $vec:path) => {
+        $(#[$doc])*
+        #[target_feature(enable = "avx2,fma")]
+        pub fn $name(x: &[$x], y: &[BlockQ8_0]) -> f32 {
+            let mut acc = _mm256_setzero_ps();
+            for (x, y) in x.iter().zip(y) {
+                let dd = _mm256_set1_ps(fp16_to_f32(x.d) * fp16_to_f32(y.d));
+                let q = _mm256_cvtepi32_ps(lane_dots_i8($vec(x), load32i(&y.qs)));
+                acc = _mm256_fmadd_ps(dd, q, acc);
+            }
+            hsum8_ps(acc)
+        }
+    };
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q8_0_vec(x: &BlockQ8_0) -> __m256i {
+    load32i(&x.qs)
+}
+
+q0_dot!(dot_q4_0_q8_0, BlockQ4_0, q4_0_vec);
+q0_dot!(dot_q5_0_q8_0, BlockQ5_0, q5_0_vec);
+q0_dot!(dot_q8_0_q8_0, BlockQ8_0, q8_0_vec);
+
+/// `acc = fma(dx·dy, lanes, acc)`, `summs = fma(m, s, summs)`, `hsum8(acc) + summs`.
+macro_rules! q1_dot {
+    ($name:ident, $x:ty, $vec:path) => {
+        #[target_feature(enable = "avx2,fma")]
+        pub fn $name(x: &[$x], y: &[BlockQ8_1]) -> f32 {
+            let mut acc = _mm256_setzero_ps();
+            let mut summs = 0.0f32;
+            for (x, y) in x.iter().zip(y) {
+                summs = fp16_to_f32(x.m).mul_add(fp16_to_f32(y.s), summs);
+                let dd = _mm256_set1_ps(fp16_to_f32(x.d) * fp16_to_f32(y.d));
+                let q = _mm256_cvtepi32_ps(lane_dots_u8($vec(x), load32i(&y.qs)));
+                acc = _mm256_fmadd_ps(dd, q, acc);
+            }
+            hsum8_ps(acc) + summs
+        }
+    };
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q4_1_vec(x: &BlockQ4_1) -> __m256i {
+    nibbles32(&x.qs)
+}
+
+q1_dot!(dot_q4_1_q8_1, BlockQ4_1, q4_1_vec);
+q1_dot!(dot_q5_1_q8_1, BlockQ5_1, q5_1_vec);
+
+// ---- K-quants -----------------------------------------------------------------------------------
+
+/// Q4_K per-lane sums as ggml_vec_dot_q4_K_q8_K forms them (see portable::dot_q4_k_q8_k), and
+/// per 64-element step (`sb`) for the repacked kernels.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q4_k_sb_lanes(x: &BlockQ4K, y: &BlockQ8K, sc: &[i32; 8], j: usize) -> __m256i {
+    let m4 = _mm256_set1_epi8(0xF);
+    let q4: &[u8; 32] = x.qs[32 * j..32 * j + 32].try_into().unwrap();
+    let bits = load32(q4);
+    let lo = _mm256_and_si256(bits, m4);
+    let hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+    let a_lo: &[i8; 32] = y.qs[64 * j..64 * j + 32].try_into().unwrap();
+    let a_hi: &[i8; 32] = y.qs[64 * j + 32..64 * j + 64].try_into().unwrap();
+    let p_lo = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(lo, load32i(a_lo)),
+        _mm256_set1_epi16(sc[2 * j] as i16),
+    );
+    let p_hi = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(hi, load32i(a_hi)),
+        _mm256_set1_epi16(sc[2 * j + 1] as i16),
+    );
+    _mm256_add_epi32(p_lo, p_hi)
+}
+
+#[target_feature(enable = "avx2,fma")]
+pub fn dot_q4_k_q8_k(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut acc_m = _mm_setzero_ps();
+    for (x, y) in x.iter().zip(y) {
+        let d = y.d * fp16_to_f32(x.d);
+        let dmin = -y.d * fp16_to_f32(x.dmin);
+        let (sc, m) = super::portable::k4_scales_mins(&x.scales);
+        let bsums = y.bsums;
+        let q8s: [i32; 8] = std::array::from_fn(|g| bsums[2 * g] as i32 + bsums[2 * g + 1] as i32);
+        let mins = _mm_setr_epi32(
+            m[0] * q8s[0] + m[1] * q8s[1],
+            m[2] * q8s[2] + m[3] * q8s[3],
+            m[4] * q8s[4] + m[5] * q8s[5],
+            m[6] * q8s[6] + m[7] * q8s[7],
+        );
+        acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(mins), acc_m);
+        let mut sumi = _mm256_setzero_si256();
+        for j in 0..4 {
+            sumi = _mm256_add_epi32(sumi, q4_k_sb_lanes(x, y, &sc, j));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    let m = _mm_add_ps(acc_m, _mm_movehl_ps(acc_m, acc_m));
+    let m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    hsum8_ps(acc) + _mm_cvtss_f32(m)
+}
+
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q4_k_min_sums(m: &[i32; 8], y: &BlockQ8K) -> [i32; 4] {
+    let bsums = y.bsums;
+    std::array::from_fn(|p| {
+        m[2 * p] * (bsums[4 * p] as i32 + bsums[4 * p + 1] as i32)
+            + m[2 * p + 1] * (bsums[4 * p + 2] as i32 + bsums[4 * p + 3] as i32)
+    })
+}
+
+#[target_feature(enable = "avx2,fma")]
+pub fn dot_q4_k_gemv(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
+    let (mut acc, mut acc_m) = (0.0f32, 0.0f32);
+    for (x, y) in x.iter().zip(y) {
+        let (sc, m) = super::portable::k4_scales_mins(&x.scales);
+        let mut sumi = _mm256_setzero_si256();
+        for j in 0..4 {
+            sumi = _mm256_add_epi32(sumi, q4_k_sb_lanes(x, y, &sc, j));
+        }
+        let isum = hsum_i32x8(sumi);
+        let imin: i32 = q4_k_min_sums(&m, y).iter().sum();
+        acc = (isum as f32).mul_add(fp16_to_f32(x.d) * y.d, acc);
+        acc_m = (imin as f32).mul_add(fp16_to_f32(x.dmin) * y.d, acc_m);
+    }
+    acc - acc_m
+}
+
+#[target_feature(enable = "avx2,fma")]
+pub fn dot_q4_k_gemm(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
+    let (mut acc, mut acc_m) = (0.0f32, 0.0f32);
+    for (x, y) in x.iter().zip(y) {
+        let (sc, m) = super::portable::k4_scales_mins(&x.scales);
+        let mins = q4_k_min_sums(&m, y);
+        let (dd, dm) = (fp16_to_f32(x.d) * y.d, fp16_to_f32(x.dmin) * y.d);
+        for (j, &mn) in mins.iter().enumerate() {
+            let s = hsum_i32x8(q4_k_sb_lanes(x, y, &sc, j));
+            acc = (s as f32).mul_add(dd, acc);
+            acc_m = (mn as f32).mul_add(dm, acc_m);
+        }
+    }
+    acc - acc_m
+}
+
+/// Bits (shift, shift+1) of each qh byte, moved to bits 4-5.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q6_high(qh: __m256i, shift: i32) -> __m256i {
+    let h = _mm256_srl_epi16(qh, _mm_cvtsi32_si128(shift));
+    _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(3)), 4)
+}
+
+/// Q6_K lanes as in portable::q6_k_lanes.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+fn q6_k_lanes(x: &BlockQ6K, y: &BlockQ8K) -> __m256i {
+    let m4 = _mm256_set1_epi8(0xF);
+    let mut sumi = _mm256_setzero_si256();
+    for n in 0..2 {
+        let ql0 = load32(x.ql[64 * n..64 * n + 32].try_into().unwrap());
+        let ql1 = load32(x.ql[64 * n + 32..64 * n + 64].try_into().unwrap());
+        let qh = load32(x.qh[32 * n..32 * n + 32].try_into().unwrap());
+        let q = [
+            _mm256_or_si256(_mm256_and_si256(ql0, m4), q6_high(qh, 0)),
+            _mm256_or_si256(_mm256_and_si256(ql1, m4), q6_high(qh, 2)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), q6_high(qh, 4)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), q6_high(qh, 6)),
+        ];
+        for (k, q) in q.into_iter().enumerate() {
+            let v = 4 * n + k;
+            let a = load32i(y.qs[32 * v..32 * v + 32].try_into().unwrap());
+            let scale = _mm256_set_m128i(
+                _mm_set1_epi16(x.scales[2 * v + 1] as i16),
+                _mm_set1_epi16(x.scales[2 * v] as i16),
+            );
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale));
+        }
+    }
+    // − 32·(bsums[2l]·sc[2l] + bsums[2l+1]·sc[2l+1]) per lane
+    let bsums = y.bsums;
+    // SAFETY: bsums is 16 i16 = 32 bytes, scales 16 i8.
+    let bs = unsafe { _mm256_loadu_si256(bsums.as_ptr() as *const __m256i) };
+    let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
+    let sub = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5);
+    _mm256_sub_epi32(sumi, sub)
+}
+
+#[target_feature(enable = "avx2,fma")]
+pub fn dot_q6_k_q8_k(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    for (x, y) in x.iter().zip(y) {
+        let d = _mm256_set1_ps(y.d * fp16_to_f32(x.d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(q6_k_lanes(x, y)), acc);
+    }
+    hsum8_ps(acc)
+}
+
+#[target_feature(enable = "avx2,fma")]
+pub fn dot_q6_k_tiled(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
+    let mut out = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let s1 = hsum_i32x8(q6_k_lanes(x, y));
+        let res = fp16_to_f32(x.d) * s1 as f32;
+        out = res.mul_add(y.d, out);
+    }
+    out
+}

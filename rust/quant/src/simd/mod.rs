@@ -1,0 +1,161 @@
+//! Fast dot products with the float rounding of the kernels llama.cpp's CPU backend runs on
+//! x86-64 with AVX2 — so that a matmul built from them gives llama.cpp's results bit for bit.
+//!
+//! The scalar reference in [`crate::vec_dot`] sums in one plain order; ggml's SIMD kernels sum the
+//! same exact integer block products in other float orders (8 lanes, fused multiply-adds, a fixed
+//! horizontal reduction), and which kernel runs depends on the weight type *and* on how many
+//! activation rows the matmul has. [`Kernel`] names each of those orders; [`Kernel::dot_fn`] gives
+//! the fastest implementation of it on this CPU: AVX2+FMA (chosen at run time), else the
+//! portable code in `portable.rs`, which is the specification and is tested against the SIMD
+//! paths bit for bit. Which `Kernel` llama.cpp picks for a given matmul is the CPU backend's
+//! business (`wasm-chord-cpu`'s `plan` module).
+
+mod lanes;
+pub mod portable;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+
+use crate::blocks::*;
+use crate::GgmlType;
+
+/// One dot product of a weight row with an activation row, both as raw ggml blocks. The caller
+/// guarantees `w` and `a` are whole rows of the same length (in elements) of the kernel's weight
+/// and activation types; a mismatch panics (in the block cast), it never reads out of bounds.
+pub type DotFn = fn(w: &[u8], a: &[u8]) -> f32;
+
+/// A float summation order of llama.cpp's x86 CPU backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// `ggml_vec_dot_<type>_q8_*` (arch/x86/quants.c, AVX2). For Q4_0/Q5_0/Q8_0 also llamafile's
+    /// `tinyBLAS_Q0_AVX` (prefill), which accumulates every output the same way.
+    VecDot(GgmlType),
+    /// `ggml_gemv_q4_K_8x8_q8_K` (CPU_REPACK): one activation row.
+    Q4KGemv,
+    /// `ggml_gemm_q4_K_8x8_q8_K` (CPU_REPACK): activation rows in groups of 4, quantized by
+    /// [`quantize_q8_k_4x8`].
+    Q4KGemm,
+    /// The tiled K-quant matmul (ggml-cpu/tiled) for Q6_K, from 8 activation rows.
+    Q6KTiled,
+}
+
+/// Whether this CPU has AVX2 and FMA (checked once).
+pub fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[inline]
+fn cast<B: bytemuck::Pod>(b: &[u8]) -> &[B] {
+    bytemuck::cast_slice(b)
+}
+
+/// Wraps a block-typed kernel as a [`DotFn`].
+macro_rules! dot_fn {
+    ($f:path, $x:ty, $y:ty) => {
+        (|w: &[u8], a: &[u8]| $f(cast::<$x>(w), cast::<$y>(a))) as DotFn
+    };
+}
+
+/// The AVX2 version of a kernel; the closure is only handed out after `has_avx2_fma()`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! avx2_fn {
+    ($f:ident, $x:ty, $y:ty) => {
+        // SAFETY: returned only when has_avx2_fma() is true (checked in Kernel::dot_fn).
+        (|w: &[u8], a: &[u8]| unsafe { avx2::$f(cast::<$x>(w), cast::<$y>(a)) }) as DotFn
+    };
+}
+
+impl Kernel {
+    /// The weight type this kernel reads.
+    pub fn weight_type(self) -> GgmlType {
+        match self {
+            Kernel::VecDot(t) => t,
+            Kernel::Q4KGemv | Kernel::Q4KGemm => GgmlType::Q4_K,
+            Kernel::Q6KTiled => GgmlType::Q6_K,
+        }
+    }
+
+    /// The portable implementation (the specification), or `None` for a type this module has no
+    /// ggml-order kernel for (the float types, Q2_K/Q3_K/Q5_K: use the reference).
+    pub fn portable_fn(self) -> Option<DotFn> {
+        use portable as p;
+        Some(match self {
+            Kernel::VecDot(GgmlType::Q4_0) => dot_fn!(p::dot_q4_0_q8_0, BlockQ4_0, BlockQ8_0),
+            Kernel::VecDot(GgmlType::Q5_0) => dot_fn!(p::dot_q5_0_q8_0, BlockQ5_0, BlockQ8_0),
+            Kernel::VecDot(GgmlType::Q8_0) => dot_fn!(p::dot_q8_0_q8_0, BlockQ8_0, BlockQ8_0),
+            Kernel::VecDot(GgmlType::Q4_1) => dot_fn!(p::dot_q4_1_q8_1, BlockQ4_1, BlockQ8_1),
+            Kernel::VecDot(GgmlType::Q5_1) => dot_fn!(p::dot_q5_1_q8_1, BlockQ5_1, BlockQ8_1),
+            Kernel::VecDot(GgmlType::Q4_K) => dot_fn!(p::dot_q4_k_q8_k, BlockQ4K, BlockQ8K),
+            Kernel::VecDot(GgmlType::Q6_K) => dot_fn!(p::dot_q6_k_q8_k, BlockQ6K, BlockQ8K),
+            Kernel::Q4KGemv => dot_fn!(p::dot_q4_k_gemv, BlockQ4K, BlockQ8K),
+            Kernel::Q4KGemm => dot_fn!(p::dot_q4_k_gemm, BlockQ4K, BlockQ8K),
+            Kernel::Q6KTiled => dot_fn!(p::dot_q6_k_tiled, BlockQ6K, BlockQ8K),
+            Kernel::VecDot(_) => return None,
+        })
+    }
+
+    /// The AVX2+FMA implementation, when this CPU has it.
+    pub fn avx2_fn(self) -> Option<DotFn> {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            return Some(match self {
+                Kernel::VecDot(GgmlType::Q4_0) => avx2_fn!(dot_q4_0_q8_0, BlockQ4_0, BlockQ8_0),
+                Kernel::VecDot(GgmlType::Q5_0) => avx2_fn!(dot_q5_0_q8_0, BlockQ5_0, BlockQ8_0),
+                Kernel::VecDot(GgmlType::Q8_0) => avx2_fn!(dot_q8_0_q8_0, BlockQ8_0, BlockQ8_0),
+                Kernel::VecDot(GgmlType::Q4_1) => avx2_fn!(dot_q4_1_q8_1, BlockQ4_1, BlockQ8_1),
+                Kernel::VecDot(GgmlType::Q5_1) => avx2_fn!(dot_q5_1_q8_1, BlockQ5_1, BlockQ8_1),
+                Kernel::VecDot(GgmlType::Q4_K) => avx2_fn!(dot_q4_k_q8_k, BlockQ4K, BlockQ8K),
+                Kernel::VecDot(GgmlType::Q6_K) => avx2_fn!(dot_q6_k_q8_k, BlockQ6K, BlockQ8K),
+                Kernel::Q4KGemv => avx2_fn!(dot_q4_k_gemv, BlockQ4K, BlockQ8K),
+                Kernel::Q4KGemm => avx2_fn!(dot_q4_k_gemm, BlockQ4K, BlockQ8K),
+                Kernel::Q6KTiled => avx2_fn!(dot_q6_k_tiled, BlockQ6K, BlockQ8K),
+                Kernel::VecDot(_) => return None,
+            });
+        }
+        None
+    }
+
+    /// The fastest implementation available here: AVX2 when present, else portable.
+    pub fn dot_fn(self) -> Option<DotFn> {
+        self.avx2_fn().or_else(|| self.portable_fn())
+    }
+}
+
+/// Q8_K activations as ggml's `ggml_quantize_mat_q8_K_4x8` (x86, AVX2) makes them for the
+/// repacked gemm: like `quantize_row_q8_K` except for the sign of the scale. The reference takes
+/// the sign of the *first* element of largest magnitude; this one uses a negative scale whenever
+/// *any* element equals +amax. They differ only when both +amax and −amax occur in a block.
+pub fn quantize_q8_k_4x8(src: &[f32], dst: &mut [u8]) -> Result<(), crate::QuantError> {
+    crate::quantize_row(GgmlType::Q8_K, src, dst)?;
+    let blocks: &mut [BlockQ8K] = bytemuck::cast_slice_mut(dst);
+    for (x, y) in src.chunks_exact(QK_K).zip(blocks) {
+        let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if amax == 0.0 {
+            continue;
+        }
+        let pos = x.iter().any(|&v| v == amax);
+        let first_neg = x.iter().find(|v| v.abs() == amax).is_some_and(|&v| v < 0.0);
+        if pos && first_neg {
+            // The reference used iscale = 127/amax; redo with −127/amax.
+            let iscale = -127.0 / amax;
+            let mut bsums = [0i16; 16];
+            for (j, &v) in x.iter().enumerate() {
+                let q = crate::cround::nearest_int(iscale * v).min(127);
+                y.qs[j] = q as i8;
+                bsums[j / 16] += q as i16;
+            }
+            y.bsums = bsums;
+            y.d = 1.0 / iscale;
+        }
+    }
+    Ok(())
+}

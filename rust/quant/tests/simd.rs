@@ -1,0 +1,151 @@
+//! The ggml-order kernels (`quant::simd`): every SIMD implementation equals the portable one bit
+//! for bit, and both equal the scalar reference `quant::vec_dot` up to float summation order.
+
+use quant::simd::{Kernel, DotFn};
+use quant::GgmlType;
+
+/// xorshift, deterministic inputs.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn f(&mut self) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+/// Rows with varied magnitudes per block (so scales differ) and some exact ties / outliers.
+fn make_row(rng: &mut Rng, n: usize) -> Vec<f32> {
+    let mut v = Vec::with_capacity(n);
+    for b in 0..n / 32 {
+        let scale = 0.01 + (b % 7) as f32 * 0.3;
+        for _ in 0..32 {
+            v.push(rng.f() * scale);
+        }
+        if b % 5 == 3 {
+            let i = v.len() - 7;
+            v[i] = -v.iter().rev().take(32).fold(0.0f32, |m, x| m.max(x.abs())) * 1.5;
+        }
+    }
+    v
+}
+
+const KERNELS: &[Kernel] = &[
+    Kernel::VecDot(GgmlType::Q4_0),
+    Kernel::VecDot(GgmlType::Q4_1),
+    Kernel::VecDot(GgmlType::Q5_0),
+    Kernel::VecDot(GgmlType::Q5_1),
+    Kernel::VecDot(GgmlType::Q8_0),
+    Kernel::VecDot(GgmlType::Q4_K),
+    Kernel::VecDot(GgmlType::Q6_K),
+    Kernel::Q4KGemv,
+    Kernel::Q4KGemm,
+    Kernel::Q6KTiled,
+];
+
+fn quantized(ty: GgmlType, x: &[f32]) -> Vec<u8> {
+    let mut q = vec![0u8; ty.row_bytes(x.len()).unwrap()];
+    quant::quantize_row(ty, x, &mut q).unwrap();
+    q
+}
+
+fn activations(ty: GgmlType, x: &[f32]) -> Vec<u8> {
+    let mut q = vec![0u8; ty.row_bytes(x.len()).unwrap()];
+    quant::quantize_activations(ty, x, &mut q).unwrap();
+    q
+}
+
+fn check_against(name: &str, f: DotFn) {
+    let mut rng = Rng(0x9E3779B97F4A7C15);
+    for k in KERNELS {
+        let ty = k.weight_type();
+        let at = ty.vec_dot_type();
+        for n in [256usize, 512, 1280, 2048] {
+            for _ in 0..20 {
+                let w = quantized(ty, &make_row(&mut rng, n));
+                let a = activations(at, &make_row(&mut rng, n));
+                let spec = k.portable_fn().unwrap()(&w, &a);
+                let got = f_for(name, *k, f).map(|g| g(&w, &a));
+                if let Some(got) = got {
+                    assert_eq!(got.to_bits(), spec.to_bits(), "{name} {k:?} n={n}: {got} vs {spec}");
+                }
+                let reference = quant::vec_dot(ty, n, &w, &a).unwrap();
+                let scale: f32 = {
+                    let mut wf = vec![0.0; n];
+                    let mut af = vec![0.0; n];
+                    quant::dequantize_row(ty, &w, &mut wf).unwrap();
+                    quant::dequantize_row(at, &a, &mut af).unwrap();
+                    wf.iter().zip(&af).map(|(x, y)| (x * y).abs()).sum()
+                };
+                assert!(
+                    (spec - reference).abs() <= 1e-5 * scale + 1e-6,
+                    "{k:?} n={n}: ggml order {spec} vs reference {reference} (Σ|w·a| = {scale})"
+                );
+            }
+        }
+    }
+}
+
+/// `f` is only a marker for which implementation to take from the kernel.
+fn f_for(name: &str, k: Kernel, _f: DotFn) -> Option<DotFn> {
+    match name {
+        "avx2" => k.avx2_fn(),
+        "best" => k.dot_fn(),
+        _ => k.portable_fn(),
+    }
+}
+
+#[test]
+fn portable_matches_reference_up_to_order() {
+    check_against("portable", |_, _| 0.0);
+}
+
+#[test]
+fn avx2_equals_portable_bit_for_bit() {
+    if !quant::simd::has_avx2_fma() {
+        eprintln!("no AVX2+FMA on this CPU: nothing to compare");
+        return;
+    }
+    check_against("avx2", |_, _| 0.0);
+}
+
+#[test]
+fn dot_fn_equals_portable_bit_for_bit() {
+    check_against("best", |_, _| 0.0);
+}
+
+#[test]
+fn q8_k_4x8_quantizer_differs_only_in_sign_choice() {
+    let mut rng = Rng(7);
+    for case in 0..50 {
+        let mut x = make_row(&mut rng, 256);
+        if case % 2 == 0 {
+            // first element of largest magnitude negative, a later one positive: the rules differ
+            let amax = x.iter().fold(0.0f32, |m, v| m.max(v.abs())) * 2.0;
+            x[3] = -amax;
+            x[200] = amax;
+        }
+        let mut r = vec![0u8; GgmlType::Q8_K.row_bytes(256).unwrap()];
+        let mut g = r.clone();
+        quant::quantize_row(GgmlType::Q8_K, &x, &mut r).unwrap();
+        quant::simd::quantize_q8_k_4x8(&x, &mut g).unwrap();
+        let (mut rf, mut gf) = (vec![0.0; 256], vec![0.0; 256]);
+        quant::dequantize_row(GgmlType::Q8_K, &r, &mut rf).unwrap();
+        quant::dequantize_row(GgmlType::Q8_K, &g, &mut gf).unwrap();
+        if case % 2 == 0 {
+            assert_ne!(r, g, "case {case}");
+            // 4x8 rule: negative scale (−127/amax), so +amax quantizes to −127
+            let d = f32::from_le_bytes(g[0..4].try_into().unwrap());
+            assert!(d < 0.0);
+        } else {
+            assert_eq!(r, g, "case {case}");
+        }
+        for (a, b) in rf.iter().zip(&gf) {
+            assert!((a - b).abs() <= 1.01 * (x.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0));
+        }
+    }
+}
