@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// npm run build: tsc (src/ → dist/), then copy the wasm-bindgen output (src/wasm/ → dist/wasm/) and
+// the Jinja engine (→ dist/vendor/jinja.js), so dist/ is complete and self-contained: it imports
+// nothing by bare specifier and loads in a browser straight from a static server.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(pkg, 'package.json'));
+const srcWasm = path.join(pkg, 'src', 'wasm');
+const dist = path.join(pkg, 'dist');
+const WASM_FILES = ['wasm_chord_web.js', 'wasm_chord_web.d.ts', 'wasm_chord_web_bg.wasm'];
+
+const missing = WASM_FILES.filter((f) => !fs.existsSync(path.join(srcWasm, f)));
+if (missing.length > 0) {
+  console.error(
+    `error: packages/wasm-chord/src/wasm/ lacks ${missing.join(', ')}.\n` +
+      `The WebAssembly module is built from the Rust crate: run bash scripts/build-wasm.sh ` +
+      `(from the repository root), then npm run build again.`,
+  );
+  process.exit(1);
+}
+
+fs.rmSync(dist, { recursive: true, force: true });
+const tsc = require.resolve('typescript/bin/tsc');
+try {
+  execFileSync(process.execPath, [tsc, '-p', path.join(pkg, 'tsconfig.json')], { stdio: 'inherit' });
+} catch {
+  console.error('error: tsc failed (see above)');
+  process.exit(1);
+}
+
+fs.mkdirSync(path.join(dist, 'wasm'), { recursive: true });
+for (const f of fs.readdirSync(srcWasm)) {
+  if (/\.(js|d\.ts|wasm)$/.test(f)) fs.copyFileSync(path.join(srcWasm, f), path.join(dist, 'wasm', f));
+}
+
+// Replace the compiled re-export (`export { Template } from '@huggingface/jinja'`) with the
+// package's own single-file ESM build, and keep its license next to it.
+const jinjaDir = path.dirname(require.resolve('@huggingface/jinja/package.json'));
+fs.copyFileSync(path.join(jinjaDir, 'dist', 'index.js'), path.join(dist, 'vendor', 'jinja.js'));
+fs.copyFileSync(path.join(jinjaDir, 'LICENSE'), path.join(dist, 'vendor', 'jinja.LICENSE'));
+fs.rmSync(path.join(dist, 'vendor', 'jinja.js.map'), { force: true });
+
+console.log(`built ${path.relative(process.cwd(), dist) || dist}`);

@@ -1,0 +1,258 @@
+/**
+ * The engine core: owns the wasm Engine and does the work (download, load, generation loop). It runs
+ * inside the module worker (worker.ts) or, with `worker: false` and in Node/Deno, in the caller's
+ * thread (InThreadClient). Everything it reports goes through callbacks as plain data.
+ */
+
+import {
+  AbortError,
+  BackendUnavailableError,
+  BadGgufError,
+  IntegrityError,
+  InvalidRequestError,
+  PromptTooLongError,
+  toWasmChordError,
+} from './errors.js';
+import { formatBytes, isServerRuntime } from './platform.js';
+import { BlobSource, MemorySource, NodeFileSource, type ByteSource } from './sources.js';
+import { CacheEntry, opfsAvailable } from './cache/opfs.js';
+import { downloadToCache, downloadToMemory } from './download.js';
+import { Sha256, toHex } from './sha256.js';
+import { runGeneration } from './generation.js';
+import { loadWasm } from './wasm.js';
+import type { WasmEngine, WasmGenerateOptions, WasmModelLoader } from './wasm-api.js';
+import type { BackendName, BackendRequest, LoadProgress } from './types.js';
+import type {
+  CoreClient,
+  CoreEvent,
+  CoreFinish,
+  CoreGenerateRequest,
+  CoreLoadRequest,
+  CoreLoadResult,
+} from './protocol.js';
+
+/** First read of the header; grown to what ggufHeaderBytesNeeded asks for (large vocabularies
+ *  put several MB of tokenizer metadata in the header). */
+const HEADER_PREFIX_BYTES = 4 << 20;
+/** Chunk size for hashing (sha256 option). */
+const HASH_CHUNK_BYTES = 8 << 20;
+
+export function resolveBackend(requested: BackendRequest): { backend: BackendName; reason: string } {
+  if (requested === 'webgpu') {
+    throw new BackendUnavailableError(
+      "the WebGPU backend is not available in this version of wasm-chord; use backend: 'cpu' or 'auto'",
+    );
+  }
+  if (requested === 'cpu') return { backend: 'cpu', reason: "backend: 'cpu' was requested" };
+  const hasGpu = typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== 'undefined';
+  return {
+    backend: 'cpu',
+    reason: hasGpu
+      ? 'WebGPU is available but the WebGPU backend is not implemented yet; using the CPU (WebAssembly) backend'
+      : 'WebGPU is not available here; using the CPU (WebAssembly) backend',
+  };
+}
+
+function checkAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AbortError(`${what} aborted`);
+}
+
+export class EngineCore implements CoreClient {
+  private engine: WasmEngine | null = null;
+  private nCtx = 0;
+
+  async load(req: CoreLoadRequest, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<CoreLoadResult> {
+    try {
+      // Before any download: an unavailable backend should fail at once.
+      const { backend, reason } = resolveBackend(req.backend);
+      const wasm = await loadWasm();
+      checkAborted(signal, 'loading');
+      const { source, fromCache, entry } = await this.openSource(req, onProgress, signal);
+      try {
+        if (req.sha256) await this.verify(source, req.sha256, entry, fromCache, onProgress, signal);
+        const header = await readHeader(source, (prefix) => wasm.ggufHeaderBytesNeeded(prefix));
+        checkAborted(signal, 'loading');
+        const loader = new wasm.ModelLoader(header, source.size, req.nCtx !== undefined ? { nCtx: req.nCtx } : {});
+        const engine = await loadTensors(loader, source, fromCache, onProgress, signal);
+        this.engine?.free();
+        this.engine = engine;
+        const info = engine.info();
+        this.nCtx = info.nCtx;
+        return { info, backend, backendReason: reason };
+      } finally {
+        await source.close().catch(() => {});
+      }
+    } catch (err) {
+      throw toWasmChordError(err);
+    }
+  }
+
+  /** Turns the request's source into random-access bytes, downloading (and caching) URLs first. */
+  private async openSource(
+    req: CoreLoadRequest,
+    onProgress: (p: LoadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<{ source: ByteSource; fromCache: boolean; entry: CacheEntry | null }> {
+    const src = req.source;
+    if (src.kind === 'blob') return { source: new BlobSource(src.blob), fromCache: false, entry: null };
+    if (src.kind === 'path') {
+      if (!isServerRuntime()) throw new InvalidRequestError('file paths are only supported in Node and Deno');
+      const path = src.path.startsWith('file:') ? new URL(src.path) : src.path;
+      return { source: await NodeFileSource.open(path), fromCache: false, entry: null };
+    }
+    const report = (p: { loaded: number; total: number; text: string }) =>
+      onProgress({ phase: 'download', fromCache: false, ...p });
+    if (req.cache && opfsAvailable()) {
+      const entry = await CacheEntry.open(src.url);
+      const downloaded = await downloadToCache(entry, { signal, onProgress: report });
+      return { source: new BlobSource(await entry.file()), fromCache: !downloaded, entry };
+    }
+    const bytes = await downloadToMemory(src.url, { signal, onProgress: report });
+    return { source: new MemorySource(bytes), fromCache: false, entry: null };
+  }
+
+  private async verify(
+    source: ByteSource,
+    expected: string,
+    entry: CacheEntry | null,
+    fromCache: boolean,
+    onProgress: (p: LoadProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const meta = entry ? await entry.readMetadata() : null;
+    if (meta?.complete && meta.sha256 === expected) return; // verified when it was cached
+    const hasher = new Sha256();
+    for (let at = 0; at < source.size; at += HASH_CHUNK_BYTES) {
+      checkAborted(signal, 'verification');
+      const end = Math.min(source.size, at + HASH_CHUNK_BYTES);
+      hasher.update(await source.read(at, end));
+      onProgress({
+        phase: 'verify',
+        loaded: end,
+        total: source.size,
+        fromCache,
+        text: `Verifying sha256 ${formatBytes(end)} / ${formatBytes(source.size)}`,
+      });
+    }
+    const actual = toHex(hasher.digest());
+    if (actual !== expected) {
+      // A cached copy that fails the check is never used again.
+      if (entry) await entry.remove().catch(() => {});
+      throw new IntegrityError(
+        `sha256 mismatch: expected ${expected}, the file has ${actual}` +
+          (entry ? ' (the cached copy was deleted)' : ''),
+      );
+    }
+    if (entry && meta?.complete) await entry.writeMetadata({ ...meta, sha256: actual, updatedAt: Date.now() });
+  }
+
+  async generate(req: CoreGenerateRequest, onEvent: (e: CoreEvent) => void, signal?: AbortSignal): Promise<CoreFinish> {
+    try {
+      const engine = this.requireEngine();
+      const ids =
+        typeof req.prompt === 'string'
+          ? engine.tokenize(req.prompt, req.addSpecial, req.parseSpecial)
+          : Uint32Array.from(req.prompt);
+      if (ids.length === 0) throw new InvalidRequestError('the prompt is empty');
+      const room = this.nCtx - ids.length;
+      if (room <= 0) {
+        throw new PromptTooLongError(
+          `the prompt has ${ids.length} tokens; the context holds ${this.nCtx} (load with a larger nCtx)`,
+        );
+      }
+      const s = req.sampling;
+      const options: WasmGenerateOptions = {
+        // Generation ends when the context is full at the latest.
+        maxTokens: Math.min(s.maxTokens ?? room, room),
+        ...(s.temperature !== undefined && { temperature: s.temperature }),
+        ...(s.topK !== undefined && { topK: s.topK }),
+        ...(s.topP !== undefined && { topP: s.topP }),
+        ...(s.minP !== undefined && { minP: s.minP }),
+        ...(s.repetitionPenalty !== undefined && { repetitionPenalty: s.repetitionPenalty }),
+        ...(s.seed !== undefined && { seed: s.seed }),
+        ...(s.ignoreEos !== undefined && { ignoreEos: s.ignoreEos }),
+      };
+      checkAborted(signal, 'the request was');
+      engine.begin(ids, options);
+      return await runGeneration(engine, req.stop, onEvent, signal);
+    } catch (err) {
+      throw toWasmChordError(err);
+    }
+  }
+
+  async tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Promise<number[]> {
+    try {
+      return Array.from(this.requireEngine().tokenize(text, addSpecial, parseSpecial));
+    } catch (err) {
+      throw toWasmChordError(err);
+    }
+  }
+
+  async detokenize(ids: number[]): Promise<string> {
+    try {
+      return this.requireEngine().detokenize(Uint32Array.from(ids));
+    } catch (err) {
+      throw toWasmChordError(err);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.engine?.free();
+    this.engine = null;
+  }
+
+  private requireEngine(): WasmEngine {
+    if (!this.engine) throw new InvalidRequestError('no model is loaded');
+    return this.engine;
+  }
+}
+
+/** Reads the GGUF header: a first prefix, then as many bytes as the parser says it needs. */
+async function readHeader(source: ByteSource, bytesNeeded: (prefix: Uint8Array) => number): Promise<Uint8Array> {
+  let prefix = await source.read(0, Math.min(HEADER_PREFIX_BYTES, source.size));
+  for (;;) {
+    const need = bytesNeeded(prefix);
+    if (need === 0) return prefix;
+    if (need <= prefix.length) throw new BadGgufError(`the GGUF header parser asked for ${need} bytes after ${prefix.length}`);
+    if (need > source.size) {
+      throw new BadGgufError(`the file is truncated: its header needs ${need} bytes, the file has ${source.size}`);
+    }
+    prefix = await source.read(0, need);
+  }
+}
+
+/** Feeds the tensors to the loader in file order, one range at a time. */
+async function loadTensors(
+  loader: WasmModelLoader,
+  source: ByteSource,
+  fromCache: boolean,
+  onProgress: (p: LoadProgress) => void,
+  signal?: AbortSignal,
+): Promise<WasmEngine> {
+  let finished = false;
+  try {
+    const total = loader.totalBytes();
+    const report = () => {
+      const loaded = loader.loadedBytes();
+      onProgress({
+        phase: 'load',
+        loaded,
+        total,
+        fromCache,
+        text: `Loading weights ${formatBytes(loaded)} / ${formatBytes(total)}`,
+      });
+    };
+    report();
+    for (let range = loader.nextRange(); range !== undefined; range = loader.nextRange()) {
+      checkAborted(signal, 'loading');
+      const [start, end] = range;
+      loader.loadTensor(await source.read(start, end));
+      report();
+    }
+    checkAborted(signal, 'loading');
+    finished = true;
+    return loader.finish(); // consumes the loader
+  } finally {
+    if (!finished) loader.free();
+  }
+}

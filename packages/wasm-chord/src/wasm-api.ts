@@ -1,0 +1,98 @@
+/**
+ * The wasm-bindgen boundary as this package uses it: a copy of the contract in rust/web/API.md.
+ *
+ * The package's own code is written against these interfaces, not against the generated
+ * `wasm/wasm_chord_web.d.ts`, so the pure-TS parts compile and test without the wasm build.
+ * `wasm-contract-check.ts` (compiled only in the real build) asserts that the generated module is
+ * assignable to `WasmBindings`, so a drift between the two fails `npm run build`.
+ */
+
+export interface WasmLoadOptions {
+  nCtx?: number;
+  threads?: number;
+}
+
+/** Model description, as the Rust side reports it (camelCase, serde-wasm-bindgen). */
+export interface ModelInfo {
+  /** "gemma3", "llama", … */
+  architecture: string;
+  /** general.name */
+  name: string | null;
+  fileSize: number;
+  /** Total elements of all tensors. */
+  nParams: number;
+  nCtxTrain: number;
+  /** The context this engine was loaded with. */
+  nCtx: number;
+  nVocab: number;
+  nLayer: number;
+  nEmbd: number;
+  /** Distinct ggml tensor types, e.g. ["F32","Q4_K","Q6_K"]. */
+  tensorTypes: string[];
+  /** tokenizer.ggml.model ("llama" = SentencePiece, "gpt2" = BPE). */
+  tokenizerModel: string;
+  /** tokenizer.chat_template, if the file has one. */
+  chatTemplate: string | null;
+  bosToken: string | null;
+  eosToken: string | null;
+  /** tokenize(…, addSpecial = true) prepends BOS. */
+  addBos: boolean;
+  /** The backend the Rust side runs on ("cpu"). */
+  backend: string;
+}
+
+export interface WasmGenerateOptions {
+  maxTokens: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  repeatLastN?: number;
+  seed?: number;
+  ignoreEos?: boolean;
+}
+
+export interface WasmUsage {
+  promptTokens: number;
+  promptEvaluated: number;
+  completionTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}
+
+export type WasmStepEvent =
+  | { type: 'prefill'; evaluated: number; total: number }
+  | { type: 'token'; token: number; text: string }
+  | { type: 'finish'; text: string; finishReason: 'stop' | 'length' | 'abort'; usage: WasmUsage };
+
+export interface WasmEngine {
+  info(): ModelInfo;
+  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Uint32Array;
+  detokenize(ids: Uint32Array): string;
+  begin(prompt: Uint32Array, options: WasmGenerateOptions): void;
+  step(): WasmStepEvent;
+  cancel(): void;
+  reset(): void;
+  free(): void;
+}
+
+export interface WasmModelLoader {
+  info(): ModelInfo;
+  nextRange(): [number, number] | undefined;
+  loadTensor(bytes: Uint8Array): void;
+  totalBytes(): number;
+  loadedBytes(): number;
+  finish(): WasmEngine;
+  free(): void;
+}
+
+/** What the generated `wasm_chord_web.js` exports (the parts this package uses). */
+export interface WasmBindings {
+  default: (arg?: { module_or_path: unknown }) => Promise<unknown>;
+  initSync: (arg: { module: BufferSource | WebAssembly.Module }) => unknown;
+  ggufHeaderBytesNeeded(prefix: Uint8Array): number;
+  ModelLoader: new (header: Uint8Array, fileSize: number, options: WasmLoadOptions) => WasmModelLoader;
+}
