@@ -161,17 +161,20 @@ async function refreshCache() {
       ...models.map((m) => {
         const li = document.createElement('li');
         const code = document.createElement('code');
-        code.textContent = m.url ?? m.name ?? '?';
+        code.textContent = m.url;
         const size = document.createElement('span');
         size.className = 'muted';
-        size.textContent = formatBytes(m.size ?? m.bytes);
+        // A partial entry is a download that stopped midway; loading the same URL resumes it.
+        size.textContent = m.complete === false && m.size
+          ? `partial: ${formatBytes(m.bytes)} of ${formatBytes(m.size)}`
+          : formatBytes(m.bytes ?? m.size);
         const del = document.createElement('button');
         del.type = 'button';
         del.className = 'secondary';
         del.textContent = 'Delete';
         del.addEventListener('click', async () => {
           try {
-            await api.deleteCachedModel(m.url ?? m.key);
+            await api.deleteCachedModel(m.url);
           } catch (err) {
             showError(err, 'Could not delete the cached model');
           }

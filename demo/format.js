@@ -15,15 +15,17 @@ export function formatBytes(n) {
 
 const PHASES = {
   download: 'Downloading',
-  cache: 'Reading from the browser cache',
+  verify: 'Checking sha256',
   load: 'Loading weights',
-  upload: 'Uploading to the GPU',
   compile: 'Compiling shaders',
 };
 
 /** "Downloading 120 MB / 253 MB (47%)" from a progress event. */
 export function progressText(p) {
-  const phase = PHASES[p.phase] ?? p.phase ?? 'Loading';
+  // The package's own line when it gives one ("Downloading 12.0 / 241.4 MB"), else ours.
+  if (p.text) return p.fromCache ? `${p.text} (from the browser cache)` : p.text;
+  let phase = PHASES[p.phase] ?? p.phase ?? 'Loading';
+  if (p.fromCache && p.phase === 'load') phase += ' from the browser cache';
   if (p.total > 0) {
     const pct = Math.floor((100 * p.loaded) / p.total);
     return `${phase} ${formatBytes(p.loaded)} / ${formatBytes(p.total)} (${pct}%)`;
@@ -36,10 +38,11 @@ export function progressText(p) {
 export function usageText(usage, finishReason) {
   if (!usage) return finishReason ?? '';
   const parts = [`${usage.completion_tokens} tokens`];
-  const tps = usage.decode_tokens_per_second ?? usage.tokens_per_second;
+  const t = usage.timings ?? {};
+  const tps = t.decode_tokens_per_second;
   if (Number.isFinite(tps) && tps > 0) parts.push(`${tps.toFixed(1)} tok/s`);
   if (Number.isFinite(usage.prompt_tokens)) {
-    const ms = usage.prefill_ms ?? usage.prompt_ms;
+    const ms = t.prefill_ms;
     parts.push(`prompt ${usage.prompt_tokens} tokens` + (Number.isFinite(ms) ? ` in ${(ms / 1000).toFixed(1)} s` : ''));
   }
   if (finishReason) parts.push(finishReason === 'abort' ? 'stopped' : finishReason);

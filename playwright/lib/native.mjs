@@ -49,3 +49,10 @@ export function nativeGreedy(model, prompt, nTokens) {
 export function gemmaChatPrompt(userMessage) {
   return `<start_of_turn>user\n${userMessage}<end_of_turn>\n<start_of_turn>model\n`;
 }
+
+/** Token ids of `text` from the native tokenizer (BOS added, special-token text parsed). */
+export function nativeTokenize(model, text) {
+  if (text.includes('\\')) throw new Error('nativeTokenize: prompts with backslashes are not comparable');
+  const out = execFileSync(nativeCli(), ['tokenize', '-m', model, '-p', text], { encoding: 'utf8' });
+  return JSON.parse(out);
+}
