@@ -25,6 +25,8 @@ pub enum ModelError {
     TokenOutOfRange { id: u32, n_vocab: usize },
     #[error("invalid sampling parameter: {0}")]
     BadSampling(String),
+    #[error("invalid request: {0}")]
+    BadRequest(String),
     #[error("chat template: {0}")]
     ChatTemplate(String),
     #[error("{0}")]

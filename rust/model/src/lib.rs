@@ -10,13 +10,15 @@ mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod file;
 pub mod forward;
-pub mod generate;
+pub mod generation;
+pub mod model;
 pub mod sampler;
 pub mod weights;
 
 pub use backend::Backend;
 pub use config::{Arch, Config};
 pub use error::ModelError;
-pub use generate::{FinishReason, GenerateOptions, GenerationStats, Model, DEFAULT_N_CTX};
+pub use generation::{FinishReason, GenerateOptions, Generation, GenerationStats, Step};
+pub use model::{Model, ModelBuilder, DEFAULT_N_CTX};
 pub use sampler::{Sampler, SamplingParams};
-pub use weights::TensorReader;
+pub use weights::{PlannedTensor, TensorReader};

@@ -73,17 +73,24 @@ impl<W> Weights<W> {
 /// Reads the bytes of a tensor (an absolute file range) into the buffer, replacing its contents.
 pub type TensorReader<'a> = dyn FnMut(Range<u64>, &mut Vec<u8>) -> std::io::Result<()> + 'a;
 
-/// Loads tensors one at a time through one reusable buffer, checking each against its declaration.
-struct Loader<'a, 'r, B: Backend> {
-    gguf: &'a Gguf,
-    backend: &'a mut B,
-    read: &'a mut TensorReader<'r>,
-    buf: Vec<u8>,
+/// One tensor to load: what the backend is told about it and where its bytes are in the file.
+#[derive(Debug, Clone)]
+pub struct PlannedTensor {
+    pub desc: WeightDesc,
+    /// Absolute byte range in the file.
+    pub range: Range<u64>,
 }
 
-impl<B: Backend> Loader<'_, '_, B> {
+/// Checks every declared tensor against the header (shape, type, byte range) before any byte is
+/// read, numbering them in declaration order.
+struct Planner<'a> {
+    gguf: &'a Gguf,
+    tensors: Vec<PlannedTensor>,
+}
+
+impl Planner<'_> {
     /// A tensor that must exist with ggml dims `[cols, rows]` (or `[cols]` when rows == 1).
-    fn required(&mut self, name: &str, rows: usize, cols: usize) -> Result<B::Weight, ModelError> {
+    fn required(&mut self, name: &str, rows: usize, cols: usize) -> Result<usize, ModelError> {
         self.optional(name, rows, cols)?
             .ok_or_else(|| ModelError::MissingTensor(name.to_string()))
     }
@@ -93,7 +100,7 @@ impl<B: Backend> Loader<'_, '_, B> {
         name: &str,
         rows: usize,
         cols: usize,
-    ) -> Result<Option<B::Weight>, ModelError> {
+    ) -> Result<Option<usize>, ModelError> {
         let Some(info) = self.gguf.tensor(name) else {
             return Ok(None);
         };
@@ -130,80 +137,191 @@ impl<B: Backend> Loader<'_, '_, B> {
             )));
         }
         let range = self.gguf.tensor_range(info)?;
-        (self.read)(range.clone(), &mut self.buf)
-            .map_err(|e| bad(format!("reading bytes {}..{}: {e}", range.start, range.end)))?;
-        let desc = WeightDesc {
-            name: name.to_string(),
-            ty,
-            cols,
-            rows,
-        };
-        self.backend
-            .load_weight(&desc, &self.buf)
-            .map(Some)
-            .map_err(ModelError::backend)
+        self.tensors.push(PlannedTensor {
+            desc: WeightDesc {
+                name: name.to_string(),
+                ty,
+                cols,
+                rows,
+            },
+            range,
+        });
+        Ok(Some(self.tensors.len() - 1))
     }
 }
 
-/// Declares and loads every tensor of a llama-family model.
-pub fn load_weights<B: Backend>(
+/// Declares every tensor of a llama-family model: the layout refers to tensors by their index in
+/// the returned list.
+pub fn plan_weights(
     gguf: &Gguf,
     cfg: &Config,
-    backend: &mut B,
-    read: &mut TensorReader<'_>,
-) -> Result<Weights<B::Weight>, ModelError> {
+) -> Result<(Weights<usize>, Vec<PlannedTensor>), ModelError> {
     use layer_names::*;
-    let mut l = Loader {
+    let mut p = Planner {
         gguf,
-        backend,
-        read,
-        buf: Vec::new(),
+        tensors: Vec::new(),
     };
     let (d, q, kv, ff) = (cfg.n_embd, cfg.q_dim(), cfg.kv_dim(), cfg.n_ff);
     let gemma = cfg.arch == Arch::Gemma3;
 
-    let token_embd = l.required(TOKEN_EMBD, cfg.n_vocab, d)?;
-    let output_norm = l.required(OUTPUT_NORM, 1, d)?;
-    let output = l.optional(OUTPUT, cfg.n_vocab, d)?;
-    let rope_freqs = l.optional(ROPE_FREQS, 1, cfg.n_rot / 2)?;
+    let token_embd = p.required(TOKEN_EMBD, cfg.n_vocab, d)?;
+    let output_norm = p.required(OUTPUT_NORM, 1, d)?;
+    let output = p.optional(OUTPUT, cfg.n_vocab, d)?;
+    let rope_freqs = p.optional(ROPE_FREQS, 1, cfg.n_rot / 2)?;
 
     let mut layers = Vec::with_capacity(cfg.n_layer);
     for i in 0..cfg.n_layer {
         let n = |suffix: &str| format!("blk.{i}.{suffix}");
-        let gemma_only = |l: &mut Loader<B>,
-                          suffix: &str,
-                          len: usize|
-         -> Result<Option<B::Weight>, ModelError> {
-            if gemma {
-                l.required(&n(suffix), 1, len).map(Some)
-            } else {
-                Ok(None)
-            }
-        };
+        let gemma_only =
+            |p: &mut Planner, suffix: &str, len: usize| -> Result<Option<usize>, ModelError> {
+                if gemma {
+                    p.required(&n(suffix), 1, len).map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
         layers.push(LayerWeights {
-            attn_norm: l.required(&n(ATTN_NORM), 1, d)?,
-            wq: l.required(&n(ATTN_Q), q, d)?,
-            wk: l.required(&n(ATTN_K), kv, d)?,
-            wv: l.required(&n(ATTN_V), kv, d)?,
-            bq: l.optional(&n(ATTN_Q_BIAS), 1, q)?,
-            bk: l.optional(&n(ATTN_K_BIAS), 1, kv)?,
-            bv: l.optional(&n(ATTN_V_BIAS), 1, kv)?,
-            wo: l.required(&n(ATTN_OUTPUT), d, q)?,
-            q_norm: gemma_only(&mut l, ATTN_Q_NORM, cfg.head_dim)?,
-            k_norm: gemma_only(&mut l, ATTN_K_NORM, cfg.head_dim)?,
-            attn_post_norm: gemma_only(&mut l, ATTN_POST_NORM, d)?,
-            ffn_norm: l.required(&n(FFN_NORM), 1, d)?,
-            ffn_gate: l.required(&n(FFN_GATE), ff, d)?,
-            ffn_up: l.required(&n(FFN_UP), ff, d)?,
-            ffn_down: l.required(&n(FFN_DOWN), d, ff)?,
-            ffn_post_norm: gemma_only(&mut l, FFN_POST_NORM, d)?,
+            attn_norm: p.required(&n(ATTN_NORM), 1, d)?,
+            wq: p.required(&n(ATTN_Q), q, d)?,
+            wk: p.required(&n(ATTN_K), kv, d)?,
+            wv: p.required(&n(ATTN_V), kv, d)?,
+            bq: p.optional(&n(ATTN_Q_BIAS), 1, q)?,
+            bk: p.optional(&n(ATTN_K_BIAS), 1, kv)?,
+            bv: p.optional(&n(ATTN_V_BIAS), 1, kv)?,
+            wo: p.required(&n(ATTN_OUTPUT), d, q)?,
+            q_norm: gemma_only(&mut p, ATTN_Q_NORM, cfg.head_dim)?,
+            k_norm: gemma_only(&mut p, ATTN_K_NORM, cfg.head_dim)?,
+            attn_post_norm: gemma_only(&mut p, ATTN_POST_NORM, d)?,
+            ffn_norm: p.required(&n(FFN_NORM), 1, d)?,
+            ffn_gate: p.required(&n(FFN_GATE), ff, d)?,
+            ffn_up: p.required(&n(FFN_UP), ff, d)?,
+            ffn_down: p.required(&n(FFN_DOWN), d, ff)?,
+            ffn_post_norm: gemma_only(&mut p, FFN_POST_NORM, d)?,
         });
     }
-    Ok(Weights {
+    let layout = Weights {
         token_embd,
         output_norm,
         output,
         rope_freqs,
         layers,
-    })
+    };
+    Ok((layout, p.tensors))
+}
+
+impl<W> LayerWeights<W> {
+    fn map<V>(self, f: &mut impl FnMut(W) -> V) -> LayerWeights<V> {
+        LayerWeights {
+            attn_norm: f(self.attn_norm),
+            wq: f(self.wq),
+            wk: f(self.wk),
+            wv: f(self.wv),
+            bq: self.bq.map(&mut *f),
+            bk: self.bk.map(&mut *f),
+            bv: self.bv.map(&mut *f),
+            wo: f(self.wo),
+            q_norm: self.q_norm.map(&mut *f),
+            k_norm: self.k_norm.map(&mut *f),
+            attn_post_norm: self.attn_post_norm.map(&mut *f),
+            ffn_norm: f(self.ffn_norm),
+            ffn_gate: f(self.ffn_gate),
+            ffn_up: f(self.ffn_up),
+            ffn_down: f(self.ffn_down),
+            ffn_post_norm: self.ffn_post_norm.map(&mut *f),
+        }
+    }
+}
+
+impl<W> Weights<W> {
+    fn map<V>(self, mut f: impl FnMut(W) -> V) -> Weights<V> {
+        Weights {
+            token_embd: f(self.token_embd),
+            output_norm: f(self.output_norm),
+            output: self.output.map(&mut f),
+            rope_freqs: self.rope_freqs.map(&mut f),
+            layers: self.layers.into_iter().map(|l| l.map(&mut f)).collect(),
+        }
+    }
+}
+
+/// Loads planned tensors push-style, in ascending file order (so a browser can stream the file
+/// front to back): the caller asks for the next range, reads it however it can and hands it over.
+pub struct WeightLoader<W> {
+    layout: Weights<usize>,
+    tensors: Vec<PlannedTensor>,
+    loaded: Vec<Option<W>>,
+    /// Indices into `tensors`, sorted by file offset.
+    order: Vec<usize>,
+    next: usize,
+    loaded_bytes: u64,
+}
+
+impl<W> WeightLoader<W> {
+    pub fn new(gguf: &Gguf, cfg: &Config) -> Result<Self, ModelError> {
+        let (layout, tensors) = plan_weights(gguf, cfg)?;
+        let mut order: Vec<usize> = (0..tensors.len()).collect();
+        order.sort_by_key(|&i| tensors[i].range.start);
+        Ok(WeightLoader {
+            layout,
+            loaded: tensors.iter().map(|_| None).collect(),
+            tensors,
+            order,
+            next: 0,
+            loaded_bytes: 0,
+        })
+    }
+
+    /// The tensor whose bytes are wanted next, or None when all are loaded.
+    pub fn next_tensor(&self) -> Option<&PlannedTensor> {
+        self.order.get(self.next).map(|&i| &self.tensors[i])
+    }
+
+    /// Hands the next tensor's bytes to the backend.
+    pub fn load_next<B: Backend<Weight = W>>(
+        &mut self,
+        backend: &mut B,
+        bytes: &[u8],
+    ) -> Result<(), ModelError> {
+        let Some(&i) = self.order.get(self.next) else {
+            return Err(ModelError::BadConfig(
+                "all tensors are already loaded".into(),
+            ));
+        };
+        let t = &self.tensors[i];
+        let len = t.range.end - t.range.start;
+        if bytes.len() as u64 != len {
+            return Err(ModelError::BadTensor {
+                name: t.desc.name.clone(),
+                problem: format!("expected {len} bytes, got {}", bytes.len()),
+            });
+        }
+        let weight = backend
+            .load_weight(&t.desc, bytes)
+            .map_err(ModelError::backend)?;
+        self.loaded[i] = Some(weight);
+        self.loaded_bytes += len;
+        self.next += 1;
+        Ok(())
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.tensors.iter().map(|t| t.range.end - t.range.start).sum()
+    }
+
+    pub fn loaded_bytes(&self) -> u64 {
+        self.loaded_bytes
+    }
+
+    /// The weights, once every tensor is loaded.
+    pub fn finish(self) -> Result<Weights<W>, ModelError> {
+        if let Some(t) = self.next_tensor() {
+            return Err(ModelError::BadTensor {
+                name: t.desc.name.clone(),
+                problem: "not loaded yet".into(),
+            });
+        }
+        let mut loaded = self.loaded;
+        // Every index in the layout was loaded (checked above), and each appears once.
+        Ok(self.layout.map(|i| loaded[i].take().expect("tensor loaded once")))
+    }
 }

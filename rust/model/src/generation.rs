@@ -1,0 +1,241 @@
+//! The generation loop as a state machine: `Model::begin` sets up a request and each
+//! `Model::step` does one unit of work (one prompt chunk, or one token). A caller that must stay
+//! responsive — a Web Worker listening for an abort message — returns to its event loop between
+//! steps; `Model::generate` simply runs the steps to the end with a text callback.
+
+use crate::backend::Backend;
+use crate::model::{Model, PREFILL_CHUNK};
+use crate::sampler::{Sampler, SamplingParams};
+use crate::ModelError;
+use std::time::Duration;
+use tokenizer::StreamDecoder;
+use web_time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub max_tokens: usize,
+    pub sampling: SamplingParams,
+    /// Keep going past end-of-generation tokens (benchmarks).
+    pub ignore_eos: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishReason {
+    /// The model produced an end-of-generation token.
+    Stop,
+    /// `max_tokens` reached, or the context is full.
+    Length,
+    /// The caller cancelled the request.
+    Abort,
+}
+
+impl FinishReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Abort => "abort",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerationStats {
+    pub finish_reason: FinishReason,
+    /// Tokens in the prompt, and how many of them had to be evaluated (the rest were cached).
+    pub prompt_tokens: usize,
+    pub prompt_evaluated: usize,
+    pub prompt_time: Duration,
+    pub generated_tokens: Vec<u32>,
+    pub decode_time: Duration,
+}
+
+impl GenerationStats {
+    pub fn prompt_tps(&self) -> f64 {
+        self.prompt_evaluated as f64 / self.prompt_time.as_secs_f64().max(1e-9)
+    }
+    /// Decode speed over the tokens that needed a forward pass (all but the first).
+    pub fn decode_tps(&self) -> f64 {
+        self.generated_tokens.len().saturating_sub(1) as f64
+            / self.decode_time.as_secs_f64().max(1e-9)
+    }
+}
+
+/// One request in progress. It holds no borrow of the model, so it can live across calls from
+/// JavaScript; pass it back to `Model::step` with the model that began it.
+pub struct Generation {
+    opts: GenerateOptions,
+    sampler: Sampler,
+    prompt: Vec<u32>,
+    /// Prompt tokens `0..prefilled` are in the cache.
+    prefilled: usize,
+    /// Where evaluation of this prompt started (tokens before it were reused from the cache).
+    prefill_start: usize,
+    /// Logits for the next token, once the prompt is in.
+    logits: Vec<f32>,
+    /// The last sampled token, not yet run through the network (it is only needed if another
+    /// token is wanted, so a request that ends or is cancelled never pays for it).
+    pending: Option<u32>,
+    decoder: StreamDecoder,
+    generated: Vec<u32>,
+    prompt_time: Duration,
+    decode_time: Duration,
+    cancelled: bool,
+    finished: bool,
+}
+
+/// What one `step` did.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// A chunk of the prompt went through the network: `evaluated` of `total` prompt tokens that
+    /// needed evaluation are done.
+    Prefill { evaluated: usize, total: usize },
+    /// A new token; `text` is empty while a UTF-8 character is incomplete.
+    Token { token: u32, text: String },
+    /// The request is over; `text` is any text held back until now.
+    Finished { text: String, stats: GenerationStats },
+}
+
+impl Generation {
+    /// Asks the request to end: the next step finishes it with `FinishReason::Abort`.
+    pub fn cancel(&mut self) {
+        self.cancelled = true;
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+}
+
+impl<B: Backend> Model<B> {
+    /// Starts a request after `prompt`. Nothing is evaluated yet; the longest prefix of the prompt
+    /// already in the cache will be reused.
+    pub fn begin(
+        &mut self,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+    ) -> Result<Generation, ModelError> {
+        let mut sampler = Sampler::new(opts.sampling.clone())?;
+        let prefill_start = self.reusable_prefix(prompt)?;
+        for &t in prompt {
+            sampler.accept(t);
+        }
+        Ok(Generation {
+            opts: opts.clone(),
+            sampler,
+            prompt: prompt.to_vec(),
+            prefilled: prefill_start,
+            prefill_start,
+            logits: Vec::new(),
+            pending: None,
+            decoder: StreamDecoder::new(),
+            generated: Vec::new(),
+            prompt_time: Duration::ZERO,
+            decode_time: Duration::ZERO,
+            cancelled: false,
+            finished: false,
+        })
+    }
+
+    /// Does the next unit of work of `gen`. After `Step::Finished`, further calls are an error.
+    pub fn step(&mut self, gen: &mut Generation) -> Result<Step, ModelError> {
+        if gen.finished {
+            return Err(ModelError::BadRequest(
+                "this generation has finished; begin a new one".into(),
+            ));
+        }
+        if gen.cancelled {
+            return Ok(self.finish(gen, FinishReason::Abort));
+        }
+        if gen.prefilled < gen.prompt.len() {
+            return self.prefill_step(gen);
+        }
+        self.decode_step(gen)
+    }
+
+    fn prefill_step(&mut self, gen: &mut Generation) -> Result<Step, ModelError> {
+        let t0 = Instant::now();
+        let end = (gen.prefilled + PREFILL_CHUNK).min(gen.prompt.len());
+        // Chunks are aligned to where evaluation started, as in `Model::eval`, so a prompt is
+        // split the same way (and gives the same numbers) whichever way it is run.
+        gen.logits = self.forward_traced(&gen.prompt[gen.prefilled..end], gen.prefilled, None)?;
+        gen.prefilled = end;
+        gen.prompt_time += t0.elapsed();
+        Ok(Step::Prefill {
+            evaluated: end - gen.prefill_start,
+            total: gen.prompt.len() - gen.prefill_start,
+        })
+    }
+
+    fn decode_step(&mut self, gen: &mut Generation) -> Result<Step, ModelError> {
+        if gen.generated.len() >= gen.opts.max_tokens {
+            return Ok(self.finish(gen, FinishReason::Length));
+        }
+        let t0 = Instant::now();
+        if let Some(token) = gen.pending.take() {
+            let pos = self.cached.len();
+            if pos >= self.n_ctx() {
+                return Ok(self.finish(gen, FinishReason::Length));
+            }
+            gen.logits = self.forward_traced(&[token], pos, None)?;
+        }
+        let token = gen.sampler.sample(&gen.logits);
+        gen.decode_time += t0.elapsed();
+        if !gen.opts.ignore_eos && self.tokenizer.is_end_of_generation(token) {
+            return Ok(self.finish(gen, FinishReason::Stop));
+        }
+        gen.generated.push(token);
+        gen.sampler.accept(token);
+        gen.pending = Some(token);
+        let text = gen.decoder.push(&self.tokenizer, token);
+        Ok(Step::Token { token, text })
+    }
+
+    fn finish(&self, gen: &mut Generation, reason: FinishReason) -> Step {
+        gen.finished = true;
+        // Text held back for an incomplete character is emitted unless the caller walked away.
+        let text = if reason == FinishReason::Abort {
+            String::new()
+        } else {
+            gen.decoder.flush()
+        };
+        Step::Finished {
+            text,
+            stats: GenerationStats {
+                finish_reason: reason,
+                prompt_tokens: gen.prompt.len(),
+                prompt_evaluated: gen.prefilled - gen.prefill_start,
+                prompt_time: gen.prompt_time,
+                generated_tokens: std::mem::take(&mut gen.generated),
+                decode_time: gen.decode_time,
+            },
+        }
+    }
+
+    /// Generates after `prompt`, calling `on_text` with each new piece of text (never half a
+    /// UTF-8 character); `on_text` returns false to stop.
+    pub fn generate(
+        &mut self,
+        prompt: &[u32],
+        opts: &GenerateOptions,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<GenerationStats, ModelError> {
+        let mut gen = self.begin(prompt, opts)?;
+        loop {
+            match self.step(&mut gen)? {
+                Step::Prefill { .. } => {}
+                Step::Token { text, .. } => {
+                    if !text.is_empty() && !on_text(&text) {
+                        gen.cancel();
+                    }
+                }
+                Step::Finished { text, stats } => {
+                    if !text.is_empty() {
+                        on_text(&text);
+                    }
+                    return Ok(stats);
+                }
+            }
+        }
+    }
+}
