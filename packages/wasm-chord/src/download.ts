@@ -5,8 +5,11 @@
 
 import { AbortError, NetworkError, QuotaExceededError, toWasmChordError } from './errors.js';
 import { formatBytes } from './platform.js';
-import { CacheEntry } from './cache/opfs.js';
+import type { CacheEntry } from './cache/opfs.js';
 import { METADATA_VERSION, interpretResponse, planCacheUse, type CacheMetadata } from './cache/metadata.js';
+
+/** The parts of a cache entry the download uses (an OPFS CacheEntry; an in-memory one in tests). */
+export type CacheTarget = Pick<CacheEntry, 'url' | 'readMetadata' | 'writeMetadata' | 'bytesOnDisk' | 'openWriter'>;
 
 export interface ByteProgress {
   loaded: number;
@@ -78,7 +81,7 @@ async function storageLeft(): Promise<number | null> {
  * missing part (resuming a partial file with `Range: bytes=N-` + If-Range) and marks it complete.
  * Returns whether the network was used.
  */
-export async function downloadToCache(entry: CacheEntry, opts: DownloadOptions): Promise<boolean> {
+export async function downloadToCache(entry: CacheTarget, opts: DownloadOptions): Promise<boolean> {
   const url = entry.url;
   let meta = await entry.readMetadata();
   let plan = planCacheUse(meta, url, await entry.bytesOnDisk());
