@@ -102,8 +102,9 @@ export class EngineCore implements CoreClient {
     }
     const report = (p: { loaded: number; total: number; text: string }) =>
       onProgress({ phase: 'download', fromCache: false, ...p });
-    if (req.cache && opfsAvailable()) {
-      const entry = await CacheEntry.open(src.url);
+    // OPFS can exist and still refuse (e.g. storage blocked for this site); then there is no cache.
+    const entry = req.cache && opfsAvailable() ? await CacheEntry.open(src.url).catch(() => null) : null;
+    if (entry) {
       const downloaded = await downloadToCache(entry, { signal, onProgress: report });
       return { source: new BlobSource(await entry.file()), fromCache: !downloaded, entry };
     }
@@ -243,9 +244,10 @@ async function loadTensors(
       });
     };
     report();
-    for (let range = loader.nextRange(); range !== undefined; range = loader.nextRange()) {
+    for (let range = loader.nextRange(); range != null; range = loader.nextRange()) {
       checkAborted(signal, 'loading');
-      const [start, end] = range;
+      const start = range[0]!;
+      const end = range[1]!;
       loader.loadTensor(await source.read(start, end));
       report();
     }

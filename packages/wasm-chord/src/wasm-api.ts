@@ -81,7 +81,8 @@ export interface WasmEngine {
 
 export interface WasmModelLoader {
   info(): ModelInfo;
-  nextRange(): [number, number] | undefined;
+  /** [start, end) absolute file offsets (wasm-bindgen hands a Vec<f64> over as a Float64Array). */
+  nextRange(): ArrayLike<number> | undefined;
   loadTensor(bytes: Uint8Array): void;
   totalBytes(): number;
   loadedBytes(): number;
@@ -89,10 +90,11 @@ export interface WasmModelLoader {
   free(): void;
 }
 
-/** What the generated `wasm_chord_web.js` exports (the parts this package uses). */
+/** What the generated `wasm_chord_web.js` exports (the parts this package uses). Method syntax on
+ *  purpose: the generated init functions accept more argument shapes than we pass. */
 export interface WasmBindings {
-  default: (arg?: { module_or_path: unknown }) => Promise<unknown>;
-  initSync: (arg: { module: BufferSource | WebAssembly.Module }) => unknown;
+  default(arg: { module_or_path: URL }): Promise<unknown>;
+  initSync(arg: { module: BufferSource }): unknown;
   ggufHeaderBytesNeeded(prefix: Uint8Array): number;
   ModelLoader: new (header: Uint8Array, fileSize: number, options: WasmLoadOptions) => WasmModelLoader;
 }

@@ -61,7 +61,10 @@ test('tokenize equals the CLI (BOS, special tokens parsed) and detokenize invert
   const text = 'Hello, world! <start_of_turn>user';
   const ids = await engine.tokenize(text, { addSpecial: true, parseSpecial: true });
   assert.deepEqual(ids, cliTokenize(text));
-  assert.equal(await engine.detokenize(ids.slice(1)), text);
+  assert.equal(ids[0], (await engine.tokenize('', { addSpecial: true }))[0], 'starts with BOS');
+  const plain = 'Grüße, 世界! 🙂';
+  const plainIds = await engine.tokenize(plain, { addSpecial: false });
+  assert.equal(await engine.detokenize(plainIds), plain);
 });
 
 for (const prompt of ['The capital of France is', 'Once upon a time']) {
