@@ -79,3 +79,24 @@ test('fault hook cuts a streamed download; a Range request gets the rest', async
   assert.equal(s.requests, 2);
   assert.deepEqual(s.ranges, [null, `bytes=${r.got}-`]);
 });
+
+test('requests made by a module worker are seen by context.on("request")', async () => {
+  // The cache test relies on this to prove that a reload fetches nothing (the engine is in a worker).
+  const seen = [];
+  const onRequest = (r) => seen.push(new URL(r.url()).pathname);
+  browser.context.on('request', onRequest);
+  const r = await browser.page.evaluate(async (url) => {
+    const w = new Worker('/test/fetch-worker.js', { type: 'module' });
+    const reply = await new Promise((resolve) => {
+      w.onmessage = (e) => resolve(e.data);
+      w.onerror = (e) => resolve({ error: e.message });
+      setTimeout(() => resolve({ error: 'timeout' }), 10_000);
+      w.postMessage({ url, range: 'bytes=0-15' });
+    });
+    w.terminate();
+    return reply;
+  }, MODEL_URL_PATH);
+  browser.context.off('request', onRequest);
+  assert.deepEqual(r, { status: 206, length: 16 });
+  assert.ok(seen.includes(MODEL_URL_PATH), `requests seen: ${seen.join(', ')}`);
+});
