@@ -156,7 +156,8 @@ fn attend_f16_accumulate<'a>(
             // ggml_vec_mad_f16: one fused multiply-add, rounded to f16.
             *a = f16::from_f32(v.to_f32().mul_add(vs, a.to_f32()));
         }
-        sum = sum * ms + vs;
+        // ggml's `S = S*ms + vs`, contracted to an FMA by GCC in llama.cpp's build.
+        sum = sum.mul_add(ms, vs);
     }
     let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
     out.iter_mut()

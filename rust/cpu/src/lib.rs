@@ -5,6 +5,8 @@
 mod attention;
 mod matmul;
 mod ops;
+mod plan;
+mod pool;
 
 use model::backend::{AttentionParams, Backend, GatedActivation, RopeParams, WeightDesc};
 use quant::GgmlType;
@@ -78,7 +80,25 @@ struct KvCache {
 
 pub struct CpuBackend {
     n_threads: usize,
+    pool: pool::Pool,
     cache: Option<KvCache>,
+    scratch: matmul::Scratch,
+    /// Where the forward pass is relative to the last layer's attention (see `matmul`).
+    last_layer: LastLayer,
+}
+
+/// llama.cpp drops every row but the output row right after the last layer's attention output
+/// projection, so the feed-forward matmuls of that layer run on one row there — with one-row
+/// kernels, whose float order differs from the batched ones. We keep computing all rows (the
+/// `Backend` contract), but give the last row the one-row kernel there, so the logits match.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LastLayer {
+    /// Not yet at the last layer's attention.
+    Before,
+    /// Its attention has run; the next matmul is the output projection, still batched.
+    AttentionDone,
+    /// After the output projection: matmuls compute the last row alone.
+    FeedForward,
 }
 
 impl CpuBackend {
@@ -93,7 +113,10 @@ impl CpuBackend {
         };
         CpuBackend {
             n_threads: n,
+            pool: pool::Pool::new(n),
             cache: None,
+            scratch: matmul::Scratch::default(),
+            last_layer: LastLayer::Before,
         }
     }
 
@@ -178,6 +201,7 @@ impl Backend for CpuBackend {
     }
 
     fn embed(&mut self, table: &Weight, ids: &[u32]) -> Result<Tensor, CpuError> {
+        self.last_layer = LastLayer::Before;
         let mut out = Tensor::zeros(ids.len(), table.cols);
         for (t, &id) in ids.iter().enumerate() {
             let id = id as usize;
@@ -197,7 +221,11 @@ impl Backend for CpuBackend {
     }
 
     fn matmul(&mut self, w: &Weight, x: &Tensor) -> Result<Tensor, CpuError> {
-        matmul::matmul(w, x, self.n_threads)
+        let last_row_alone = self.last_layer == LastLayer::FeedForward;
+        if self.last_layer == LastLayer::AttentionDone {
+            self.last_layer = LastLayer::FeedForward;
+        }
+        matmul::matmul(w, x, &self.pool, &mut self.scratch, last_row_alone)
     }
 
     fn add_bias(&mut self, x: &mut Tensor, bias: &Weight) -> Result<(), CpuError> {
@@ -291,7 +319,12 @@ impl Backend for CpuBackend {
             GatedActivation::Gelu => ops::gelu,
         };
         for ((o, g), u) in out.data.iter_mut().zip(&gate.data).zip(&up.data) {
-            *o = f(*g) * u;
+            // ggml_vec_geglu_f32 writes +0 below −10 (not gelu(x)·up, which may be −0)
+            *o = if act == GatedActivation::Gelu && *g <= -10.0 {
+                0.0
+            } else {
+                f(*g) * u
+            };
         }
         Ok(out)
     }
@@ -323,6 +356,12 @@ impl Backend for CpuBackend {
 
     fn attention(&mut self, q: &Tensor, p: &AttentionParams) -> Result<Tensor, CpuError> {
         let n_threads = self.n_threads;
+        let n_layer = self.cache()?.k.len();
+        self.last_layer = if p.layer + 1 == n_layer {
+            LastLayer::AttentionDone
+        } else {
+            LastLayer::Before
+        };
         let cache = self.cache()?;
         if q.cols != p.n_head * p.head_dim
             || p.n_head_kv == 0

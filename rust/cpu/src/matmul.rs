@@ -1,72 +1,112 @@
-//! `out = x · wᵀ` with quantized weights: each activation row is quantized once to the weight
-//! format's `vec_dot_type` (Q8_0, Q8_K, f16, ...), then every weight row is dotted against it.
-//! Output rows are split across threads; each thread owns a contiguous band of weight rows.
+//! `out = x · wᵀ` with quantized weights, as ggml's CPU backend computes it: each activation row
+//! is quantized once to the weight format's dot type (in the variant the chosen kernel expects),
+//! then every weight row is dotted with it by the kernel `plan` picks — the one whose float order
+//! is llama.cpp's for this weight type and row count.
+//!
+//! Work split: weight rows (output columns) in chunks, several per thread (load balance on a busy
+//! machine, as ggml's chunking does). Within a chunk each weight row is dotted with every
+//! activation row before moving on, so the weight row stays in L1 while activations stream from
+//! L2 (the cache blocking that matters for prefill; decode is one pass over the weights).
 
+use crate::plan::{self, ActQuant, Group};
+use crate::pool::Pool;
 use crate::{CpuError, Tensor, Weight};
 
-/// Below this many multiply-adds a matmul runs on the calling thread (spawning costs more).
-const MIN_WORK_PER_THREAD: usize = 1 << 16;
+/// Reused buffers: no allocation per matmul once they have grown.
+#[derive(Default)]
+pub struct Scratch {
+    /// Quantized activations, one row of `row_bytes` per token.
+    xq: Vec<u8>,
+    /// Output in (n_out, n_tok) order (contiguous per chunk of weight rows).
+    out_t: Vec<f32>,
+}
 
-pub fn matmul(w: &Weight, x: &Tensor, n_threads: usize) -> Result<Tensor, CpuError> {
+/// Below this many weight bytes × tokens a matmul runs on one thread.
+const MIN_PARALLEL_WORK: usize = 1 << 15;
+
+pub fn matmul(
+    w: &Weight,
+    x: &Tensor,
+    pool: &Pool,
+    scratch: &mut Scratch,
+    last_row_alone: bool,
+) -> Result<Tensor, CpuError> {
     if x.cols != w.cols {
         return Err(CpuError::Shape {
             op: "matmul",
             detail: format!("x has {} columns, weight rows have {}", x.cols, w.cols),
         });
     }
+    let (n_tok, n_out) = (x.rows, w.rows);
+    let groups = if last_row_alone {
+        plan::plan_last_row_alone(w.ty, n_out, n_tok)
+    } else {
+        plan::plan(w.ty, n_out, n_tok)
+    };
     let act_ty = w.ty.vec_dot_type();
-    let act_row_bytes = act_ty.row_bytes(x.cols)?;
-    // xq: (x.rows, act_row_bytes) — activations in the weight's dot format.
-    let mut xq = vec![0u8; x.rows * act_row_bytes];
-    for (t, dst) in xq.chunks_mut(act_row_bytes).enumerate() {
-        quant::quantize_activations(act_ty, x.row(t), dst)?;
+    let arb = act_ty.row_bytes(x.cols)?;
+
+    // Quantize activations (rows in parallel for prefill).
+    scratch.xq.resize(n_tok * arb, 0);
+    let quantize = |t: usize, dst: &mut [u8]| -> Result<(), CpuError> {
+        let g = groups.iter().find(|g| (g.rows.0..g.rows.1).contains(&t));
+        match g.map(|g| g.act) {
+            Some(ActQuant::Q8K4x8) => quant::simd::quantize_q8_k_4x8(x.row(t), dst)?,
+            _ => quant::quantize_activations(act_ty, x.row(t), dst)?,
+        }
+        Ok(())
+    };
+    if n_tok >= 4 {
+        pool.for_each_chunk(&mut scratch.xq, arb, &|t, dst| quantize(t, dst))?;
+    } else {
+        for (t, dst) in scratch.xq.chunks_mut(arb).enumerate() {
+            quantize(t, dst)?;
+        }
     }
 
-    let (n_tok, n_out) = (x.rows, w.rows);
-    let threads = n_threads
-        .clamp(1, ((n_out * x.cols * n_tok) / MIN_WORK_PER_THREAD).max(1))
-        .min(n_out.max(1));
-    let band = n_out.div_ceil(threads);
-
-    // Each band is computed as (n_tok, band_rows) into its own buffer, then scattered.
-    let bands: Vec<Result<Vec<f32>, CpuError>> = std::thread::scope(|s| {
-        let work = |r0: usize| {
-            let r1 = (r0 + band).min(n_out);
-            let mut part = vec![0.0f32; n_tok * (r1 - r0)];
-            for r in r0..r1 {
-                let wr = w.row_bytes(r);
-                for t in 0..n_tok {
-                    part[t * (r1 - r0) + (r - r0)] = quant::vec_dot(
-                        w.ty,
-                        x.cols,
-                        wr,
-                        &xq[t * act_row_bytes..(t + 1) * act_row_bytes],
-                    )?;
-                }
+    // Dot products: out_t[r * n_tok + t].
+    scratch.out_t.resize(n_out * n_tok, 0.0);
+    let xq = &scratch.xq;
+    let n = x.cols;
+    let rows_per_chunk = chunk_rows(n_out, w.row_bytes * n_tok, pool.threads());
+    let work = |chunk: usize, out: &mut [f32]| -> Result<(), CpuError> {
+        let r0 = chunk * rows_per_chunk;
+        for (i, out_r) in out.chunks_exact_mut(n_tok).enumerate() {
+            let wr = w.row_bytes(r0 + i);
+            for g in &groups {
+                dot_row(g, n, wr, xq, arb, out_r);
             }
-            Ok(part)
-        };
-        let handles: Vec<_> = (1..threads)
-            .map(|i| s.spawn(move || work(i * band)))
-            .collect();
-        let mut results = vec![work(0)];
-        results.extend(
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("matmul worker panicked")),
-        );
-        results
-    });
+        }
+        Ok(())
+    };
+    pool.for_each_chunk(&mut scratch.out_t, rows_per_chunk * n_tok, &work)?;
 
     let mut out = Tensor::zeros(n_tok, n_out);
-    for (i, part) in bands.into_iter().enumerate() {
-        let part = part?;
-        let r0 = i * band;
-        let width = (r0 + band).min(n_out) - r0;
-        for t in 0..n_tok {
-            out.data[t * n_out + r0..t * n_out + r0 + width]
-                .copy_from_slice(&part[t * width..(t + 1) * width]);
+    if n_tok == 1 {
+        out.data.copy_from_slice(&scratch.out_t);
+    } else {
+        for (r, col) in scratch.out_t.chunks_exact(n_tok).enumerate() {
+            for (t, &v) in col.iter().enumerate() {
+                out.data[t * n_out + r] = v;
+            }
         }
     }
     Ok(out)
+}
+
+#[inline]
+fn dot_row(g: &Group, n: usize, wr: &[u8], xq: &[u8], arb: usize, out_r: &mut [f32]) {
+    for t in g.rows.0..g.rows.1 {
+        out_r[t] = g.dot.eval(n, wr, &xq[t * arb..(t + 1) * arb]);
+    }
+}
+
+/// Weight rows per chunk: about four chunks per thread, a multiple of 8 rows (ggml's repacked
+/// kernels work on 8 rows), or everything at once when the matmul is small.
+fn chunk_rows(n_out: usize, bytes_per_row: usize, threads: usize) -> usize {
+    if threads <= 1 || n_out * bytes_per_row < MIN_PARALLEL_WORK {
+        return n_out.max(1);
+    }
+    let chunks = threads * 4;
+    n_out.div_ceil(chunks).next_multiple_of(8).max(8)
 }

@@ -39,8 +39,10 @@ pub fn rope_apply(head: &mut [f32], p: &RopeParams, cos_sin: &[f32]) {
         };
         let (cos, sin) = (cos_sin[2 * i], cos_sin[2 * i + 1]);
         let (x0, x1) = (head[a], head[b]);
-        head[a] = x0 * cos - x1 * sin;
-        head[b] = x0 * sin + x1 * cos;
+        // ggml's `x0*cos - x1*sin` and `x0*sin + x1*cos`, as GCC compiles them for llama.cpp
+        // (-ffp-contract=fast with FMA): the second product rounded, the first fused.
+        head[a] = x0.mul_add(cos, -(x1 * sin));
+        head[b] = x0.mul_add(sin, x1 * cos);
     }
 }
 
@@ -63,7 +65,9 @@ pub fn gelu(x: f32) -> f32 {
 fn gelu_exact(x: f32) -> f32 {
     const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     const COEF_A: f32 = 0.044715;
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + COEF_A * x * x)).tanh())
+    // As GCC compiles ggml_gelu_f32 for llama.cpp's table (-ffp-contract=fast, FMA):
+    // `1 + COEF_A*x*x` becomes one fused multiply-add.
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (COEF_A * x).mul_add(x, 1.0)).tanh())
 }
 
 /// GELU of every f16 value, rounded to f16 and widened back.

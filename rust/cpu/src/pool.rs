@@ -1,0 +1,52 @@
+//! The backend's worker threads: a rayon pool of `n_threads` kept for the backend's lifetime, so
+//! an op costs a wake-up, not a thread spawn (decode runs a few hundred ops per token). With one
+//! thread — or where threads cannot be started (wasm without threads) — work runs inline.
+
+use crate::CpuError;
+use rayon::prelude::*;
+
+pub struct Pool {
+    pool: Option<rayon::ThreadPool>,
+    threads: usize,
+}
+
+impl Pool {
+    pub fn new(threads: usize) -> Self {
+        let pool = (threads > 1)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("wasm-chord-cpu-{i}"))
+                    .build()
+                    .ok()
+            })
+            .flatten();
+        let threads = if pool.is_some() { threads } else { 1 };
+        Pool { pool, threads }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Calls `f(i, chunk)` for every `chunk_len`-sized chunk `i` of `data`, in parallel.
+    pub fn for_each_chunk<T: Send>(
+        &self,
+        data: &mut [T],
+        chunk_len: usize,
+        f: &(dyn Fn(usize, &mut [T]) -> Result<(), CpuError> + Sync),
+    ) -> Result<(), CpuError> {
+        let chunk_len = chunk_len.max(1);
+        match &self.pool {
+            Some(pool) if data.len() > chunk_len => pool.install(|| {
+                data.par_chunks_mut(chunk_len)
+                    .enumerate()
+                    .try_for_each(|(i, c)| f(i, c))
+            }),
+            _ => data
+                .chunks_mut(chunk_len)
+                .enumerate()
+                .try_for_each(|(i, c)| f(i, c)),
+        }
+    }
+}
