@@ -80,7 +80,11 @@ fn check_goldens(model_path: &str, golden: &str, tolerance: f32, max_prompt: usi
             logits = model.forward_traced(&[tok], pos, None).unwrap();
         }
 
-        // Free-running greedy, as `wasm-chord run --temp 0` does.
+        // Free-running greedy, as `wasm-chord run --temp 0` does, from an empty cache: with the
+        // teacher-forced tokens cached, `generate` would reuse the prompt and re-evaluate only its
+        // last token, alone — through one-row kernels whose float order differs from the batched
+        // ones llama.cpp runs for that row.
+        model.reset();
         let opts = model::GenerateOptions {
             max_tokens: want.len(),
             sampling: model::SamplingParams::greedy(),
