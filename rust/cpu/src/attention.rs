@@ -96,7 +96,7 @@ struct Scratch {
 
 /// q·k in the summation order of ggml's AVX2 `ggml_vec_dot_f16` (4 accumulators × 8 lanes,
 /// fused multiply-adds, then a fixed pairwise reduction), so scores match llama.cpp's bit for
-/// bit on x86; a tail that is not a multiple of 32 is added last, in order.
+/// bit on x86; a tail that is not a multiple of 32 is added last, in order, in f64.
 fn dot_f16(k: &[f16], q: &[f32]) -> f32 {
     const LANES: usize = 8;
     const ACCS: usize = 4;
@@ -118,11 +118,13 @@ fn dot_f16(k: &[f16], q: &[f32]) -> f32 {
     let [a0, a1, a2, a3] = acc;
     let l: [f32; LANES] = std::array::from_fn(|i| (a0[i] + a2[i]) + (a1[i] + a3[i]));
     let t: [f32; 4] = std::array::from_fn(|i| l[i] + l[i + 4]);
-    let mut sum = (t[0] + t[1]) + (t[2] + t[3]);
+    // ggml keeps the running sum in double (ggml_float) from here: the reduced lanes, then each
+    // leftover f32 product (head sizes below 32, such as 16, are all leftovers).
+    let mut sum = ((t[0] + t[1]) + (t[2] + t[3])) as f64;
     for (kv, qv) in k[whole..].iter().zip(&q[whole..]) {
-        sum += kv.to_f32() * qv;
+        sum += (kv.to_f32() * qv) as f64;
     }
-    sum
+    sum as f32
 }
 
 /// ggml's one-row kernel: online softmax key by key, values accumulated in f16.
