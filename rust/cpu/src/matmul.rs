@@ -8,7 +8,7 @@
 //! activation row before moving on, so the weight row stays in L1 while activations stream from
 //! L2 (the cache blocking that matters for prefill; decode is one pass over the weights).
 
-use crate::plan::{self, ActQuant, Group};
+use crate::plan::{self, ActQuant, Dot, Group};
 use crate::pool::Pool;
 use crate::{CpuError, Tensor, Weight};
 
@@ -96,7 +96,13 @@ pub fn matmul(
 
 #[inline]
 fn dot_row(g: &Group, n: usize, wr: &[u8], xq: &[u8], arb: usize, out_r: &mut [f32]) {
-    for t in g.rows.0..g.rows.1 {
+    let (t0, t1) = g.rows;
+    if let Dot::Fast(_, Some(rows)) = g.dot {
+        if t1 - t0 > 1 {
+            return rows(wr, &xq[t0 * arb..t1 * arb], arb, &mut out_r[t0..t1]);
+        }
+    }
+    for t in t0..t1 {
         out_r[t] = g.dot.eval(n, wr, &xq[t * arb..(t + 1) * arb]);
     }
 }

@@ -15,7 +15,7 @@
 //! repacked q4_0_8x8 kernels, the tiled path for Q2_K/Q3_K/Q4_K (rows % 8 ≠ 0)/Q5_K, and the
 //! float types' tinyBLAS/vec_dot orders (F32/F16 match llama.cpp's tokens already).
 
-use quant::simd::{DotFn, Kernel};
+use quant::simd::{DotFn, Kernel, RowsFn};
 use quant::GgmlType;
 use std::ops::Range;
 
@@ -38,7 +38,8 @@ pub enum ActQuant {
 
 #[derive(Clone, Copy)]
 pub enum Dot {
-    Fast(DotFn),
+    /// A ggml-order kernel, and its many-rows form where there is one.
+    Fast(DotFn, Option<RowsFn>),
     /// `quant::vec_dot`, the scalar reference.
     Reference(GgmlType),
 }
@@ -47,7 +48,7 @@ impl Dot {
     #[inline]
     pub fn eval(&self, n: usize, w: &[u8], a: &[u8]) -> f32 {
         match self {
-            Dot::Fast(f) => f(w, a),
+            Dot::Fast(f, _) => f(w, a),
             // lengths were checked when the weight was loaded and the activations quantized
             Dot::Reference(ty) => quant::vec_dot(*ty, n, w, a).unwrap_or(f32::NAN),
         }
@@ -55,9 +56,10 @@ impl Dot {
 }
 
 fn dot(k: Kernel) -> Dot {
-    k.dot_fn()
-        .map(Dot::Fast)
-        .unwrap_or(Dot::Reference(k.weight_type()))
+    match k.dot_fn() {
+        Some(f) => Dot::Fast(f, k.rows_fn()),
+        None => Dot::Reference(k.weight_type()),
+    }
 }
 
 /// The groups for a matmul of a `(w_rows, _)` weight of type `ty` with `n` activation rows.

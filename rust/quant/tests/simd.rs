@@ -149,3 +149,30 @@ fn q8_k_4x8_quantizer_differs_only_in_sign_choice() {
         }
     }
 }
+
+#[test]
+fn rows_fn_equals_dot_fn_bit_for_bit() {
+    let mut rng = Rng(42);
+    for k in KERNELS {
+        let Some(rows) = k.rows_fn() else { continue };
+        let dot = k.dot_fn().unwrap();
+        let ty = k.weight_type();
+        let at = ty.vec_dot_type();
+        for n in [256usize, 1280] {
+            let w = quantized(ty, &make_row(&mut rng, n));
+            let a_row = at.row_bytes(n).unwrap();
+            for n_rows in [1usize, 3, 4, 7, 8, 17, 33] {
+                let mut a = Vec::new();
+                for _ in 0..n_rows {
+                    a.extend(activations(at, &make_row(&mut rng, n)));
+                }
+                let mut out = vec![0.0f32; n_rows];
+                rows(&w, &a, a_row, &mut out);
+                for (i, o) in out.iter().enumerate() {
+                    let want = dot(&w, &a[i * a_row..(i + 1) * a_row]);
+                    assert_eq!(o.to_bits(), want.to_bits(), "{k:?} n={n} rows={n_rows} row {i}");
+                }
+            }
+        }
+    }
+}

@@ -3,15 +3,21 @@
 //! possible for these value ranges, so any exact order would do); the float parts are the same
 //! lane-wise FMAs and the same horizontal reduction.
 //!
-//! Safety: every function here is `#[target_feature(enable = "avx2,fma")]` and must only be
-//! called after `is_x86_feature_detected!` has confirmed both (see `super::has_avx2_fma`).
+//! Safety: every function here is `#[target_feature(enable = "avx2,fma,f16c")]` and must only be
+//! called after `is_x86_feature_detected!` has confirmed all three (F16C for the fp16 scales) (see `super::has_avx2_fma`).
 //! Loads are unaligned (`loadu`) from slices whose length the caller has checked.
 
 use crate::blocks::*;
-use crate::float::fp16_to_f32;
 use core::arch::x86_64::*;
 
-#[target_feature(enable = "avx2,fma")]
+/// fp16 bits → f32 with F16C (exact, as the scalar conversion).
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn fp16_to_f32(h: u16) -> f32 {
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h as i32)))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn hsum8_ps(x: __m256) -> f32 {
     let r = _mm_add_ps(_mm256_extractf128_ps(x, 1), _mm256_castps256_ps128(x));
@@ -20,7 +26,7 @@ fn hsum8_ps(x: __m256) -> f32 {
     _mm_cvtss_f32(r)
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn hsum_i32x8(x: __m256i) -> i32 {
     let r = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
@@ -30,14 +36,14 @@ fn hsum_i32x8(x: __m256i) -> i32 {
 }
 
 /// 32 bytes from a slice (caller guarantees the length).
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn load32(p: &[u8; 32]) -> __m256i {
     // SAFETY: p is 32 readable bytes; loadu has no alignment requirement.
     unsafe { _mm256_loadu_si256(p.as_ptr() as *const __m256i) }
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn load32i(p: &[i8; 32]) -> __m256i {
     // SAFETY: as `load32`.
@@ -45,7 +51,7 @@ fn load32i(p: &[i8; 32]) -> __m256i {
 }
 
 /// Signed 8-bit pairs → 8 i32 lanes of 4 products each (ggml's `mul_sum_i8_pairs`).
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn lane_dots_i8(x: __m256i, y: __m256i) -> __m256i {
     let ax = _mm256_sign_epi8(x, x);
@@ -54,14 +60,14 @@ fn lane_dots_i8(x: __m256i, y: __m256i) -> __m256i {
 }
 
 /// Unsigned × signed 8-bit → 8 i32 lanes of 4 products each.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn lane_dots_u8(ux: __m256i, y: __m256i) -> __m256i {
     _mm256_madd_epi16(_mm256_maddubs_epi16(ux, y), _mm256_set1_epi16(1))
 }
 
 /// 16 bytes of nibbles → 32 bytes 0..15, low nibbles (elements 0..15) first.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn nibbles32(qs: &[u8; 16]) -> __m256i {
     // SAFETY: qs is 16 readable bytes.
@@ -71,7 +77,7 @@ fn nibbles32(qs: &[u8; 16]) -> __m256i {
 }
 
 /// Bit j of `qh` → byte j = 0xFF if set, 0 if not.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn bits32(qh: u32) -> __m256i {
     let v = _mm256_set1_epi32(qh as i32);
@@ -87,13 +93,13 @@ fn bits32(qh: u32) -> __m256i {
     _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit)
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q4_0_vec(x: &BlockQ4_0) -> __m256i {
     _mm256_sub_epi8(nibbles32(&x.qs), _mm256_set1_epi8(8))
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q5_0_vec(x: &BlockQ5_0) -> __m256i {
     // no fifth bit → the byte becomes nibble | 0xF0 = nibble - 16 as i8
@@ -101,7 +107,7 @@ fn q5_0_vec(x: &BlockQ5_0) -> __m256i {
     _mm256_or_si256(nibbles32(&x.qs), hi)
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q5_1_vec(x: &BlockQ5_1) -> __m256i {
     let hi = _mm256_and_si256(bits32(u32::from_le_bytes(x.qh)), _mm256_set1_epi8(0x10));
@@ -112,7 +118,7 @@ fn q5_1_vec(x: &BlockQ5_1) -> __m256i {
 macro_rules! q0_dot {
     ($(#[$doc:meta])* $name:ident, $x:ty, $vec:path) => {
         $(#[$doc])*
-        #[target_feature(enable = "avx2,fma")]
+        #[target_feature(enable = "avx2,fma,f16c")]
         pub fn $name(x: &[$x], y: &[BlockQ8_0]) -> f32 {
             let mut acc = _mm256_setzero_ps();
             for (x, y) in x.iter().zip(y) {
@@ -125,7 +131,7 @@ macro_rules! q0_dot {
     };
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q8_0_vec(x: &BlockQ8_0) -> __m256i {
     load32i(&x.qs)
@@ -138,7 +144,7 @@ q0_dot!(dot_q8_0_q8_0, BlockQ8_0, q8_0_vec);
 /// `acc = fma(dx·dy, lanes, acc)`, `summs = fma(m, s, summs)`, `hsum8(acc) + summs`.
 macro_rules! q1_dot {
     ($name:ident, $x:ty, $vec:path) => {
-        #[target_feature(enable = "avx2,fma")]
+        #[target_feature(enable = "avx2,fma,f16c")]
         pub fn $name(x: &[$x], y: &[BlockQ8_1]) -> f32 {
             let mut acc = _mm256_setzero_ps();
             let mut summs = 0.0f32;
@@ -153,7 +159,7 @@ macro_rules! q1_dot {
     };
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q4_1_vec(x: &BlockQ4_1) -> __m256i {
     nibbles32(&x.qs)
@@ -166,7 +172,7 @@ q1_dot!(dot_q5_1_q8_1, BlockQ5_1, q5_1_vec);
 
 /// Q4_K per-lane sums as ggml_vec_dot_q4_K_q8_K forms them (see portable::dot_q4_k_q8_k), and
 /// per 64-element step (`sb`) for the repacked kernels.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q4_k_sb_lanes(x: &BlockQ4K, y: &BlockQ8K, sc: &[i32; 8], j: usize) -> __m256i {
     let m4 = _mm256_set1_epi8(0xF);
@@ -187,7 +193,7 @@ fn q4_k_sb_lanes(x: &BlockQ4K, y: &BlockQ8K, sc: &[i32; 8], j: usize) -> __m256i
     _mm256_add_epi32(p_lo, p_hi)
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub fn dot_q4_k_q8_k(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     let mut acc_m = _mm_setzero_ps();
@@ -215,7 +221,7 @@ pub fn dot_q4_k_q8_k(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
     hsum8_ps(acc) + _mm_cvtss_f32(m)
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q4_k_min_sums(m: &[i32; 8], y: &BlockQ8K) -> [i32; 4] {
     let bsums = y.bsums;
@@ -225,7 +231,7 @@ fn q4_k_min_sums(m: &[i32; 8], y: &BlockQ8K) -> [i32; 4] {
     })
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub fn dot_q4_k_gemv(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
     let (mut acc, mut acc_m) = (0.0f32, 0.0f32);
     for (x, y) in x.iter().zip(y) {
@@ -242,7 +248,7 @@ pub fn dot_q4_k_gemv(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
     acc - acc_m
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub fn dot_q4_k_gemm(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
     let (mut acc, mut acc_m) = (0.0f32, 0.0f32);
     for (x, y) in x.iter().zip(y) {
@@ -259,7 +265,7 @@ pub fn dot_q4_k_gemm(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
 }
 
 /// Bits (shift, shift+1) of each qh byte, moved to bits 4-5.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q6_high(qh: __m256i, shift: i32) -> __m256i {
     let h = _mm256_srl_epi16(qh, _mm_cvtsi32_si128(shift));
@@ -267,7 +273,7 @@ fn q6_high(qh: __m256i, shift: i32) -> __m256i {
 }
 
 /// Q6_K lanes as in portable::q6_k_lanes.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q6_k_lanes(x: &BlockQ6K, y: &BlockQ8K) -> __m256i {
     let m4 = _mm256_set1_epi8(0xF);
@@ -301,7 +307,7 @@ fn q6_k_lanes(x: &BlockQ6K, y: &BlockQ8K) -> __m256i {
     _mm256_sub_epi32(sumi, sub)
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub fn dot_q6_k_q8_k(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
     let mut acc = _mm256_setzero_ps();
     for (x, y) in x.iter().zip(y) {
@@ -311,7 +317,7 @@ pub fn dot_q6_k_q8_k(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
     hsum8_ps(acc)
 }
 
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub fn dot_q6_k_tiled(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
     let mut out = 0.0f32;
     for (x, y) in x.iter().zip(y) {
@@ -320,4 +326,232 @@ pub fn dot_q6_k_tiled(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
         out = res.mul_add(y.d, out);
     }
     out
+}
+
+// ---- one weight row against many activation rows (prefill) -------------------------------------
+//
+// Each output keeps exactly the accumulation of the one-row kernels above; only the work is
+// shared: a weight block is unpacked once for a group of activation rows.
+
+#[inline]
+fn act_rows<Y: bytemuck::Pod>(a: &[u8], a_row: usize, r: usize) -> &[Y] {
+    bytemuck::cast_slice(&a[r * a_row..(r + 1) * a_row])
+}
+
+/// Four activation rows at a time; the rest through the one-row kernel.
+macro_rules! q0_rows {
+    ($name:ident, $one:ident, $x:ty, $vec:path) => {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub fn $name(x: &[$x], a: &[u8], a_row: usize, out: &mut [f32]) {
+            let mut r = 0;
+            while r + 4 <= out.len() {
+                let ys: [&[BlockQ8_0]; 4] = std::array::from_fn(|i| act_rows(a, a_row, r + i));
+                let mut acc = [_mm256_setzero_ps(); 4];
+                for (b, xb) in x.iter().enumerate() {
+                    let w = $vec(xb);
+                    let aw = _mm256_sign_epi8(w, w);
+                    let dx = fp16_to_f32(xb.d);
+                    for i in 0..4 {
+                        let y = &ys[i][b];
+                        let dd = _mm256_set1_ps(dx * fp16_to_f32(y.d));
+                        let sy = _mm256_sign_epi8(load32i(&y.qs), w);
+                        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sy), _mm256_set1_epi16(1));
+                        acc[i] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(p), acc[i]);
+                    }
+                }
+                for i in 0..4 {
+                    out[r + i] = hsum8_ps(acc[i]);
+                }
+                r += 4;
+            }
+            for (i, o) in out.iter_mut().enumerate().skip(r) {
+                *o = $one(x, act_rows(a, a_row, i));
+            }
+        }
+    };
+}
+
+q0_rows!(rows_q4_0_q8_0, dot_q4_0_q8_0, BlockQ4_0, q4_0_vec);
+q0_rows!(rows_q5_0_q8_0, dot_q5_0_q8_0, BlockQ5_0, q5_0_vec);
+q0_rows!(rows_q8_0_q8_0, dot_q8_0_q8_0, BlockQ8_0, q8_0_vec);
+
+/// Activation rows per pass of the K-quant row kernels (their Q8_K blocks stay in L1).
+const K_ROWS: usize = 16;
+
+/// A Q4_K super-block unpacked once: nibbles per 32-byte run (low = first 32 elements of each 64).
+struct Q4KUnpacked {
+    lo: [__m256i; 4],
+    hi: [__m256i; 4],
+    sc: [i32; 8],
+    m: [i32; 8],
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn q4_k_unpack(x: &BlockQ4K) -> Q4KUnpacked {
+    let m4 = _mm256_set1_epi8(0xF);
+    let (sc, m) = super::portable::k4_scales_mins(&x.scales);
+    let bits: [__m256i; 4] =
+        std::array::from_fn(|j| load32(x.qs[32 * j..32 * j + 32].try_into().unwrap()));
+    Q4KUnpacked {
+        lo: bits.map(|b| _mm256_and_si256(b, m4)),
+        hi: bits.map(|b| _mm256_and_si256(_mm256_srli_epi16(b, 4), m4)),
+        sc,
+        m,
+    }
+}
+
+/// Σ scale·dot over the 64 elements of step `j` (the integer of one `sb` step).
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn q4_k_sb_sum(u: &Q4KUnpacked, y: &BlockQ8K, j: usize) -> i32 {
+    let a_lo = load32i(y.qs[64 * j..64 * j + 32].try_into().unwrap());
+    let a_hi = load32i(y.qs[64 * j + 32..64 * j + 64].try_into().unwrap());
+    let p_lo = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(u.lo[j], a_lo),
+        _mm256_set1_epi16(u.sc[2 * j] as i16),
+    );
+    let p_hi = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(u.hi[j], a_hi),
+        _mm256_set1_epi16(u.sc[2 * j + 1] as i16),
+    );
+    hsum_i32x8(_mm256_add_epi32(p_lo, p_hi))
+}
+
+/// Rows through the repacked gemm's order (portable::dot_q4_k_gemm).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn rows_q4_k_gemm(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
+    for r0 in (0..out.len()).step_by(K_ROWS) {
+        let n = K_ROWS.min(out.len() - r0);
+        let mut acc = [0.0f32; K_ROWS];
+        let mut acc_m = [0.0f32; K_ROWS];
+        for (b, xb) in x.iter().enumerate() {
+            let u = q4_k_unpack(xb);
+            let (xd, xm) = (fp16_to_f32(xb.d), fp16_to_f32(xb.dmin));
+            for i in 0..n {
+                let y = &act_rows::<BlockQ8K>(a, a_row, r0 + i)[b];
+                let mins = q4_k_min_sums(&u.m, y);
+                let (dd, dm) = (xd * y.d, xm * y.d);
+                for (j, &mn) in mins.iter().enumerate() {
+                    acc[i] = (q4_k_sb_sum(&u, y, j) as f32).mul_add(dd, acc[i]);
+                    acc_m[i] = (mn as f32).mul_add(dm, acc_m[i]);
+                }
+            }
+        }
+        for i in 0..n {
+            out[r0 + i] = acc[i] - acc_m[i];
+        }
+    }
+}
+
+/// Rows through the repacked gemv's order (portable::dot_q4_k_gemv).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn rows_q4_k_gemv(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
+    for r0 in (0..out.len()).step_by(K_ROWS) {
+        let n = K_ROWS.min(out.len() - r0);
+        let mut acc = [0.0f32; K_ROWS];
+        let mut acc_m = [0.0f32; K_ROWS];
+        for (b, xb) in x.iter().enumerate() {
+            let u = q4_k_unpack(xb);
+            let (xd, xm) = (fp16_to_f32(xb.d), fp16_to_f32(xb.dmin));
+            for i in 0..n {
+                let y = &act_rows::<BlockQ8K>(a, a_row, r0 + i)[b];
+                let isum: i32 = (0..4).map(|j| q4_k_sb_sum(&u, y, j)).sum();
+                let imin: i32 = q4_k_min_sums(&u.m, y).iter().sum();
+                acc[i] = (isum as f32).mul_add(xd * y.d, acc[i]);
+                acc_m[i] = (imin as f32).mul_add(xm * y.d, acc_m[i]);
+            }
+        }
+        for i in 0..n {
+            out[r0 + i] = acc[i] - acc_m[i];
+        }
+    }
+}
+
+/// A Q6_K super-block unpacked once: unsigned 6-bit quants per run of 32 and their scales.
+struct Q6KUnpacked {
+    q: [__m256i; 8],
+    sc: [__m256i; 8],
+    sc16: __m256i,
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn q6_k_unpack(x: &BlockQ6K) -> Q6KUnpacked {
+    let m4 = _mm256_set1_epi8(0xF);
+    let mut q = [_mm256_setzero_si256(); 8];
+    for n in 0..2 {
+        let ql0 = load32(x.ql[64 * n..64 * n + 32].try_into().unwrap());
+        let ql1 = load32(x.ql[64 * n + 32..64 * n + 64].try_into().unwrap());
+        let qh = load32(x.qh[32 * n..32 * n + 32].try_into().unwrap());
+        q[4 * n] = _mm256_or_si256(_mm256_and_si256(ql0, m4), q6_high(qh, 0));
+        q[4 * n + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), q6_high(qh, 2));
+        q[4 * n + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), q6_high(qh, 4));
+        q[4 * n + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), q6_high(qh, 6));
+    }
+    let sc = std::array::from_fn(|v| {
+        _mm256_set_m128i(
+            _mm_set1_epi16(x.scales[2 * v + 1] as i16),
+            _mm_set1_epi16(x.scales[2 * v] as i16),
+        )
+    });
+    // SAFETY: scales is 16 readable bytes.
+    let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
+    Q6KUnpacked { q, sc, sc16 }
+}
+
+/// The lanes of portable::q6_k_lanes from an unpacked super-block.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn q6_k_lanes_from(u: &Q6KUnpacked, y: &BlockQ8K) -> __m256i {
+    let mut sumi = _mm256_setzero_si256();
+    for v in 0..8 {
+        let a = load32i(y.qs[32 * v..32 * v + 32].try_into().unwrap());
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[v], a), u.sc[v]));
+    }
+    let bsums = y.bsums;
+    // SAFETY: bsums is 16 i16 = 32 readable bytes (a copy on the stack).
+    let bs = unsafe { _mm256_loadu_si256(bsums.as_ptr() as *const __m256i) };
+    _mm256_sub_epi32(sumi, _mm256_slli_epi32(_mm256_madd_epi16(bs, u.sc16), 5))
+}
+
+/// Rows through the tiled kernel's order (portable::dot_q6_k_tiled).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn rows_q6_k_tiled(x: &[BlockQ6K], a: &[u8], a_row: usize, out: &mut [f32]) {
+    for r0 in (0..out.len()).step_by(K_ROWS) {
+        let n = K_ROWS.min(out.len() - r0);
+        let mut acc = [0.0f32; K_ROWS];
+        for (b, xb) in x.iter().enumerate() {
+            let u = q6_k_unpack(xb);
+            let xd = fp16_to_f32(xb.d);
+            for i in 0..n {
+                let y = &act_rows::<BlockQ8K>(a, a_row, r0 + i)[b];
+                let res = xd * hsum_i32x8(q6_k_lanes_from(&u, y)) as f32;
+                acc[i] = res.mul_add(y.d, acc[i]);
+            }
+        }
+        out[r0..r0 + n].copy_from_slice(&acc[..n]);
+    }
+}
+
+/// Rows through ggml_vec_dot_q6_K_q8_K's order (fewer than 8 rows in practice).
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn rows_q6_k_q8_k(x: &[BlockQ6K], a: &[u8], a_row: usize, out: &mut [f32]) {
+    const R: usize = 8;
+    for r0 in (0..out.len()).step_by(R) {
+        let n = R.min(out.len() - r0);
+        let mut acc = [_mm256_setzero_ps(); R];
+        for (b, xb) in x.iter().enumerate() {
+            let u = q6_k_unpack(xb);
+            let xd = fp16_to_f32(xb.d);
+            for i in 0..n {
+                let y = &act_rows::<BlockQ8K>(a, a_row, r0 + i)[b];
+                let d = _mm256_set1_ps(y.d * xd);
+                acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(q6_k_lanes_from(&u, y)), acc[i]);
+            }
+        }
+        for i in 0..n {
+            out[r0 + i] = hsum8_ps(acc[i]);
+        }
+    }
 }

@@ -24,6 +24,11 @@ use crate::GgmlType;
 /// and activation types; a mismatch panics (in the block cast), it never reads out of bounds.
 pub type DotFn = fn(w: &[u8], a: &[u8]) -> f32;
 
+/// One weight row against `out.len()` activation rows stored back to back in `a` (`a_row` bytes
+/// each): `out[i]` is exactly what the kernel's [`DotFn`] gives for row i; the weight is unpacked
+/// once per group of rows (prefill).
+pub type RowsFn = fn(w: &[u8], a: &[u8], a_row: usize, out: &mut [f32]);
+
 /// A float summation order of llama.cpp's x86 CPU backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
@@ -39,13 +44,15 @@ pub enum Kernel {
     Q6KTiled,
 }
 
-/// Whether this CPU has AVX2 and FMA (checked once).
+/// Whether this CPU has AVX2, FMA and F16C (checked once; every AVX2 CPU has the other two).
 pub fn has_avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use std::sync::OnceLock;
         static HAS: OnceLock<bool> = OnceLock::new();
-        *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+        *HAS.get_or_init(|| is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("f16c"))
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -120,6 +127,32 @@ impl Kernel {
                 Kernel::Q6KTiled => avx2_fn!(dot_q6_k_tiled, BlockQ6K, BlockQ8K),
                 Kernel::VecDot(_) => return None,
             });
+        }
+        None
+    }
+
+    /// The many-rows AVX2 implementation, for the kernels that have one, when this CPU has AVX2.
+    pub fn rows_fn(self) -> Option<RowsFn> {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            macro_rules! rows {
+                ($f:ident, $x:ty) => {
+                    // SAFETY: only handed out when has_avx2_fma() is true.
+                    (|w: &[u8], a: &[u8], a_row: usize, out: &mut [f32]| unsafe {
+                        avx2::$f(cast::<$x>(w), a, a_row, out)
+                    }) as RowsFn
+                };
+            }
+            return match self {
+                Kernel::VecDot(GgmlType::Q4_0) => Some(rows!(rows_q4_0_q8_0, BlockQ4_0)),
+                Kernel::VecDot(GgmlType::Q5_0) => Some(rows!(rows_q5_0_q8_0, BlockQ5_0)),
+                Kernel::VecDot(GgmlType::Q8_0) => Some(rows!(rows_q8_0_q8_0, BlockQ8_0)),
+                Kernel::VecDot(GgmlType::Q6_K) => Some(rows!(rows_q6_k_q8_k, BlockQ6K)),
+                Kernel::Q4KGemm => Some(rows!(rows_q4_k_gemm, BlockQ4K)),
+                Kernel::Q4KGemv => Some(rows!(rows_q4_k_gemv, BlockQ4K)),
+                Kernel::Q6KTiled => Some(rows!(rows_q6_k_tiled, BlockQ6K)),
+                _ => None,
+            };
         }
         None
     }
