@@ -12,6 +12,7 @@
 use crate::Tensor;
 use half::f16;
 use model::backend::AttentionParams;
+use quant::simd::f16::{axpy_f16, dot_f16, mad_f16, scale_f16};
 
 /// Query rows from which ggml switches to its tiled f32 kernel (GGML_FA_TILE_Q).
 const TILED_MIN_ROWS: usize = 64;
@@ -27,6 +28,9 @@ pub fn attention(
     p: &AttentionParams,
     n_threads: usize,
 ) -> Tensor {
+    // f16 bits, for the ggml-order f16 kernels of quant::simd::f16
+    let k_cache: &[u16] = bytemuck::cast_slice(k_cache);
+    let v_cache: &[u16] = bytemuck::cast_slice(v_cache);
     let hd = p.head_dim;
     let group = p.n_head / p.n_head_kv;
     let tiled = q.rows >= TILED_MIN_ROWS;
@@ -90,49 +94,16 @@ pub fn attention(
 #[derive(Default)]
 struct Scratch {
     q: Vec<f32>,
-    acc16: Vec<f16>,
+    acc16: Vec<u16>,
     scores: Vec<f32>,
-}
-
-/// q·k in the summation order of ggml's AVX2 `ggml_vec_dot_f16` (4 accumulators × 8 lanes,
-/// fused multiply-adds, then a fixed pairwise reduction), so scores match llama.cpp's bit for
-/// bit on x86; a tail that is not a multiple of 32 is added last, in order, in f64.
-fn dot_f16(k: &[f16], q: &[f32]) -> f32 {
-    const LANES: usize = 8;
-    const ACCS: usize = 4;
-    const STEP: usize = LANES * ACCS;
-    let mut acc = [[0.0f32; LANES]; ACCS];
-    let whole = k.len() / STEP * STEP;
-    for (kc, qc) in k[..whole]
-        .chunks_exact(STEP)
-        .zip(q[..whole].chunks_exact(STEP))
-    {
-        for (r, a) in acc.iter_mut().enumerate() {
-            for (lane, x) in a.iter_mut().enumerate() {
-                let i = r * LANES + lane;
-                *x = kc[i].to_f32().mul_add(qc[i], *x);
-            }
-        }
-    }
-    // (a0+a2, a1+a3) → (a0+a1) lane-wise, then 8 lanes → 4 (low+high halves) → two horizontal adds.
-    let [a0, a1, a2, a3] = acc;
-    let l: [f32; LANES] = std::array::from_fn(|i| (a0[i] + a2[i]) + (a1[i] + a3[i]));
-    let t: [f32; 4] = std::array::from_fn(|i| l[i] + l[i + 4]);
-    // ggml keeps the running sum in double (ggml_float) from here: the reduced lanes, then each
-    // leftover f32 product (head sizes below 32, such as 16, are all leftovers).
-    let mut sum = ((t[0] + t[1]) + (t[2] + t[3])) as f64;
-    for (kv, qv) in k[whole..].iter().zip(&q[whole..]) {
-        sum += (kv.to_f32() * qv) as f64;
-    }
-    sum as f32
 }
 
 /// ggml's one-row kernel: online softmax key by key, values accumulated in f16.
 fn attend_f16_accumulate<'a>(
     q_head: &[f32],
     keys: std::ops::RangeInclusive<usize>,
-    key: impl Fn(usize) -> &'a [f16],
-    value: impl Fn(usize) -> &'a [f16],
+    key: impl Fn(usize) -> &'a [u16],
+    value: impl Fn(usize) -> &'a [u16],
     scale: f32,
     out: &mut [f32],
     s: &mut Scratch,
@@ -140,7 +111,7 @@ fn attend_f16_accumulate<'a>(
     s.q.clear();
     s.q.extend(q_head.iter().map(|&x| f16::from_f32(x).to_f32()));
     s.acc16.clear();
-    s.acc16.resize(out.len(), f16::ZERO);
+    s.acc16.resize(out.len(), 0);
     let (mut m, mut sum) = (f32::NEG_INFINITY, 0.0f32);
     for j in keys {
         let score = dot_f16(key(j), &s.q) * scale;
@@ -148,23 +119,19 @@ fn attend_f16_accumulate<'a>(
         if score > m {
             ms = (m - score).exp();
             m = score;
-            s.acc16
-                .iter_mut()
-                .for_each(|a| *a = f16::from_f32(a.to_f32() * ms));
+            scale_f16(&mut s.acc16, ms);
         } else {
             vs = (score - m).exp();
         }
-        for (a, v) in s.acc16.iter_mut().zip(value(j)) {
-            // ggml_vec_mad_f16: one fused multiply-add, rounded to f16.
-            *a = f16::from_f32(v.to_f32().mul_add(vs, a.to_f32()));
-        }
+        // ggml_vec_mad_f16: one fused multiply-add, rounded to f16.
+        mad_f16(&mut s.acc16, value(j), vs);
         // ggml's `S = S*ms + vs`, contracted to an FMA by GCC in llama.cpp's build.
         sum = sum.mul_add(ms, vs);
     }
     let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
     out.iter_mut()
         .zip(&s.acc16)
-        .for_each(|(o, a)| *o = a.to_f32() * inv);
+        .for_each(|(o, &a)| *o = f16::from_bits(a).to_f32() * inv);
 }
 
 /// ggml's tiled kernel: f32 throughout, softmax renormalised once per tile of 64 keys. Tiles are
@@ -172,8 +139,8 @@ fn attend_f16_accumulate<'a>(
 fn attend_tiled<'a>(
     q_head: &[f32],
     keys: std::ops::RangeInclusive<usize>,
-    key: impl Fn(usize) -> &'a [f16],
-    value: impl Fn(usize) -> &'a [f16],
+    key: impl Fn(usize) -> &'a [u16],
+    value: impl Fn(usize) -> &'a [u16],
     scale: f32,
     out: &mut [f32],
     s: &mut Scratch,
@@ -201,10 +168,8 @@ fn attend_tiled<'a>(
             tile_sum += *sc as f64;
         }
         sum += tile_sum as f32;
-        for (j, w) in tile.zip(&s.scores) {
-            out.iter_mut()
-                .zip(value(j))
-                .for_each(|(o, v)| *o += w * v.to_f32());
+        for (j, &w) in tile.zip(&s.scores) {
+            axpy_f16(out, value(j), w);
         }
         tile_start += KV_TILE;
     }

@@ -176,3 +176,27 @@ fn rows_fn_equals_dot_fn_bit_for_bit() {
         }
     }
 }
+
+#[test]
+fn f16_attention_kernels_equal_portable_bit_for_bit() {
+    use quant::simd::f16 as k;
+    let mut rng = Rng(99);
+    for n in [16usize, 32, 40, 64, 256] {
+        let h: Vec<u16> = (0..n).map(|_| quant::f32_to_fp16(rng.f() * 3.0)).collect();
+        let v: Vec<u16> = (0..n).map(|_| quant::f32_to_fp16(rng.f())).collect();
+        let q: Vec<f32> = (0..n).map(|_| rng.f()).collect();
+        assert_eq!(k::dot_f16(&h, &q).to_bits(), k::portable::dot_f16(&h, &q).to_bits(), "dot n={n}");
+        let s = rng.f();
+        let (mut a, mut b) = (h.clone(), h.clone());
+        k::mad_f16(&mut a, &v, s);
+        k::portable::mad_f16(&mut b, &v, s);
+        assert_eq!(a, b, "mad n={n}");
+        k::scale_f16(&mut a, 0.37);
+        k::portable::scale_f16(&mut b, 0.37);
+        assert_eq!(a, b, "scale n={n}");
+        let (mut o1, mut o2) = (q.clone(), q.clone());
+        k::axpy_f16(&mut o1, &v, s);
+        k::portable::axpy_f16(&mut o2, &v, s);
+        assert_eq!(o1, o2, "axpy n={n}");
+    }
+}

@@ -11,6 +11,7 @@
 //! business (`wasm-chord-cpu`'s `plan` module).
 
 mod lanes;
+pub mod f16;
 pub mod portable;
 
 #[cfg(target_arch = "x86_64")]
