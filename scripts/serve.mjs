@@ -5,7 +5,8 @@
 //
 // Serves, on 127.0.0.1 only (a secure origin, so WebGPU and OPFS are available without TLS):
 //   /demo/...                    demo/
-//   /packages/wasm-chord/dist/   the built npm package (npm run build -w packages/wasm-chord)
+//   /packages/wasm-chord/dist/   the built npm package (npm run build -w packages/wasm-chord),
+//                                or the folder WASM_CHORD_DIST names
 //   /test/...                    playwright/pages/ (test fixture pages)
 //   /models/NAME.gguf            model files from ${WASM_CHORD_CACHE:-~/.cache/wasm-chord}/models
 //   /models/                     JSON list of those files [{ name, url, size }]
@@ -92,9 +93,12 @@ export async function startServer(options = {}) {
   const mounts = [
     ...(options.mounts ?? []),
     ['/demo/', path.join(REPO, 'demo')],
-    ['/packages/wasm-chord/dist/', path.join(REPO, 'packages', 'wasm-chord', 'dist')],
+    // WASM_CHORD_DIST serves another build of the package (e.g. an unpacked npm tarball's dist/).
+    ['/packages/wasm-chord/dist/', options.dist ?? process.env.WASM_CHORD_DIST ?? path.join(REPO, 'packages', 'wasm-chord', 'dist')],
     ['/test/', path.join(REPO, 'playwright', 'pages')],
-  ].sort((x, y) => y[0].length - x[0].length);
+  ]
+    .map(([prefix, dir]) => [prefix, path.resolve(dir)])
+    .sort((x, y) => y[0].length - x[0].length);
 
   /** path → { requests, bytes, statuses: {code: n}, ranges: [header|null per request] } */
   let counters = new Map();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DIST = path.join(REPO, 'packages', 'wasm-chord', 'dist', 'index.js');
+export const DIST = path.join(process.env.WASM_CHORD_DIST ?? path.join(REPO, 'packages', 'wasm-chord', 'dist'), 'index.js');
 
 /** Navigates to the harness and waits until the package module has been imported. */
 export async function openHarness(page, server) {
