@@ -64,11 +64,32 @@ pub fn matmul(
         }
     }
 
-    // Dot products: out_t[r * n_tok + t].
-    scratch.out_t.resize(n_out * n_tok, 0.0);
     let xq = &scratch.xq;
     let n = x.cols;
     let rows_per_chunk = chunk_rows(n_out, w.row_bytes * n_tok, pool.threads());
+
+    // Decode: one activation row, outputs written in place, several weight rows per kernel call.
+    if let ([g], 1) = (&groups[..], n_tok) {
+        let mut out = Tensor::zeros(1, n_out);
+        let rb = w.row_bytes;
+        let work = |chunk: usize, o: &mut [f32]| -> Result<(), CpuError> {
+            let r0 = chunk * rows_per_chunk;
+            match g.dot {
+                Dot::Fast(_, _, Some(cols)) => cols(&w.bytes[r0 * rb..(r0 + o.len()) * rb], rb, xq, o),
+                _ => {
+                    for (i, o) in o.iter_mut().enumerate() {
+                        *o = g.dot.eval(n, w.row_bytes(r0 + i), xq);
+                    }
+                }
+            }
+            Ok(())
+        };
+        pool.for_each_chunk(&mut out.data, rows_per_chunk, &work)?;
+        return Ok(out);
+    }
+
+    // Dot products: out_t[r * n_tok + t].
+    scratch.out_t.resize(n_out * n_tok, 0.0);
     let work = |chunk: usize, out: &mut [f32]| -> Result<(), CpuError> {
         let r0 = chunk * rows_per_chunk;
         for (i, out_r) in out.chunks_exact_mut(n_tok).enumerate() {
@@ -82,13 +103,9 @@ pub fn matmul(
     pool.for_each_chunk(&mut scratch.out_t, rows_per_chunk * n_tok, &work)?;
 
     let mut out = Tensor::zeros(n_tok, n_out);
-    if n_tok == 1 {
-        out.data.copy_from_slice(&scratch.out_t);
-    } else {
-        for (r, col) in scratch.out_t.chunks_exact(n_tok).enumerate() {
-            for (t, &v) in col.iter().enumerate() {
-                out.data[t * n_out + r] = v;
-            }
+    for (r, col) in scratch.out_t.chunks_exact(n_tok).enumerate() {
+        for (t, &v) in col.iter().enumerate() {
+            out.data[t * n_out + r] = v;
         }
     }
     Ok(out)
@@ -97,7 +114,7 @@ pub fn matmul(
 #[inline]
 fn dot_row(g: &Group, n: usize, wr: &[u8], xq: &[u8], arb: usize, out_r: &mut [f32]) {
     let (t0, t1) = g.rows;
-    if let Dot::Fast(_, Some(rows)) = g.dot {
+    if let Dot::Fast(_, Some(rows), _) = g.dot {
         if t1 - t0 > 1 {
             return rows(wr, &xq[t0 * arb..t1 * arb], arb, &mut out_r[t0..t1]);
         }

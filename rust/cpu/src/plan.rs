@@ -15,7 +15,7 @@
 //! repacked q4_0_8x8 kernels, the tiled path for Q2_K/Q3_K/Q4_K (rows % 8 ≠ 0)/Q5_K, and the
 //! float types' tinyBLAS/vec_dot orders (F32/F16 match llama.cpp's tokens already).
 
-use quant::simd::{DotFn, Kernel, RowsFn};
+use quant::simd::{ColsFn, DotFn, Kernel, RowsFn};
 use quant::GgmlType;
 use std::ops::Range;
 
@@ -38,8 +38,9 @@ pub enum ActQuant {
 
 #[derive(Clone, Copy)]
 pub enum Dot {
-    /// A ggml-order kernel, and its many-rows form where there is one.
-    Fast(DotFn, Option<RowsFn>),
+    /// A ggml-order kernel, with its many-activation-rows and many-weight-rows forms where
+    /// it has them.
+    Fast(DotFn, Option<RowsFn>, Option<ColsFn>),
     /// `quant::vec_dot`, the scalar reference.
     Reference(GgmlType),
 }
@@ -48,7 +49,7 @@ impl Dot {
     #[inline]
     pub fn eval(&self, n: usize, w: &[u8], a: &[u8]) -> f32 {
         match self {
-            Dot::Fast(f, _) => f(w, a),
+            Dot::Fast(f, _, _) => f(w, a),
             // lengths were checked when the weight was loaded and the activations quantized
             Dot::Reference(ty) => quant::vec_dot(*ty, n, w, a).unwrap_or(f32::NAN),
         }
@@ -57,7 +58,7 @@ impl Dot {
 
 fn dot(k: Kernel) -> Dot {
     match k.dot_fn() {
-        Some(f) => Dot::Fast(f, k.rows_fn()),
+        Some(f) => Dot::Fast(f, k.rows_fn(), k.cols_fn()),
         None => Dot::Reference(k.weight_type()),
     }
 }

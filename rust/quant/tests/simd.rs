@@ -200,3 +200,29 @@ fn f16_attention_kernels_equal_portable_bit_for_bit() {
         assert_eq!(o1, o2, "axpy n={n}");
     }
 }
+
+#[test]
+fn cols_fn_equals_dot_fn_bit_for_bit() {
+    let mut rng = Rng(4242);
+    for k in KERNELS {
+        let Some(cols) = k.cols_fn() else { continue };
+        let dot = k.dot_fn().unwrap();
+        let ty = k.weight_type();
+        let at = ty.vec_dot_type();
+        let n = 640;
+        let w_row = ty.row_bytes(n).unwrap();
+        for n_rows in [1usize, 4, 7, 13] {
+            let mut w = Vec::new();
+            for _ in 0..n_rows {
+                w.extend(quantized(ty, &make_row(&mut rng, n)));
+            }
+            let a = activations(at, &make_row(&mut rng, n));
+            let mut out = vec![0.0f32; n_rows];
+            cols(&w, w_row, &a, &mut out);
+            for (r, o) in out.iter().enumerate() {
+                let want = dot(&w[r * w_row..(r + 1) * w_row], &a);
+                assert_eq!(o.to_bits(), want.to_bits(), "{k:?} rows={n_rows} row {r}");
+            }
+        }
+    }
+}

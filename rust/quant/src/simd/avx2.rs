@@ -555,3 +555,42 @@ pub fn rows_q6_k_q8_k(x: &[BlockQ6K], a: &[u8], a_row: usize, out: &mut [f32]) {
         }
     }
 }
+
+// ---- many weight rows against one activation row (decode) --------------------------------------
+
+/// Four weight rows at a time against one activation row: the activation block and its scale
+/// are loaded once for the four; each output keeps the one-row kernel's accumulation.
+macro_rules! q0_cols {
+    ($name:ident, $one:ident, $x:ty, $vec:path) => {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub fn $name(w: &[u8], w_row: usize, y: &[BlockQ8_0], out: &mut [f32]) {
+            let mut r = 0;
+            while r + 4 <= out.len() {
+                let xs: [&[$x]; 4] = std::array::from_fn(|i| act_rows(w, w_row, r + i));
+                let mut acc = [_mm256_setzero_ps(); 4];
+                for (b, yb) in y.iter().enumerate() {
+                    let a = load32i(&yb.qs);
+                    let dy = fp16_to_f32(yb.d);
+                    for i in 0..4 {
+                        let xb = &xs[i][b];
+                        let wv = $vec(xb);
+                        let dd = _mm256_set1_ps(fp16_to_f32(xb.d) * dy);
+                        let q = _mm256_cvtepi32_ps(lane_dots_i8(wv, a));
+                        acc[i] = _mm256_fmadd_ps(dd, q, acc[i]);
+                    }
+                }
+                for i in 0..4 {
+                    out[r + i] = hsum8_ps(acc[i]);
+                }
+                r += 4;
+            }
+            for (i, o) in out.iter_mut().enumerate().skip(r) {
+                *o = $one(act_rows(w, w_row, i), y);
+            }
+        }
+    };
+}
+
+q0_cols!(cols_q4_0_q8_0, dot_q4_0_q8_0, BlockQ4_0, q4_0_vec);
+q0_cols!(cols_q5_0_q8_0, dot_q5_0_q8_0, BlockQ5_0, q5_0_vec);
+q0_cols!(cols_q8_0_q8_0, dot_q8_0_q8_0, BlockQ8_0, q8_0_vec);

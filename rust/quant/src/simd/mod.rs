@@ -30,6 +30,11 @@ pub type DotFn = fn(w: &[u8], a: &[u8]) -> f32;
 /// once per group of rows (prefill).
 pub type RowsFn = fn(w: &[u8], a: &[u8], a_row: usize, out: &mut [f32]);
 
+/// `out.len()` weight rows stored back to back in `w` (`w_row` bytes each) against one activation
+/// row `a`: `out[r]` is exactly the kernel's [`DotFn`] of row r (decode: activation blocks are
+/// loaded once for several weight rows).
+pub type ColsFn = fn(w: &[u8], w_row: usize, a: &[u8], out: &mut [f32]);
+
 /// A float summation order of llama.cpp's x86 CPU backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
@@ -152,6 +157,28 @@ impl Kernel {
                 Kernel::Q4KGemm => Some(rows!(rows_q4_k_gemm, BlockQ4K)),
                 Kernel::Q4KGemv => Some(rows!(rows_q4_k_gemv, BlockQ4K)),
                 Kernel::Q6KTiled => Some(rows!(rows_q6_k_tiled, BlockQ6K)),
+                _ => None,
+            };
+        }
+        None
+    }
+
+    /// The many-weight-rows AVX2 implementation, for the kernels that have one.
+    pub fn cols_fn(self) -> Option<ColsFn> {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            macro_rules! cols {
+                ($f:ident) => {
+                    // SAFETY: only handed out when has_avx2_fma() is true.
+                    (|w: &[u8], w_row: usize, a: &[u8], out: &mut [f32]| unsafe {
+                        avx2::$f(w, w_row, cast::<BlockQ8_0>(a), out)
+                    }) as ColsFn
+                };
+            }
+            return match self {
+                Kernel::VecDot(GgmlType::Q4_0) => Some(cols!(cols_q4_0_q8_0)),
+                Kernel::VecDot(GgmlType::Q5_0) => Some(cols!(cols_q5_0_q8_0)),
+                Kernel::VecDot(GgmlType::Q8_0) => Some(cols!(cols_q8_0_q8_0)),
                 _ => None,
             };
         }
