@@ -31,13 +31,18 @@ fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
         .map_err(|e| js_error(ErrorCode::Internal, &e.to_string()))
 }
 
-/// 0 when `prefix` (the first bytes of a file) holds the whole GGUF header; otherwise the total
-/// number of leading bytes needed to make progress (more than `prefix.length`).
+/// 0 when `prefix` (the first bytes of a file) holds the whole GGUF header; otherwise how many
+/// leading bytes to read next (more than `prefix.length`; may pass the end of the file, so clamp).
 #[wasm_bindgen(js_name = ggufHeaderBytesNeeded)]
 pub fn gguf_header_bytes_needed(prefix: &[u8]) -> JsResult<f64> {
     match gguf::parse_header(prefix) {
         Ok(_) => Ok(0.0),
-        Err(gguf::GgufError::NeedMore { needed }) => Ok(needed as f64),
+        // The parser only promises that `needed` bytes make progress (often a few more), and
+        // every call re-parses from the start: at least doubling keeps a big header (Gemma's
+        // vocabulary is 6 MB) to a handful of reads.
+        Err(gguf::GgufError::NeedMore { needed }) => {
+            Ok((needed as u64).max(2 * prefix.len() as u64) as f64)
+        }
         Err(e) => Err(js_error(ErrorCode::BadGguf, &e.to_string())),
     }
 }
