@@ -8,11 +8,11 @@
 //! |---|---|---|
 //! | Q4_K, rows % 8 = 0 (repacked) | gemv q4_K_8x8 | gemm for the first n − n%4 rows (n > 3), gemv for the rest |
 //! | Q6_K | vec_dot | vec_dot below 8 rows, tiled from 8 |
+//! | Q4_0, rows % 8 = 0 (repacked) | gemv q4_0_8x8 | gemm q4_0_8x8 (same order as the gemv) |
 //! | Q4_0 / Q5_0 / Q8_0 | vec_dot | tinyBLAS_Q0_AVX (same order as vec_dot) |
 //! | Q4_1 / Q5_1 | vec_dot | vec_dot |
 //!
-//! Not reproduced yet (the scalar reference order is used, equal up to rounding): Q4_0's
-//! repacked q4_0_8x8 kernels, the tiled path for Q2_K/Q3_K/Q4_K (rows % 8 ≠ 0)/Q5_K, and the
+//! Not reproduced yet (the scalar reference order is used, equal up to rounding): the tiled path for Q2_K/Q3_K/Q4_K (rows % 8 ≠ 0)/Q5_K, and the
 //! float types' tinyBLAS/vec_dot orders (F32/F16 match llama.cpp's tokens already).
 
 use quant::simd::{ColsFn, DotFn, Kernel, RowsFn};
@@ -98,6 +98,7 @@ fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Vec
             g
         }
         GgmlType::Q6_K if n >= 8 => vec![one(ActQuant::Standard, Kernel::Q6KTiled)],
+        GgmlType::Q4_0 if w_rows % 8 == 0 => vec![one(ActQuant::Standard, Kernel::Q40Repack)],
         _ => vec![one(ActQuant::Standard, Kernel::VecDot(ty))],
     }
 }

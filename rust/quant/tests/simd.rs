@@ -45,6 +45,7 @@ const KERNELS: &[Kernel] = &[
     Kernel::Q4KGemv,
     Kernel::Q4KGemm,
     Kernel::Q6KTiled,
+    Kernel::Q40Repack,
 ];
 
 fn quantized(ty: GgmlType, x: &[f32]) -> Vec<u8> {

@@ -561,22 +561,30 @@ pub fn rows_q6_k_q8_k(x: &[BlockQ6K], a: &[u8], a_row: usize, out: &mut [f32]) {
 /// Four weight rows at a time against one activation row: the activation block and its scale
 /// are loaded once for the four; each output keeps the one-row kernel's accumulation.
 macro_rules! q0_cols {
-    ($name:ident, $one:ident, $x:ty, $vec:path) => {
+    ($name:ident, $one:ident, $x:ty, $vec:path, $shared_sign:literal) => {
         #[target_feature(enable = "avx2,fma,f16c")]
         pub fn $name(w: &[u8], w_row: usize, y: &[BlockQ8_0], out: &mut [f32]) {
             let mut r = 0;
             while r + 4 <= out.len() {
                 let xs: [&[$x]; 4] = std::array::from_fn(|i| act_rows(w, w_row, r + i));
                 let mut acc = [_mm256_setzero_ps(); 4];
+                let ones = _mm256_set1_epi16(1);
                 for (b, yb) in y.iter().enumerate() {
                     let a = load32i(&yb.qs);
+                    // the sign trick on the shared side, |a| · (w with a's sign), where the
+                    // weights cannot be −128 (whose negation overflows): Q4_0 and Q5_0
+                    let abs_a = _mm256_sign_epi8(a, a);
                     let dy = fp16_to_f32(yb.d);
                     for i in 0..4 {
                         let xb = &xs[i][b];
-                        let wv = $vec(xb);
+                        let p = if $shared_sign {
+                            let sw = _mm256_sign_epi8($vec(xb), a);
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(abs_a, sw), ones)
+                        } else {
+                            lane_dots_i8($vec(xb), a)
+                        };
                         let dd = _mm256_set1_ps(fp16_to_f32(xb.d) * dy);
-                        let q = _mm256_cvtepi32_ps(lane_dots_i8(wv, a));
-                        acc[i] = _mm256_fmadd_ps(dd, q, acc[i]);
+                        acc[i] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(p), acc[i]);
                     }
                 }
                 for i in 0..4 {
@@ -591,6 +599,48 @@ macro_rules! q0_cols {
     };
 }
 
-q0_cols!(cols_q4_0_q8_0, dot_q4_0_q8_0, BlockQ4_0, q4_0_vec);
-q0_cols!(cols_q5_0_q8_0, dot_q5_0_q8_0, BlockQ5_0, q5_0_vec);
-q0_cols!(cols_q8_0_q8_0, dot_q8_0_q8_0, BlockQ8_0, q8_0_vec);
+q0_cols!(cols_q4_0_q8_0, dot_q4_0_q8_0, BlockQ4_0, q4_0_vec, true);
+q0_cols!(cols_q5_0_q8_0, dot_q5_0_q8_0, BlockQ5_0, q5_0_vec, true);
+q0_cols!(cols_q8_0_q8_0, dot_q8_0_q8_0, BlockQ8_0, q8_0_vec, false);
+
+/// portable::dot_q4_0_repack.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn dot_q4_0_repack(x: &[BlockQ4_0], y: &[BlockQ8_0]) -> f32 {
+    let mut acc = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let s = hsum_i32x8(lane_dots_i8(q4_0_vec(x), load32i(&y.qs)));
+        acc = (s as f32).mul_add(fp16_to_f32(x.d) * fp16_to_f32(y.d), acc);
+    }
+    acc
+}
+
+/// portable::dot_q4_0_repack for many activation rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn rows_q4_0_repack(x: &[BlockQ4_0], a: &[u8], a_row: usize, out: &mut [f32]) {
+    for r0 in (0..out.len()).step_by(K_ROWS) {
+        let n = K_ROWS.min(out.len() - r0);
+        let mut acc = [0.0f32; K_ROWS];
+        for (b, xb) in x.iter().enumerate() {
+            let w = q4_0_vec(xb);
+            let aw = _mm256_sign_epi8(w, w);
+            let dx = fp16_to_f32(xb.d);
+            for i in 0..n {
+                let y = &act_rows::<BlockQ8_0>(a, a_row, r0 + i)[b];
+                let p = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32i(&y.qs), w)),
+                    _mm256_set1_epi16(1),
+                );
+                acc[i] = (hsum_i32x8(p) as f32).mul_add(dx * fp16_to_f32(y.d), acc[i]);
+            }
+        }
+        out[r0..r0 + n].copy_from_slice(&acc[..n]);
+    }
+}
+
+/// portable::dot_q4_0_repack for many weight rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn cols_q4_0_repack(w: &[u8], w_row: usize, y: &[BlockQ8_0], out: &mut [f32]) {
+    for (r, o) in out.iter_mut().enumerate() {
+        *o = dot_q4_0_repack(act_rows(w, w_row, r), y);
+    }
+}

@@ -48,6 +48,9 @@ pub enum Kernel {
     Q4KGemm,
     /// The tiled K-quant matmul (ggml-cpu/tiled) for Q6_K, from 8 activation rows.
     Q6KTiled,
+    /// `ggml_gemv_q4_0_8x8_q8_0` / `ggml_gemm_q4_0_8x8_q8_0` (CPU_REPACK, Q4_0 with rows % 8 = 0):
+    /// both accumulate each output the same way.
+    Q40Repack,
 }
 
 /// Whether this CPU has AVX2, FMA and F16C (checked once; every AVX2 CPU has the other two).
@@ -94,6 +97,7 @@ impl Kernel {
             Kernel::VecDot(t) => t,
             Kernel::Q4KGemv | Kernel::Q4KGemm => GgmlType::Q4_K,
             Kernel::Q6KTiled => GgmlType::Q6_K,
+            Kernel::Q40Repack => GgmlType::Q4_0,
         }
     }
 
@@ -112,6 +116,7 @@ impl Kernel {
             Kernel::Q4KGemv => dot_fn!(p::dot_q4_k_gemv, BlockQ4K, BlockQ8K),
             Kernel::Q4KGemm => dot_fn!(p::dot_q4_k_gemm, BlockQ4K, BlockQ8K),
             Kernel::Q6KTiled => dot_fn!(p::dot_q6_k_tiled, BlockQ6K, BlockQ8K),
+            Kernel::Q40Repack => dot_fn!(p::dot_q4_0_repack, BlockQ4_0, BlockQ8_0),
             Kernel::VecDot(_) => return None,
         })
     }
@@ -131,6 +136,7 @@ impl Kernel {
                 Kernel::Q4KGemv => avx2_fn!(dot_q4_k_gemv, BlockQ4K, BlockQ8K),
                 Kernel::Q4KGemm => avx2_fn!(dot_q4_k_gemm, BlockQ4K, BlockQ8K),
                 Kernel::Q6KTiled => avx2_fn!(dot_q6_k_tiled, BlockQ6K, BlockQ8K),
+                Kernel::Q40Repack => avx2_fn!(dot_q4_0_repack, BlockQ4_0, BlockQ8_0),
                 Kernel::VecDot(_) => return None,
             });
         }
@@ -157,6 +163,7 @@ impl Kernel {
                 Kernel::Q4KGemm => Some(rows!(rows_q4_k_gemm, BlockQ4K)),
                 Kernel::Q4KGemv => Some(rows!(rows_q4_k_gemv, BlockQ4K)),
                 Kernel::Q6KTiled => Some(rows!(rows_q6_k_tiled, BlockQ6K)),
+                Kernel::Q40Repack => Some(rows!(rows_q4_0_repack, BlockQ4_0)),
                 _ => None,
             };
         }
@@ -179,6 +186,7 @@ impl Kernel {
                 Kernel::VecDot(GgmlType::Q4_0) => Some(cols!(cols_q4_0_q8_0)),
                 Kernel::VecDot(GgmlType::Q5_0) => Some(cols!(cols_q5_0_q8_0)),
                 Kernel::VecDot(GgmlType::Q8_0) => Some(cols!(cols_q8_0_q8_0)),
+                Kernel::Q40Repack => Some(cols!(cols_q4_0_repack)),
                 _ => None,
             };
         }

@@ -305,3 +305,17 @@ pub fn dot_q6_k_tiled(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
     }
     out
 }
+
+/// ggml_gemv_q4_0_8x8_q8_0 / ggml_gemm_q4_0_8x8_q8_0 (AVX2, CPU_REPACK: Q4_0 weights with a
+/// multiple of 8 rows): per output one f32 accumulator, `acc = fma(Σ_block, x.d·y.d, acc)` —
+/// the whole block's integer dot converted at once, no lanes. The gemm's activations are
+/// quantized like `quantize_row_q8_0` (ggml_quantize_mat_q8_0_4x8 rounds the same way).
+pub fn dot_q4_0_repack(x: &[BlockQ4_0], y: &[BlockQ8_0]) -> f32 {
+    let mut acc = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let w = q4_0_values(x);
+        let s: i32 = w.iter().zip(&y.qs).map(|(&w, &a)| w as i32 * a as i32).sum();
+        acc = (s as f32).mul_add(fp16_to_f32(x.d) * fp16_to_f32(y.d), acc);
+    }
+    acc
+}
