@@ -1,0 +1,653 @@
+//! `GpuBackend`: the model crate's `Backend` trait on wgpu.
+
+use crate::tensor::{BufferPool, Chunk, SharedPool, Tensor, Weight};
+use crate::{host, layout, shaders::Pipelines, Gpu, GpuError};
+use model::backend::{
+    AttentionParams, Backend, GatedActivation, RopeParams, RopeStyle, WeightDesc,
+};
+use quant::GgmlType;
+use wgpu::util::DeviceExt;
+
+/// Passes recorded before an intermediate submit, so one encoder never grows without bound.
+const FLUSH_EVERY: usize = 256;
+/// Threads per workgroup of every kernel (each shader's `WG` override defaults to this).
+const WG: u32 = 64;
+/// Workgroups per dispatch dimension (WebGPU's guaranteed maxComputeWorkgroupsPerDimension).
+const MAX_GRID: u32 = 65535;
+/// Query rows from which attention switches to the tiled f32 mode (ggml's GGML_FA_TILE_Q).
+const TILED_MIN_ROWS: usize = 64;
+
+/// Per-layer f16 keys and values, `(n_ctx, kv_dim / 2)` u32 each.
+struct KvCache {
+    n_ctx: usize,
+    kv_dim: usize,
+    k: Vec<wgpu::Buffer>,
+    v: Vec<wgpu::Buffer>,
+}
+
+pub struct GpuBackend {
+    gpu: Gpu,
+    pipelines: Pipelines,
+    pool: SharedPool,
+    encoder: Option<wgpu::CommandEncoder>,
+    passes: usize,
+    cache: Option<KvCache>,
+    /// `(65536)` f32, uploaded on the first GELU.
+    gelu: Option<wgpu::Buffer>,
+    /// Tests lower the weight chunk size to exercise multi-chunk weights on small tensors.
+    chunk_limit: Option<u64>,
+}
+
+/// `n` workgroups as a 2-D grid within MAX_GRID per dimension: (x, y), x·y ≥ n.
+fn grid(n: u32) -> (u32, u32) {
+    let x = n.clamp(1, MAX_GRID);
+    (x, n.div_ceil(x).max(1))
+}
+
+fn shape(op: &'static str, detail: String) -> GpuError {
+    GpuError::Shape { op, detail }
+}
+
+impl GpuBackend {
+    /// Opens the default adapter (see `Gpu::new`).
+    pub fn new() -> Result<Self, GpuError> {
+        Ok(Self::with_gpu(Gpu::new()?))
+    }
+
+    pub fn with_gpu(gpu: Gpu) -> Self {
+        GpuBackend {
+            gpu,
+            pipelines: Pipelines::default(),
+            pool: SharedPool::default(),
+            encoder: None,
+            passes: 0,
+            cache: None,
+            gelu: None,
+            chunk_limit: None,
+        }
+    }
+
+    /// Caps the bytes of one weight chunk below the adapter's limit (tests: multi-chunk weights).
+    pub fn set_chunk_limit(&mut self, bytes: Option<u64>) {
+        self.chunk_limit = bytes;
+    }
+
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    /// A new activation tensor (contents undefined until a kernel writes it).
+    fn alloc(&mut self, rows: usize, cols: usize) -> Tensor {
+        let buf = BufferPool::take(&self.pool, &self.gpu.device, Tensor::bytes(rows, cols));
+        Tensor {
+            rows,
+            cols,
+            buf: Some(buf),
+            pool: self.pool.clone(),
+        }
+    }
+
+    /// Uploads host data into a new tensor.
+    pub fn upload(&mut self, data: &[f32], rows: usize, cols: usize) -> Result<Tensor, GpuError> {
+        if data.len() != rows * cols {
+            return Err(shape("upload", format!("{} values for {rows}×{cols}", data.len())));
+        }
+        let t = self.alloc(rows, cols);
+        if !data.is_empty() {
+            self.flush(); // earlier recorded work may still read this recycled buffer
+            self.gpu
+                .queue
+                .write_buffer(t.buffer(), 0, bytemuck::cast_slice(data));
+        }
+        Ok(t)
+    }
+
+    fn uniform<T: bytemuck::Pod>(&self, params: &T) -> wgpu::Buffer {
+        self.gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    fn storage_init(&self, label: &str, contents: &[u8]) -> wgpu::Buffer {
+        self.gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+    }
+
+    fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        let device = &self.gpu.device;
+        self.encoder.get_or_insert_with(|| {
+            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ops") })
+        })
+    }
+
+    /// Records one compute pass: `op`'s pipeline, `buffers` bound at 0.. in order, `groups`.
+    fn dispatch(
+        &mut self,
+        op: &'static str,
+        ty: Option<GgmlType>,
+        buffers: &[&wgpu::Buffer],
+        groups: (u32, u32, u32),
+    ) -> Result<(), GpuError> {
+        let pipeline = self
+            .pipelines
+            .get(&self.gpu.device, op, ty)
+            .ok_or_else(|| GpuError::Wgpu(format!("no kernel {op} for {ty:?}")))?
+            .clone();
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let bind = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(op),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        {
+            let mut pass = self.encoder().begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(op),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+        }
+        self.passes += 1;
+        if self.passes >= FLUSH_EVERY {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    /// Submits everything recorded so far.
+    fn flush(&mut self) {
+        if let Some(enc) = self.encoder.take() {
+            self.gpu.queue.submit([enc.finish()]);
+        }
+        self.passes = 0;
+    }
+
+    /// Copies a device buffer's first `bytes` back to the host (blocking).
+    fn read_bytes(&mut self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>, GpuError> {
+        let staging = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.encoder().copy_buffer_to_buffer(buf, 0, &staging, 0, bytes);
+        self.flush();
+        let slice = staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.gpu
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Wgpu(e.to_string()))?;
+        self.gpu.check()?;
+        rx.recv()
+            .map_err(|e| GpuError::Wgpu(e.to_string()))?
+            .map_err(|e| GpuError::Wgpu(e.to_string()))?;
+        let out = slice.get_mapped_range().to_vec();
+        staging.unmap();
+        Ok(out)
+    }
+
+    fn gelu_table(&mut self) -> wgpu::Buffer {
+        if self.gelu.is_none() {
+            let t = host::gelu_table();
+            self.gelu = Some(self.storage_init("gelu table", bytemuck::cast_slice(&t)));
+        }
+        self.gelu.clone().expect("just set")
+    }
+
+    fn check_cols4(op: &'static str, cols: usize) -> Result<(), GpuError> {
+        if cols % 4 != 0 {
+            return Err(shape(op, format!("row length {cols} is not a multiple of 4")));
+        }
+        Ok(())
+    }
+
+    /// Element-wise dispatch geometry for n elements: (x, y, 1) and grid_x.
+    fn elementwise(n: usize) -> ((u32, u32, u32), u32) {
+        let (x, y) = grid((n as u32).div_ceil(WG));
+        ((x, y, 1), x)
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct MatParams {
+    rows: u32,
+    cols: u32,
+    row_bytes: u32,
+    out_offset: u32,
+    n_out: u32,
+    grid_x: u32,
+    n_tok: u32,
+    _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct EmbedParams {
+    cols: u32,
+    row_bytes: u32,
+    row0: u32,
+    rows: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct AttnParams {
+    head_dim: u32,
+    n_head: u32,
+    group: u32,
+    kv_dim: u32,
+    pos0: u32,
+    window: u32,
+    n_keys: u32,
+    mode: u32,
+    kq_scale: f32,
+    _pad: [u32; 3],
+}
+
+impl Backend for GpuBackend {
+    type Tensor = Tensor;
+    type Weight = Weight;
+    type Error = GpuError;
+
+    fn load_weight(&mut self, desc: &WeightDesc, bytes: &[u8]) -> Result<Weight, GpuError> {
+        let bad = |problem: String| GpuError::BadWeight {
+            name: desc.name.clone(),
+            problem,
+        };
+        if !layout::supported(desc.ty) {
+            return Err(bad(format!("type {} has no GPU kernel", desc.ty.name())));
+        }
+        let row_bytes = desc.ty.row_bytes(desc.cols).map_err(|e| bad(e.to_string()))?;
+        let expected = row_bytes
+            .checked_mul(desc.rows)
+            .ok_or_else(|| bad("size overflows".into()))?;
+        if bytes.len() != expected {
+            return Err(bad(format!("expected {expected} bytes, got {}", bytes.len())));
+        }
+        // rows per chunk: as many as one binding may hold (byte offsets are u32 in the kernels)
+        let cap = self
+            .gpu
+            .max_chunk_bytes()
+            .min(self.chunk_limit.unwrap_or(u64::MAX))
+            .min(u32::MAX as u64)
+            .saturating_sub(8);
+        let per_chunk = (cap / row_bytes.max(1) as u64) as usize;
+        if per_chunk == 0 {
+            return Err(bad(format!(
+                "one row ({row_bytes} B) exceeds the adapter's binding limit ({} B)",
+                self.gpu.max_binding
+            )));
+        }
+        let mut chunks = Vec::new();
+        let mut row0 = 0;
+        while row0 < desc.rows {
+            let rows = per_chunk.min(desc.rows - row0);
+            let size = layout::chunk_buffer_bytes(rows, row_bytes);
+            let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&desc.name),
+                size,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: true,
+            });
+            {
+                let src = &bytes[row0 * row_bytes..(row0 + rows) * row_bytes];
+                let mut view = buf.slice(..).get_mapped_range_mut();
+                view[..src.len()].copy_from_slice(src);
+                view[src.len()..].fill(0);
+            }
+            buf.unmap();
+            chunks.push(Chunk { buf, row0, rows });
+            row0 += rows;
+        }
+        let vector = if desc.rows == 1 {
+            let mut v = vec![0.0f32; desc.cols];
+            quant::dequantize_row(desc.ty, bytes, &mut v)?;
+            let buf = self.storage_init(&desc.name, bytemuck::cast_slice(&v));
+            Some((buf, v))
+        } else {
+            None
+        };
+        Ok(Weight {
+            ty: desc.ty,
+            rows: desc.rows,
+            cols: desc.cols,
+            row_bytes,
+            chunks,
+            vector,
+        })
+    }
+
+    fn init_kv_cache(&mut self, n_layer: usize, n_ctx: usize, kv_dim: usize) -> Result<(), GpuError> {
+        if kv_dim % 2 != 0 {
+            return Err(GpuError::Cache(format!("kv_dim {kv_dim} is odd (f16 pairs)")));
+        }
+        let bytes = (n_ctx as u64)
+            .checked_mul(kv_dim as u64 * 2)
+            .ok_or_else(|| GpuError::Cache("size overflows".into()))?;
+        if bytes > self.gpu.max_chunk_bytes() {
+            return Err(GpuError::Cache(format!(
+                "{n_ctx} positions × {kv_dim} f16 = {bytes} B per layer exceeds the adapter's binding limit ({} B); use a smaller context",
+                self.gpu.max_chunk_bytes()
+            )));
+        }
+        let make = |name: &str| {
+            // zeroed by wgpu on creation
+            self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(name),
+                size: bytes.max(4),
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        };
+        self.cache = Some(KvCache {
+            n_ctx,
+            kv_dim,
+            k: (0..n_layer).map(|_| make("k cache")).collect(),
+            v: (0..n_layer).map(|_| make("v cache")).collect(),
+        });
+        Ok(())
+    }
+
+    fn embed(&mut self, table: &Weight, ids: &[u32]) -> Result<Tensor, GpuError> {
+        Self::check_cols4("embed", table.cols)?;
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= table.rows) {
+            return Err(shape("embed", format!("token id {id} ≥ {} rows", table.rows)));
+        }
+        let out = self.alloc(ids.len(), table.cols);
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let ids_buf = self.storage_init("ids", bytemuck::cast_slice(ids));
+        for c in &table.chunks {
+            let p = self.uniform(&EmbedParams {
+                cols: table.cols as u32,
+                row_bytes: table.row_bytes as u32,
+                row0: c.row0 as u32,
+                rows: c.rows as u32,
+            });
+            let gx = (table.cols as u32 / 4).div_ceil(WG);
+            self.dispatch(
+                "embed",
+                Some(table.ty),
+                &[&c.buf, &ids_buf, out.buffer(), &p],
+                (gx, ids.len() as u32, 1),
+            )?;
+        }
+        Ok(out)
+    }
+
+    fn matmul(&mut self, w: &Weight, x: &Tensor) -> Result<Tensor, GpuError> {
+        if x.cols != w.cols {
+            return Err(shape("matmul", format!("x has {} columns, weight {}", x.cols, w.cols)));
+        }
+        Self::check_cols4("matmul", w.cols)?;
+        let out = self.alloc(x.rows, w.rows);
+        if x.rows == 0 {
+            return Ok(out);
+        }
+        let (op, tiles) = if x.rows == 1 {
+            ("matvec", 1)
+        } else {
+            ("matmul", (x.rows as u32).div_ceil(8)) // TILE_T in matmul.wgsl
+        };
+        for c in &w.chunks {
+            let (gx, gy) = grid(c.rows as u32);
+            let p = self.uniform(&MatParams {
+                rows: c.rows as u32,
+                cols: w.cols as u32,
+                row_bytes: w.row_bytes as u32,
+                out_offset: c.row0 as u32,
+                n_out: w.rows as u32,
+                grid_x: gx,
+                n_tok: x.rows as u32,
+                _pad: 0,
+            });
+            self.dispatch(op, Some(w.ty), &[&c.buf, x.buffer(), out.buffer(), &p], (gx, gy, tiles))?;
+        }
+        Ok(out)
+    }
+
+    fn add_bias(&mut self, x: &mut Tensor, bias: &Weight) -> Result<(), GpuError> {
+        let (_, b) = bias
+            .vector
+            .as_ref()
+            .ok_or_else(|| shape("add_bias", "bias is not a vector".into()))?;
+        if b.len() != x.cols {
+            return Err(shape("add_bias", format!("bias {} vs {} columns", b.len(), x.cols)));
+        }
+        // broadcast on the host side of the graph: a (rows, n) copy of the bias, then `add`
+        let tiled: Vec<f32> = (0..x.rows).flat_map(|_| b.iter().copied()).collect();
+        let t = self.upload(&tiled, x.rows, x.cols)?;
+        self.add(x, &t)
+    }
+
+    fn rms_norm(&mut self, x: &Tensor, weight: &Weight, group: usize, eps: f32) -> Result<Tensor, GpuError> {
+        let (wbuf, w) = weight
+            .vector
+            .as_ref()
+            .ok_or_else(|| shape("rms_norm", "weight is not a vector".into()))?;
+        if group == 0 || w.len() != group || x.cols % group != 0 {
+            return Err(shape("rms_norm", format!("weight {} / group {group} / row {}", w.len(), x.cols)));
+        }
+        let out = self.alloc(x.rows, x.cols);
+        let n_groups = (x.rows * x.cols / group) as u32;
+        if n_groups == 0 {
+            return Ok(out);
+        }
+        let (gx, gy) = grid(n_groups);
+        #[repr(C)]
+        #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+        struct P {
+            group: u32,
+            n_groups: u32,
+            eps: f32,
+            grid_x: u32,
+        }
+        let p = self.uniform(&P { group: group as u32, n_groups, eps, grid_x: gx });
+        let wbuf = wbuf.clone();
+        self.dispatch("rms_norm", None, &[x.buffer(), &wbuf, out.buffer(), &p], (gx, gy, 1))?;
+        Ok(out)
+    }
+
+    fn rope(&mut self, x: &mut Tensor, pos0: usize, p: &RopeParams, freq_factors: Option<&Weight>) -> Result<(), GpuError> {
+        let ff = match freq_factors {
+            Some(w) => Some(
+                w.vector
+                    .as_ref()
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| shape("rope", "freq factors are not a vector".into()))?,
+            ),
+            None => None,
+        };
+        if p.head_dim == 0
+            || x.cols % p.head_dim != 0
+            || p.n_rot > p.head_dim
+            || p.n_rot % 2 != 0
+            || ff.as_ref().is_some_and(|f| f.len() != p.n_rot / 2)
+        {
+            return Err(shape("rope", format!("row {} / head_dim {} / n_rot {}", x.cols, p.head_dim, p.n_rot)));
+        }
+        if x.rows == 0 || p.n_rot == 0 {
+            return Ok(());
+        }
+        let cs = host::rope_cos_sin(pos0, x.rows, p, ff.as_deref());
+        let cs_buf = self.storage_init("rope cos/sin", bytemuck::cast_slice(&cs));
+        let n_heads = (x.cols / p.head_dim) as u32;
+        #[repr(C)]
+        #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+        struct P {
+            head_dim: u32,
+            n_rot: u32,
+            n_heads: u32,
+            neox: u32,
+        }
+        let params = self.uniform(&P {
+            head_dim: p.head_dim as u32,
+            n_rot: p.n_rot as u32,
+            n_heads,
+            neox: (p.style == RopeStyle::Neox) as u32,
+        });
+        let gx = (n_heads * p.n_rot as u32 / 2).div_ceil(WG);
+        self.dispatch("rope", None, &[x.buffer(), &cs_buf, &params], (gx, x.rows as u32, 1))
+    }
+
+    fn scale(&mut self, x: &mut Tensor, s: f32) -> Result<(), GpuError> {
+        let n = x.rows * x.cols;
+        if n == 0 {
+            return Ok(());
+        }
+        let (groups, grid_x) = Self::elementwise(n);
+        let p = self.uniform(&[n as u32, s.to_bits(), grid_x, 0]);
+        self.dispatch("scale", None, &[x.buffer(), &p], groups)
+    }
+
+    fn add(&mut self, a: &mut Tensor, b: &Tensor) -> Result<(), GpuError> {
+        if a.rows != b.rows || a.cols != b.cols {
+            return Err(shape("add", format!("{}×{} vs {}×{}", a.rows, a.cols, b.rows, b.cols)));
+        }
+        let n = a.rows * a.cols;
+        if n == 0 {
+            return Ok(());
+        }
+        let (groups, grid_x) = Self::elementwise(n);
+        let p = self.uniform(&[n as u32, grid_x, 0, 0]);
+        self.dispatch("add", None, &[a.buffer(), b.buffer(), &p], groups)
+    }
+
+    fn gated_activation(&mut self, gate: &Tensor, up: &Tensor, act: GatedActivation) -> Result<Tensor, GpuError> {
+        if gate.rows != up.rows || gate.cols != up.cols {
+            return Err(shape("gated_activation", format!("{}×{} vs {}×{}", gate.rows, gate.cols, up.rows, up.cols)));
+        }
+        let out = self.alloc(gate.rows, gate.cols);
+        let n = gate.rows * gate.cols;
+        if n == 0 {
+            return Ok(out);
+        }
+        let table = self.gelu_table();
+        let (groups, grid_x) = Self::elementwise(n);
+        let act = match act {
+            GatedActivation::Silu => 0u32,
+            GatedActivation::Gelu => 1,
+        };
+        let p = self.uniform(&[n as u32, act, grid_x, 0]);
+        self.dispatch(
+            "gated_activation",
+            None,
+            &[gate.buffer(), up.buffer(), out.buffer(), &table, &p],
+            groups,
+        )?;
+        Ok(out)
+    }
+
+    fn store_kv(&mut self, layer: usize, pos0: usize, k: &Tensor, v: &Tensor) -> Result<(), GpuError> {
+        if k.rows != v.rows || k.cols != v.cols {
+            return Err(shape("store_kv", format!("{}×{} vs {}×{}", k.rows, k.cols, v.rows, v.cols)));
+        }
+        let cache = self.cache.as_ref().ok_or_else(|| GpuError::Cache("not initialised".into()))?;
+        if k.cols != cache.kv_dim || pos0 + k.rows > cache.n_ctx || layer >= cache.k.len() {
+            return Err(GpuError::Cache(format!(
+                "cannot store {} rows of {} at position {pos0} in layer {layer}",
+                k.rows, k.cols
+            )));
+        }
+        if k.rows == 0 {
+            return Ok(());
+        }
+        let (kc, vc, kv_dim) = (cache.k[layer].clone(), cache.v[layer].clone(), cache.kv_dim);
+        let p = self.uniform(&[kv_dim as u32, pos0 as u32, k.rows as u32, 0]);
+        let gx = (kv_dim as u32 / 2).div_ceil(WG);
+        self.dispatch(
+            "store_kv",
+            None,
+            &[k.buffer(), v.buffer(), &kc, &vc, &p],
+            (gx, k.rows as u32, 1),
+        )
+    }
+
+    fn attention(&mut self, q: &Tensor, p: &AttentionParams) -> Result<Tensor, GpuError> {
+        let cache = self.cache.as_ref().ok_or_else(|| GpuError::Cache("not initialised".into()))?;
+        if q.cols != p.n_head * p.head_dim
+            || p.n_head_kv == 0
+            || p.n_head % p.n_head_kv != 0
+            || p.n_head_kv * p.head_dim != cache.kv_dim
+            || p.pos0 + q.rows > cache.n_ctx
+            || p.layer >= cache.k.len()
+        {
+            return Err(shape(
+                "attention",
+                format!("q {}×{} with {} heads of {} at {}", q.rows, q.cols, p.n_head, p.head_dim, p.pos0),
+            ));
+        }
+        let (kc, vc, kv_dim) = (cache.k[p.layer].clone(), cache.v[p.layer].clone(), cache.kv_dim);
+        let out = self.alloc(q.rows, q.cols);
+        if q.rows == 0 {
+            return Ok(out);
+        }
+        let n_keys = p.pos0 + q.rows;
+        // (rows · n_head, 2 · n_keys) f32 scratch, recycled like an activation
+        let scratch = self.alloc(q.rows * p.n_head, 2 * n_keys);
+        let params = self.uniform(&AttnParams {
+            head_dim: p.head_dim as u32,
+            n_head: p.n_head as u32,
+            group: (p.n_head / p.n_head_kv) as u32,
+            kv_dim: kv_dim as u32,
+            pos0: p.pos0 as u32,
+            window: p.window.unwrap_or(0) as u32,
+            n_keys: n_keys as u32,
+            mode: (q.rows >= TILED_MIN_ROWS) as u32,
+            kq_scale: p.kq_scale,
+            _pad: [0; 3],
+        });
+        self.dispatch(
+            "attention",
+            None,
+            &[q.buffer(), &kc, &vc, scratch.buffer(), out.buffer(), &params],
+            (p.n_head as u32, q.rows as u32, 1),
+        )?;
+        Ok(out)
+    }
+
+    fn last_row(&mut self, x: &Tensor) -> Result<Tensor, GpuError> {
+        let r = x.rows.checked_sub(1).ok_or(shape("last_row", "no rows".into()))?;
+        let out = self.alloc(1, x.cols);
+        let bytes = (4 * x.cols) as u64;
+        if bytes > 0 {
+            let (src, dst) = (x.buffer().clone(), out.buffer().clone());
+            self.encoder().copy_buffer_to_buffer(&src, r as u64 * bytes, &dst, 0, bytes);
+        }
+        Ok(out)
+    }
+
+    fn read(&mut self, x: &Tensor) -> Result<Vec<f32>, GpuError> {
+        let n = x.rows * x.cols;
+        if n == 0 {
+            self.flush();
+            return Ok(Vec::new());
+        }
+        let buf = x.buffer().clone();
+        let bytes = self.read_bytes(&buf, (4 * n) as u64)?;
+        Ok(bytemuck::pod_collect_to_vec(&bytes))
+    }
+}

@@ -1,0 +1,141 @@
+//! The WGSL sources of `shaders/`, composed into modules, and the pipeline cache.
+//!
+//! WGSL has no `#include`, so a module is a concatenation: `half.wgsl` (f16 conversions) for every
+//! op, plus for the ops that read weights (`matvec`, `matmul`, `embed`) `formats/bytes.wgsl`, the
+//! format's decoder `formats/<type>.wgsl` (with `formats/kscales.wgsl` for Q4_K/Q5_K) and the op
+//! file. So each op and each format has exactly one file, and the (op × format) modules are built
+//! here; every one of them is validated by naga in tests/shaders.rs.
+
+use quant::GgmlType;
+use std::collections::HashMap;
+
+const HALF: &str = include_str!("../../../shaders/half.wgsl");
+const BYTES: &str = include_str!("../../../shaders/formats/bytes.wgsl");
+const KSCALES: &str = include_str!("../../../shaders/formats/kscales.wgsl");
+
+/// Ops whose module is the op file alone (plus half.wgsl).
+pub const PLAIN_OPS: &[(&str, &str)] = &[
+    ("rms_norm", include_str!("../../../shaders/rms_norm.wgsl")),
+    ("rope", include_str!("../../../shaders/rope.wgsl")),
+    ("scale", include_str!("../../../shaders/scale.wgsl")),
+    ("add", include_str!("../../../shaders/add.wgsl")),
+    ("gated_activation", include_str!("../../../shaders/gated_activation.wgsl")),
+    ("store_kv", include_str!("../../../shaders/store_kv.wgsl")),
+    ("attention", include_str!("../../../shaders/attention.wgsl")),
+];
+
+/// Ops that read a weight, composed with a format decoder.
+pub const WEIGHT_OPS: &[(&str, &str)] = &[
+    ("matvec", include_str!("../../../shaders/matvec.wgsl")),
+    ("matmul", include_str!("../../../shaders/matmul.wgsl")),
+    ("embed", include_str!("../../../shaders/embed.wgsl")),
+];
+
+/// Every weight format with a GPU decoder (all the core's types but Q8_1/Q8_K, which are
+/// activation-only formats and never stored in GGUF weights).
+pub const FORMATS: &[GgmlType] = &[
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
+/// The decoder source of a format, or None when the GPU has no decoder for it.
+fn format_source(ty: GgmlType) -> Option<&'static str> {
+    Some(match ty {
+        GgmlType::F32 => include_str!("../../../shaders/formats/f32.wgsl"),
+        GgmlType::F16 => include_str!("../../../shaders/formats/f16.wgsl"),
+        GgmlType::BF16 => include_str!("../../../shaders/formats/bf16.wgsl"),
+        GgmlType::Q4_0 => include_str!("../../../shaders/formats/q4_0.wgsl"),
+        GgmlType::Q4_1 => include_str!("../../../shaders/formats/q4_1.wgsl"),
+        GgmlType::Q5_0 => include_str!("../../../shaders/formats/q5_0.wgsl"),
+        GgmlType::Q5_1 => include_str!("../../../shaders/formats/q5_1.wgsl"),
+        GgmlType::Q8_0 => include_str!("../../../shaders/formats/q8_0.wgsl"),
+        GgmlType::Q2_K => include_str!("../../../shaders/formats/q2_k.wgsl"),
+        GgmlType::Q3_K => include_str!("../../../shaders/formats/q3_k.wgsl"),
+        GgmlType::Q4_K => include_str!("../../../shaders/formats/q4_k.wgsl"),
+        GgmlType::Q5_K => include_str!("../../../shaders/formats/q5_k.wgsl"),
+        GgmlType::Q6_K => include_str!("../../../shaders/formats/q6_k.wgsl"),
+        _ => return None,
+    })
+}
+
+/// The full WGSL module of `op` (with `ty`'s decoder for weight ops), or None if unknown.
+pub fn module_source(op: &str, ty: Option<GgmlType>) -> Option<String> {
+    if let Some((_, src)) = PLAIN_OPS.iter().find(|(name, _)| *name == op) {
+        return Some(format!("{HALF}\n{src}"));
+    }
+    let (_, src) = WEIGHT_OPS.iter().find(|(name, _)| *name == op)?;
+    let ty = ty?;
+    let fmt = format_source(ty)?;
+    let kscales = if matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
+        KSCALES
+    } else {
+        ""
+    };
+    Some(format!("{HALF}\n{BYTES}\n{kscales}\n{fmt}\n{src}"))
+}
+
+/// Every module the backend can build, as (label, source): what the naga test validates.
+pub fn all_modules() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (op, _) in PLAIN_OPS {
+        out.push((op.to_string(), module_source(op, None).expect("plain op")));
+    }
+    for (op, _) in WEIGHT_OPS {
+        for &ty in FORMATS {
+            out.push((
+                format!("{op}_{}", ty.name().to_lowercase()),
+                module_source(op, Some(ty)).expect("format"),
+            ));
+        }
+    }
+    out
+}
+
+/// Compiled pipelines, one per (op, format); built on first use.
+#[derive(Default)]
+pub struct Pipelines {
+    cache: HashMap<(&'static str, Option<GgmlType>), wgpu::ComputePipeline>,
+}
+
+impl Pipelines {
+    /// The pipeline of `op` (entry point = op name), compiling it the first time.
+    pub fn get(
+        &mut self,
+        device: &wgpu::Device,
+        op: &'static str,
+        ty: Option<GgmlType>,
+    ) -> Option<&wgpu::ComputePipeline> {
+        if !self.cache.contains_key(&(op, ty)) {
+            let src = module_source(op, ty)?;
+            let label = match ty {
+                Some(t) => format!("{op}_{}", t.name()),
+                None => op.to_string(),
+            };
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            });
+            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some(op),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+            self.cache.insert((op, ty), pipeline);
+        }
+        self.cache.get(&(op, ty))
+    }
+}

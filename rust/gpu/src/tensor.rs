@@ -1,0 +1,79 @@
+//! Device-resident activations and weights.
+
+use quant::GgmlType;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Free activation buffers by byte size. A `Tensor` returns its buffer here when dropped, and the
+/// next tensor of the same size takes it: a decode step allocates nothing after the first one.
+/// Reuse is safe without fences because all work goes through one queue in recording order.
+#[derive(Default)]
+pub(crate) struct BufferPool {
+    free: HashMap<u64, Vec<wgpu::Buffer>>,
+}
+
+pub(crate) type SharedPool = Rc<RefCell<BufferPool>>;
+
+impl BufferPool {
+    pub(crate) fn take(pool: &SharedPool, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+        if let Some(b) = pool.borrow_mut().free.get_mut(&bytes).and_then(|v| v.pop()) {
+            return b;
+        }
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("activation"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+}
+
+/// f32 activations `(rows, cols)`, row-major, in a device buffer of `4 · rows · cols` bytes
+/// (at least 4).
+pub struct Tensor {
+    pub rows: usize,
+    pub cols: usize,
+    pub(crate) buf: Option<wgpu::Buffer>,
+    pub(crate) pool: SharedPool,
+}
+
+impl Tensor {
+    pub(crate) fn buffer(&self) -> &wgpu::Buffer {
+        self.buf.as_ref().expect("tensor buffer present until drop")
+    }
+    pub(crate) fn bytes(rows: usize, cols: usize) -> u64 {
+        (4 * rows * cols).max(4) as u64
+    }
+}
+
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        if let Some(b) = self.buf.take() {
+            let size = b.size();
+            self.pool.borrow_mut().free.entry(size).or_default().push(b);
+        }
+    }
+}
+
+/// Rows `row0 .. row0 + rows` of a weight in one buffer: raw GGUF bytes (layout.rs),
+/// `(rows · row_bytes)` bytes + padding.
+pub(crate) struct Chunk {
+    pub buf: wgpu::Buffer,
+    pub row0: usize,
+    pub rows: usize,
+}
+
+/// A weight as stored in the file, `rows` rows of `cols` elements of `ty`, on the device.
+pub struct Weight {
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    pub(crate) row_bytes: usize,
+    pub(crate) chunks: Vec<Chunk>,
+    /// Vectors (norm weights, biases, rope factors): also dequantized, `(cols)` f32 on the device
+    /// for the element-wise kernels and on the host for the RoPE table.
+    pub(crate) vector: Option<(wgpu::Buffer, Vec<f32>)>,
+}

@@ -1,0 +1,253 @@
+//! Every kernel against the CPU reference on random inputs, on the adapter wgpu finds (lavapipe in
+//! CI). A missing adapter FAILS these tests: it never skips.
+//!
+//! Tolerances (named below): decoding (embed) and the f16 cache are bit for bit; matmul sums in a
+//! different order than the f64 reference; RMS norm sums squares in f32 (the CPU in f64); attention
+//! uses the GPU's exp.
+
+use cpu::CpuBackend;
+use gpu::GpuBackend;
+use model::backend::{
+    AttentionParams, Backend, GatedActivation, RopeParams, RopeStyle, WeightDesc,
+};
+use quant::GgmlType;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// matmul: |gpu − ref| ≤ MATMUL_REL · Σ|w·x|: the GPU sums in f32 (per-thread runs of ≤ 8 vec4
+/// dots, then a 6-level tree), ~15 roundings of 6e-8 deep; 1e-5 leaves margin for drivers that
+/// fuse the vec4 dots differently.
+const MATMUL_REL: f64 = 1e-5;
+/// rms_norm: relative to the value (the scale differs by a few ulps).
+const NORM_REL: f32 = 1e-5;
+/// attention: absolute, relative to max |v| (the f16 accumulator can round the other way when the
+/// GPU's exp differs in the last bit).
+const ATTN_ABS: f32 = 2e-3;
+/// Values are drawn from (−V_MAX, V_MAX).
+const V_MAX: f32 = 2.0;
+
+fn gpu() -> GpuBackend {
+    GpuBackend::new().unwrap_or_else(|e| {
+        panic!("{e}\nThe GPU kernel tests need an adapter; on Linux run scripts/install-vulkan.sh (lavapipe).")
+    })
+}
+
+fn random(rng: &mut StdRng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-scale..scale)).collect()
+}
+
+/// `rows × cols` weights of `ty` from random values, as the quantizer writes them.
+fn weight_bytes(rng: &mut StdRng, ty: GgmlType, rows: usize, cols: usize) -> Vec<u8> {
+    let row_bytes = ty.row_bytes(cols).unwrap();
+    let mut out = vec![0u8; rows * row_bytes];
+    for r in 0..rows {
+        // a spread of magnitudes per row so scales and mins differ from block to block
+        let scale = 0.1 + r as f32 * 0.37;
+        let src = random(rng, cols, scale);
+        quant::quantize_row(ty, &src, &mut out[r * row_bytes..(r + 1) * row_bytes]).unwrap();
+    }
+    out
+}
+
+fn desc(name: &str, ty: GgmlType, rows: usize, cols: usize) -> WeightDesc {
+    WeightDesc { name: name.into(), ty, cols, rows }
+}
+
+fn dequant(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> Vec<f32> {
+    let rb = ty.row_bytes(cols).unwrap();
+    let mut out = vec![0.0f32; rows * cols];
+    for r in 0..rows {
+        quant::dequantize_row(ty, &bytes[r * rb..(r + 1) * rb], &mut out[r * cols..(r + 1) * cols]).unwrap();
+    }
+    out
+}
+
+fn cols_for(ty: GgmlType) -> usize {
+    if ty.block_size() == 256 { 512 } else { 96 }
+}
+
+#[test]
+fn embed_dequantizes_every_format_bit_for_bit() {
+    let mut g = gpu();
+    let mut rng = StdRng::seed_from_u64(1);
+    for &ty in gpu::shaders::FORMATS {
+        let (rows, cols) = (7, cols_for(ty));
+        let bytes = weight_bytes(&mut rng, ty, rows, cols);
+        let want = dequant(ty, &bytes, rows, cols);
+        for chunk_limit in [None, Some(2 * ty.row_bytes(cols).unwrap() as u64 + 8)] {
+            g.set_chunk_limit(chunk_limit);
+            let w = g.load_weight(&desc("t", ty, rows, cols), &bytes).unwrap();
+            let ids = [6u32, 0, 3, 3, 1, 5, 2, 4];
+            let x = g.embed(&w, &ids).unwrap();
+            let got = g.read(&x).unwrap();
+            for (t, &id) in ids.iter().enumerate() {
+                for c in 0..cols {
+                    let (a, b) = (got[t * cols + c], want[id as usize * cols + c]);
+                    assert!(
+                        a.to_bits() == b.to_bits(),
+                        "{} (chunks {chunk_limit:?}): row {id} element {c}: gpu {a} cpu {b}",
+                        ty.name()
+                    );
+                }
+            }
+        }
+    }
+    g.set_chunk_limit(None);
+}
+
+#[test]
+fn matvec_and_matmul_match_the_reference_for_every_format() {
+    let mut g = gpu();
+    let mut rng = StdRng::seed_from_u64(2);
+    for &ty in gpu::shaders::FORMATS {
+        let (rows, cols) = (37, cols_for(ty));
+        let bytes = weight_bytes(&mut rng, ty, rows, cols);
+        let wf = dequant(ty, &bytes, rows, cols);
+        for chunk_limit in [None, Some(5 * ty.row_bytes(cols).unwrap() as u64 + 8)] {
+            g.set_chunk_limit(chunk_limit);
+            let w = g.load_weight(&desc("w", ty, rows, cols), &bytes).unwrap();
+            for n_tok in [1usize, 3, 8, 13] {
+                let x = random(&mut rng, n_tok * cols, 1.0);
+                let xt = g.upload(&x, n_tok, cols).unwrap();
+                let y = g.matmul(&w, &xt).unwrap();
+                assert_eq!((y.rows, y.cols), (n_tok, rows));
+                let got = g.read(&y).unwrap();
+                for t in 0..n_tok {
+                    for r in 0..rows {
+                        let (mut want, mut mag) = (0.0f64, 0.0f64);
+                        for c in 0..cols {
+                            let p = wf[r * cols + c] as f64 * x[t * cols + c] as f64;
+                            want += p;
+                            mag += p.abs();
+                        }
+                        let err = (got[t * rows + r] as f64 - want).abs();
+                        assert!(
+                            err <= MATMUL_REL * mag + 1e-30,
+                            "{} tokens {n_tok} (chunks {chunk_limit:?}): [{t}][{r}] gpu {} ref {want} (err {err}, Σ|wx| {mag})",
+                            ty.name(),
+                            got[t * rows + r]
+                        );
+                    }
+                }
+            }
+        }
+    }
+    g.set_chunk_limit(None);
+}
+
+fn cpu_tensor(data: Vec<f32>, rows: usize, cols: usize) -> cpu::Tensor {
+    cpu::Tensor { data, rows, cols }
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[test]
+fn elementwise_ops_match_the_cpu_backend() {
+    let mut g = gpu();
+    let mut c = CpuBackend::new(1);
+    let mut rng = StdRng::seed_from_u64(3);
+    let (rows, hd, heads) = (5, 64, 4);
+    let cols = hd * heads;
+    let x = random(&mut rng, rows * cols, 3.0);
+
+    // rms_norm, token-wise and per head
+    for group in [cols, hd] {
+        let wv = random(&mut rng, group, 2.0);
+        let d = desc("norm", GgmlType::F32, 1, group);
+        let (wg, wc) = (g.load_weight(&d, &f32_bytes(&wv)).unwrap(), c.load_weight(&d, &f32_bytes(&wv)).unwrap());
+        let got = { let t = g.upload(&x, rows, cols).unwrap(); let o = g.rms_norm(&t, &wg, group, 1e-6).unwrap(); g.read(&o).unwrap() };
+        let want = c.rms_norm(&cpu_tensor(x.clone(), rows, cols), &wc, group, 1e-6).unwrap().data;
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            assert!((a - b).abs() <= NORM_REL * b.abs() + 1e-30, "rms_norm group {group} [{i}]: gpu {a} cpu {b}");
+        }
+    }
+
+    // rope, both pairings, partial rotation, bit for bit (same angles, same fused form)
+    for (style, n_rot) in [(RopeStyle::Neox, hd), (RopeStyle::Interleaved, hd), (RopeStyle::Neox, hd / 2)] {
+        let p = RopeParams { style, head_dim: hd, n_rot, freq_base: 10000.0, freq_scale: 1.0 };
+        let mut t = g.upload(&x, rows, cols).unwrap();
+        g.rope(&mut t, 1234, &p, None).unwrap();
+        let got = g.read(&t).unwrap();
+        let mut ct = cpu_tensor(x.clone(), rows, cols);
+        c.rope(&mut ct, 1234, &p, None).unwrap();
+        for (i, (a, b)) in got.iter().zip(&ct.data).enumerate() {
+            assert_eq!(a.to_bits(), b.to_bits(), "rope {style:?} n_rot {n_rot} [{i}]: gpu {a} cpu {b}");
+        }
+    }
+
+    // scale and add: exact
+    let y = random(&mut rng, rows * cols, 3.0);
+    let mut t = g.upload(&x, rows, cols).unwrap();
+    g.scale(&mut t, 0.125).unwrap();
+    let u = g.upload(&y, rows, cols).unwrap();
+    g.add(&mut t, &u).unwrap();
+    let got = g.read(&t).unwrap();
+    for i in 0..x.len() {
+        assert_eq!(got[i].to_bits(), (x[i] * 0.125 + y[i]).to_bits(), "scale+add [{i}]");
+    }
+
+    // gated activations: GELU through the f16 table is bit for bit, SiLU to rounding
+    let gate: Vec<f32> = (0..rows * cols).map(|i| if i % 97 == 0 { -11.0 } else if i % 89 == 0 { 12.5 } else { rng.random_range(-6.0..6.0) }).collect();
+    for act in [GatedActivation::Gelu, GatedActivation::Silu] {
+        let (gt, ut) = (g.upload(&gate, rows, cols).unwrap(), g.upload(&y, rows, cols).unwrap());
+        let o = g.gated_activation(&gt, &ut, act).unwrap();
+        let got = g.read(&o).unwrap();
+        let want = c.gated_activation(&cpu_tensor(gate.clone(), rows, cols), &cpu_tensor(y.clone(), rows, cols), act).unwrap().data;
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            match act {
+                GatedActivation::Gelu => assert_eq!(a.to_bits(), b.to_bits(), "gelu [{i}] g={}: gpu {a} cpu {b}", gate[i]),
+                GatedActivation::Silu => assert!((a - b).abs() <= 2e-6 * b.abs().max(1e-3), "silu [{i}]: gpu {a} cpu {b}"),
+            }
+        }
+    }
+}
+
+/// store_kv + attention for decode (f16 accumulator mode), a short prompt, a long prompt (tiled
+/// mode), grouped-query heads and a sliding window, against the CPU backend.
+#[test]
+fn attention_matches_the_cpu_backend() {
+    let mut g = gpu();
+    let mut c = CpuBackend::new(1);
+    let mut rng = StdRng::seed_from_u64(4);
+    let (n_head, n_head_kv, hd, n_ctx) = (4, 2, 64, 160);
+    let kv_dim = n_head_kv * hd;
+    g.init_kv_cache(1, n_ctx, kv_dim).unwrap();
+    c.init_kv_cache(1, n_ctx, kv_dim).unwrap();
+    // (pos0, rows, window): prefill tiled, then chunks and single-token steps, windowed or not
+    for (pos0, rows, window) in [(0, 70, None), (70, 5, None), (75, 1, None), (76, 1, Some(16)), (77, 66, Some(40)), (143, 1, Some(40))] {
+        let k = random(&mut rng, rows * kv_dim, 2.0);
+        let v = random(&mut rng, rows * kv_dim, V_MAX);
+        let q = random(&mut rng, rows * n_head * hd, 2.0);
+        let (kg, vg) = (g.upload(&k, rows, kv_dim).unwrap(), g.upload(&v, rows, kv_dim).unwrap());
+        g.store_kv(0, pos0, &kg, &vg).unwrap();
+        c.store_kv(0, pos0, &cpu_tensor(k, rows, kv_dim), &cpu_tensor(v, rows, kv_dim)).unwrap();
+        let p = AttentionParams { layer: 0, n_head, n_head_kv, head_dim: hd, pos0, window, kq_scale: 1.0 / (hd as f32).sqrt() };
+        let qg = g.upload(&q, rows, n_head * hd).unwrap();
+        let o = g.attention(&qg, &p).unwrap();
+        let got = g.read(&o).unwrap();
+        let want = c.attention(&cpu_tensor(q, rows, n_head * hd), &p).unwrap().data;
+        let mut worst = 0.0f32;
+        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+            let err = (a - b).abs();
+            worst = worst.max(err);
+            assert!(err <= ATTN_ABS * V_MAX, "attention pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}");
+        }
+        eprintln!("attention pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}");
+    }
+}
+
+#[test]
+fn last_row_and_errors() {
+    let mut g = gpu();
+    let x: Vec<f32> = (0..12).map(|i| i as f32).collect();
+    let t = g.upload(&x, 3, 4).unwrap();
+    let l = g.last_row(&t).unwrap();
+    assert_eq!(g.read(&l).unwrap(), vec![8.0, 9.0, 10.0, 11.0]);
+    // a bad weight names itself; a bad shape is an error, not a panic
+    let e = g.load_weight(&desc("blk.0.bad", GgmlType::Q8_0, 2, 32), &[0u8; 10]).err().unwrap();
+    assert!(e.to_string().contains("blk.0.bad"), "{e}");
+    let w = g.load_weight(&desc("w", GgmlType::F32, 2, 8), &[0u8; 64]).unwrap();
+    assert!(g.matmul(&w, &t).is_err());
+}

@@ -1,0 +1,37 @@
+// embed.wgsl — embedding lookup: rows of a quantized table, dequantized to f32 (composed with a
+// formats/<type>.wgsl decoder).
+//
+// Computes Y[t][:] = dequant(table row IDS[t]) for the ids that fall in this chunk of the table
+// (rows row0 .. row0 + rows); other ids are left to the other chunks' dispatches.
+// Reference: quant::dequantize_row — equal bit for bit (tests/kernels.rs).
+// Bindings:
+//   W:   (rows · row_bytes / 4) u32   raw table rows of this chunk
+//   IDS: (n_ids) u32                  token ids
+//   Y:   (n_ids, cols / 4) vec4<f32>
+//   P:   Params
+// Dispatch: (ceil(cols / 4 / WG), n_ids, 1), one thread per four elements.
+
+struct Params {
+    cols: u32,
+    row_bytes: u32,
+    row0: u32,   // first table row in this chunk
+    rows: u32,   // table rows in this chunk
+}
+
+@group(0) @binding(0) var<storage, read> W: array<u32>;
+@group(0) @binding(1) var<storage, read> IDS: array<u32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
+@group(0) @binding(3) var<uniform> P: Params;
+
+override WG: u32 = 64u;
+
+@compute @workgroup_size(WG)
+fn embed(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let q = gid.x;
+    let t = gid.y;
+    let id = IDS[t];
+    if (4u * q >= P.cols || id < P.row0 || id >= P.row0 + P.rows) {
+        return;
+    }
+    Y[t * (P.cols / 4u) + q] = dequant4((id - P.row0) * P.row_bytes, 4u * q);
+}

@@ -1,0 +1,19 @@
+// q4_k.wgsl — decode of GGUF type Q4_K, read raw from the file's bytes (layout: shaders/LAYOUTS.md).
+//
+// Block of 256 in 144 B: d f16 @0, dmin f16 @2, scales[12] @4 (kscales.wgsl), qs[128] @16. Element e: group g = e/32, byte 16 + 32·(e/64) + e%32, low nibble for even g; x = d·sc·q - dmin·m.
+// Reference: quant::dequantize_row(GgmlType::Q4_K, ..) (rust/quant), equal bit for bit (tests/dequant.rs).
+//
+// fn dequant4(rb, i) -> vec4<f32>: elements i..i+4 of the row starting at byte rb of W; i % 4 == 0.
+// Four consecutive elements always share a block and a scale group (groups are ≥ 16 elements).
+// Needs bytes.wgsl and the op's binding W.
+
+fn dequant4(rb: u32, i: u32) -> vec4<f32> {
+    let bo = rb + 144u * (i / 256u);
+    let e = i % 256u;
+    let sm = scale_min_k4(bo + 4u, e / 32u);
+    let d1 = f16_bits_to_f32(u16_at(bo)) * f32(sm.x);
+    let m1 = f16_bits_to_f32(u16_at(bo + 2u)) * f32(sm.y);
+    let q = (bytes4(u32_at(bo + 16u + 32u * (e / 64u) + e % 32u)) >> vec4<u32>(4u * ((e / 32u) % 2u)))
+        & vec4<u32>(0xfu);
+    return d1 * vec4<f32>(q) - m1;
+}
