@@ -77,9 +77,16 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let s_base = (t * P.n_head + h) * 2u * P.n_keys;
 
     // (1) scores
+    var lanes: array<f32, 32>;
+    var l8: array<f32, 8>;
     for (var jj = lid; jj < n; jj = jj + WG) {
         let j = first + jj;
-        var lanes: array<f32, 32>;
+        // Re-zeroed by hand on every key: a `var` declared in a loop body is not reliably
+        // re-initialised per iteration after translation (naga hoists function-scope variables
+        // and their zero initialiser to the function's entry).
+        for (var i = 0u; i < 32u; i = i + 1u) {
+            lanes[i] = 0.0;
+        }
         let whole = hd / 32u * 32u;
         for (var c = 0u; c < whole; c = c + 32u) {
             for (var i = 0u; i < 32u; i = i + 1u) {
@@ -90,7 +97,6 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
                 lanes[i] = fma(k_at(j, off, c + i), q, lanes[i]);
             }
         }
-        var l8: array<f32, 8>;
         for (var i = 0u; i < 8u; i = i + 1u) {
             l8[i] = (lanes[i] + lanes[i + 16u]) + (lanes[i + 8u] + lanes[i + 24u]);
         }
@@ -164,8 +170,9 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let inv = select(1.0 / total, 0.0, total == 0.0);
 
     // (3) weighted values, one thread per head dimension
+    var acc: f32;
     for (var d = lid; d < hd; d = d + WG) {
-        var acc = 0.0;
+        acc = 0.0;
         if (P.mode == 0u) {
             for (var jj = 0u; jj < n; jj = jj + 1u) {
                 let ms = S[s_base + jj];

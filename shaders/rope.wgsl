@@ -27,9 +27,9 @@ override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
 fn rope(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let half = P.n_rot / 2u;
-    let h = gid.x / half;
-    let i = gid.x % half;
+    let n_pairs = P.n_rot / 2u;
+    let h = gid.x / n_pairs;
+    let i = gid.x % n_pairs;
     let t = gid.y;
     if (h >= P.n_heads) {
         return;
@@ -39,7 +39,7 @@ fn rope(@builtin(global_invocation_id) gid: vec3<u32>) {
     var b = a + 1u;
     if (P.neox == 1u) {
         a = base + i;
-        b = base + i + half;
+        b = base + i + n_pairs;
     }
     let c = CS[t * P.n_rot + 2u * i];
     let s = CS[t * P.n_rot + 2u * i + 1u];

@@ -648,6 +648,9 @@ impl Backend for GpuBackend {
         }
         let buf = x.buffer().clone();
         let bytes = self.read_bytes(&buf, (4 * n) as u64)?;
-        Ok(bytemuck::pod_collect_to_vec(&bytes))
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 }
