@@ -413,7 +413,8 @@ impl Backend for GpuBackend {
             ("matmul", (x.rows as u32).div_ceil(8)) // TILE_T in matmul.wgsl
         };
         for c in &w.chunks {
-            let (gx, gy) = grid(c.rows as u32);
+            // one thread per weight row, WG rows per workgroup (matvec.wgsl / matmul.wgsl)
+            let (gx, gy) = grid((c.rows as u32).div_ceil(WG));
             let p = self.uniform(&MatParams {
                 rows: c.rows as u32,
                 cols: w.cols as u32,
