@@ -52,8 +52,8 @@ pub fn sampling_params(a: &Args) -> Result<SamplingParams, String> {
     Ok(p)
 }
 
-/// Loads the model named by `-m` onto the backend chosen by `--backend` (cpu for now).
-/// Also returns the file's header (for the chat template) and the load time.
+/// Loads the model named by `-m` onto the CPU backend (the commands without `--backend gpu`
+/// support). Also returns the file's header (for the chat template) and the load time.
 pub fn load_model(
     a: &Args,
 ) -> Result<(Model<CpuBackend>, gguf::Gguf, std::time::Duration), String> {
@@ -61,11 +61,30 @@ pub fn load_model(
         "cpu" => {}
         "gpu" => {
             return Err(
-                "the gpu backend is not available in this build yet; use --backend cpu".into(),
+                "this command runs on the cpu backend only for now; `run --backend gpu` uses the GPU"
+                    .into(),
             )
         }
         other => return Err(format!("unknown backend '{other}' (supported: cpu, gpu)")),
     }
+    let backend = CpuBackend::new(a.num("-t", 0usize)?);
+    load_model_on(a, backend)
+}
+
+/// Which backend `--backend` names (default cpu).
+pub fn backend_choice(a: &Args) -> Result<&'static str, String> {
+    match a.get("--backend").unwrap_or("cpu") {
+        "cpu" => Ok("cpu"),
+        "gpu" => Ok("gpu"),
+        other => Err(format!("unknown backend '{other}' (supported: cpu, gpu)")),
+    }
+}
+
+/// Loads the model named by `-m` onto `backend`; returns it with the file's header and load time.
+pub fn load_model_on<B: model::Backend>(
+    a: &Args,
+    backend: B,
+) -> Result<(Model<B>, gguf::Gguf, std::time::Duration), String> {
     let t0 = std::time::Instant::now();
     let path = a.require("-m")?;
     let mut f = load::open(path).map_err(|e| e.to_string())?;
@@ -73,7 +92,6 @@ pub fn load_model(
         Some(_) => Some(a.num("-c", 0usize)?).filter(|&c| c > 0),
         None => None,
     };
-    let backend = CpuBackend::new(a.num("-t", 0usize)?);
     let model = f
         .load_model(backend, n_ctx)
         .map_err(|e| format!("'{path}': {e}"))?;

@@ -7,7 +7,7 @@ use std::io::Write;
 
 pub fn main(argv: &[String]) -> Result<(), String> {
     if wants_help(argv) {
-        println!("usage: wasm-chord run -m MODEL (-p TEXT | -f FILE) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [-c CTX] [-t THREADS] [--ignore-eos] [--no-escape]");
+        println!("usage: wasm-chord run -m MODEL (-p TEXT | -f FILE) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [-c CTX] [-t THREADS] [--backend cpu|gpu] [--ignore-eos] [--no-escape]");
         return Ok(());
     }
     let mut spec = vec![
@@ -29,10 +29,36 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     let n: i64 = a.num("-n", -1)?;
     let sampling = sampling_params(&a)?;
 
-    let (mut model, _, load_time) = load_model(&a)?;
+    match backend_choice(&a)? {
+        "gpu" => {
+            let backend = gpu::GpuBackend::new().map_err(|e| e.to_string())?;
+            let adapter = backend.gpu().adapter_name.clone();
+            let (model, _, load_time) = load_model_on(&a, backend)?;
+            run_on(&a, model, &text, n, sampling, load_time, &format!("gpu: {adapter}"))
+        }
+        _ => {
+            let threads = a.num("-t", 0usize)?;
+            let backend = cpu::CpuBackend::new(threads);
+            let label = format!("{} threads", backend.n_threads());
+            let (model, _, load_time) = load_model_on(&a, backend)?;
+            run_on(&a, model, &text, n, sampling, load_time, &label)
+        }
+    }
+}
+
+/// The completion itself, on any backend; `label` describes the backend for the load line.
+fn run_on<B: model::Backend>(
+    a: &Args,
+    mut model: model::Model<B>,
+    text: &str,
+    n: i64,
+    sampling: model::SamplingParams,
+    load_time: std::time::Duration,
+    label: &str,
+) -> Result<(), String> {
     let prompt = model
         .tokenizer
-        .encode(&text, true, true)
+        .encode(text, true, true)
         .map_err(|e| e.to_string())?;
     if a.has("--trace") {
         return trace_prompt(&mut model, &prompt, n.max(0) as usize);
@@ -65,14 +91,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         }
     }
     eprintln!();
-    eprintln!(
-        "load: {:.2} s ({} threads)",
-        load_time.as_secs_f64(),
-        a.num("-t", 0usize)
-            .ok()
-            .filter(|&t| t > 0)
-            .unwrap_or_else(|| cpu::CpuBackend::new(0).n_threads())
-    );
+    eprintln!("load: {:.2} s ({label})", load_time.as_secs_f64());
     eprintln!(
         "prompt: {} tokens ({} evaluated) at {:.1} tok/s",
         stats.prompt_tokens,
@@ -91,8 +110,8 @@ pub fn main(argv: &[String]) -> Result<(), String> {
 /// `--trace`: evaluates the prompt, then decodes `n` greedy tokens one by one, printing every
 /// named intermediate (sum and first values per row) to diff a run against a reference
 /// implementation layer by layer.
-fn trace_prompt(
-    model: &mut model::Model<cpu::CpuBackend>,
+fn trace_prompt<B: model::Backend>(
+    model: &mut model::Model<B>,
     prompt: &[u32],
     n: usize,
 ) -> Result<(), String> {
