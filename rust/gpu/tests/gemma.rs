@@ -1,7 +1,7 @@
 //! Gemma 3 270M (Q4_K_M: Q8_0 embeddings, Q5_0, Q4_K, Q6_K, Q8_0, F32) on the GPU against the CPU
 //! backend, greedy: the CPU's continuation is fed to both (teacher forcing) and at every step the
-//! GPU's top token must be the CPU's — except where the CPU itself is nearly undecided (its top two
-//! logits closer than TIE), because the GPU's matmuls keep activations in f32 where the CPU
+//! GPU's top token must be the CPU's — except at near-ties, where each backend must rate the
+//! other's pick within TIE of its own best, because the GPU's matmuls keep activations in f32 where the CPU
 //! quantizes them to Q8_0/Q8_K as ggml does (see README "Numerics"): a deliberate, documented
 //! difference of ~1e-2 logit. Free-running GPU text must then equal the CPU's up to such a tie.
 
@@ -9,8 +9,11 @@ use cpu::CpuBackend;
 use gpu::GpuBackend;
 use model::Model;
 
-/// Logit gap under which the CPU's own choice is a near-tie the GPU may resolve the other way.
-const TIE: f32 = 0.1;
+/// Largest logit deficit allowed at a step where the backends pick different tokens: how far below
+/// its own best each backend rates the other's pick. Gemma's logits are ~10–30 and the CPU's
+/// activation quantization moves them by up to ~2 (measured: max |Δlogit| 1.1–1.9 over a whole
+/// vocabulary), but at the top the two rankings stay within a few hundredths.
+const TIE: f32 = 0.3;
 /// Steps generated per prompt (lavapipe is a CPU rasteriser: keep the test a few minutes long).
 const STEPS: usize = 12;
 
@@ -59,13 +62,15 @@ fn gemma3_greedy_on_the_gpu_follows_the_cpu() {
             let (g_top, g_best, _) = argmax(&gl);
             if g_top != c_top {
                 let gap = c_best - c_second;
+                let (g_deficit, c_deficit) = (g_best - gl[c_top], c_best - cl[g_top]);
                 assert!(
-                    gap < TIE,
-                    "{prompt:?} step {step}: GPU picks {g_top} ({g_best}), CPU {c_top} ({c_best}, runner-up {c_second}); max |Δlogit| {diff}"
+                    g_deficit < TIE && c_deficit < TIE,
+                    "{prompt:?} step {step}: GPU picks {g_top} ({g_best}), CPU {c_top} ({c_best}, runner-up {c_second}); \
+                     the GPU rates the CPU's pick {g_deficit} below its own, the CPU the GPU's {c_deficit}; max |Δlogit| {diff}"
                 );
                 ties += 1;
                 equal_prefix.get_or_insert(step);
-                eprintln!("{prompt:?} step {step}: near-tie (CPU gap {gap}) resolved differently");
+                eprintln!("{prompt:?} step {step}: near-tie (CPU gap {gap}, deficits {g_deficit} / {c_deficit}) resolved differently");
             }
             tokens.push(c_top as u32);
         }

@@ -1,15 +1,16 @@
 //! The random-weight llama test models (tests/models/make_llama.py: SPM vocabulary, 4 layers,
 //! grouped-query attention, interleaved RoPE, SwiGLU) in every weight type they come in — F32,
 //! F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 — greedy on the GPU against the CPU backend,
-//! teacher-forced as in tests/gemma.rs: the GPU's top token must be the CPU's at every step unless
-//! the CPU's own top two logits are closer than TIE (the CPU quantizes activations, the GPU does
-//! not; see tests/gemma.rs).
+//! teacher-forced as in tests/gemma.rs: the GPU's top token must be the CPU's at every step, or
+//! each backend must rate the other's pick within TIE of its own best (the CPU quantizes
+//! activations to Q8_0/Q8_1 as ggml does, the GPU keeps them f32; see tests/gemma.rs).
 
 use cpu::CpuBackend;
 use gpu::GpuBackend;
 use model::Model;
 
-const TIE: f32 = 0.1;
+/// Logits of these models are ~10–15; the activation quantization moves them by up to ~0.2.
+const TIE: f32 = 0.3;
 const STEPS: usize = 16;
 
 fn top2(v: &[f32]) -> (usize, f32, f32) {
@@ -44,9 +45,11 @@ fn random_llama_models_greedy_on_the_gpu_follow_the_cpu() {
             let (c_top, c_best, c_second) = top2(&cl);
             let (g_top, g_best, _) = top2(&gl);
             if g_top != c_top {
+                let (g_deficit, c_deficit) = (g_best - gl[c_top], c_best - cl[g_top]);
                 assert!(
-                    c_best - c_second < TIE,
-                    "{variant} step {step}: GPU picks {g_top} ({g_best}), CPU {c_top} ({c_best}, runner-up {c_second})"
+                    g_deficit < TIE && c_deficit < TIE,
+                    "{variant} step {step}: GPU picks {g_top} ({g_best}), CPU {c_top} ({c_best}, runner-up {c_second}); \
+                     the GPU rates the CPU's pick {g_deficit} below its own, the CPU the GPU's {c_deficit}"
                 );
                 ties += 1;
             }
