@@ -90,7 +90,10 @@ impl GpuBackend {
     /// Uploads host data into a new tensor.
     pub fn upload(&mut self, data: &[f32], rows: usize, cols: usize) -> Result<Tensor, GpuError> {
         if data.len() != rows * cols {
-            return Err(shape("upload", format!("{} values for {rows}×{cols}", data.len())));
+            return Err(shape(
+                "upload",
+                format!("{} values for {rows}×{cols}", data.len()),
+            ));
         }
         let t = self.alloc(rows, cols);
         if !data.is_empty() {
@@ -150,16 +153,21 @@ impl GpuBackend {
                 resource: b.as_entire_binding(),
             })
             .collect();
-        let bind = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(op),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
-        {
-            let mut pass = self.encoder().begin_compute_pass(&wgpu::ComputePassDescriptor {
+        let bind = self
+            .gpu
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(op),
-                timestamp_writes: None,
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
             });
+        {
+            let mut pass = self
+                .encoder()
+                .begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(op),
+                    timestamp_writes: None,
+                });
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(groups.0, groups.1, groups.2);
@@ -187,7 +195,8 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.encoder().copy_buffer_to_buffer(buf, 0, &staging, 0, bytes);
+        self.encoder()
+            .copy_buffer_to_buffer(buf, 0, &staging, 0, bytes);
         self.flush();
         let slice = staging.slice(..);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -217,7 +226,10 @@ impl GpuBackend {
 
     fn check_cols4(op: &'static str, cols: usize) -> Result<(), GpuError> {
         if cols % 4 != 0 {
-            return Err(shape(op, format!("row length {cols} is not a multiple of 4")));
+            return Err(shape(
+                op,
+                format!("row length {cols} is not a multiple of 4"),
+            ));
         }
         Ok(())
     }
@@ -279,12 +291,18 @@ impl Backend for GpuBackend {
         if !layout::supported(desc.ty) {
             return Err(bad(format!("type {} has no GPU kernel", desc.ty.name())));
         }
-        let row_bytes = desc.ty.row_bytes(desc.cols).map_err(|e| bad(e.to_string()))?;
+        let row_bytes = desc
+            .ty
+            .row_bytes(desc.cols)
+            .map_err(|e| bad(e.to_string()))?;
         let expected = row_bytes
             .checked_mul(desc.rows)
             .ok_or_else(|| bad("size overflows".into()))?;
         if bytes.len() != expected {
-            return Err(bad(format!("expected {expected} bytes, got {}", bytes.len())));
+            return Err(bad(format!(
+                "expected {expected} bytes, got {}",
+                bytes.len()
+            )));
         }
         // rows per chunk: as many as one binding may hold (byte offsets are u32 in the kernels)
         let cap = self
@@ -339,9 +357,16 @@ impl Backend for GpuBackend {
         })
     }
 
-    fn init_kv_cache(&mut self, n_layer: usize, n_ctx: usize, kv_dim: usize) -> Result<(), GpuError> {
+    fn init_kv_cache(
+        &mut self,
+        n_layer: usize,
+        n_ctx: usize,
+        kv_dim: usize,
+    ) -> Result<(), GpuError> {
         if kv_dim % 2 != 0 {
-            return Err(GpuError::Cache(format!("kv_dim {kv_dim} is odd (f16 pairs)")));
+            return Err(GpuError::Cache(format!(
+                "kv_dim {kv_dim} is odd (f16 pairs)"
+            )));
         }
         let bytes = (n_ctx as u64)
             .checked_mul(kv_dim as u64 * 2)
@@ -373,7 +398,10 @@ impl Backend for GpuBackend {
     fn embed(&mut self, table: &Weight, ids: &[u32]) -> Result<Tensor, GpuError> {
         Self::check_cols4("embed", table.cols)?;
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= table.rows) {
-            return Err(shape("embed", format!("token id {id} ≥ {} rows", table.rows)));
+            return Err(shape(
+                "embed",
+                format!("token id {id} ≥ {} rows", table.rows),
+            ));
         }
         let out = self.alloc(ids.len(), table.cols);
         if ids.is_empty() {
@@ -400,7 +428,10 @@ impl Backend for GpuBackend {
 
     fn matmul(&mut self, w: &Weight, x: &Tensor) -> Result<Tensor, GpuError> {
         if x.cols != w.cols {
-            return Err(shape("matmul", format!("x has {} columns, weight {}", x.cols, w.cols)));
+            return Err(shape(
+                "matmul",
+                format!("x has {} columns, weight {}", x.cols, w.cols),
+            ));
         }
         Self::check_cols4("matmul", w.cols)?;
         let out = self.alloc(x.rows, w.rows);
@@ -425,7 +456,12 @@ impl Backend for GpuBackend {
                 n_tok: x.rows as u32,
                 _pad: 0,
             });
-            self.dispatch(op, Some(w.ty), &[&c.buf, x.buffer(), out.buffer(), &p], (gx, gy, tiles))?;
+            self.dispatch(
+                op,
+                Some(w.ty),
+                &[&c.buf, x.buffer(), out.buffer(), &p],
+                (gx, gy, tiles),
+            )?;
         }
         Ok(out)
     }
@@ -436,7 +472,10 @@ impl Backend for GpuBackend {
             .as_ref()
             .ok_or_else(|| shape("add_bias", "bias is not a vector".into()))?;
         if b.len() != x.cols {
-            return Err(shape("add_bias", format!("bias {} vs {} columns", b.len(), x.cols)));
+            return Err(shape(
+                "add_bias",
+                format!("bias {} vs {} columns", b.len(), x.cols),
+            ));
         }
         // broadcast on the host side of the graph: a (rows, n) copy of the bias, then `add`
         let tiled: Vec<f32> = (0..x.rows).flat_map(|_| b.iter().copied()).collect();
@@ -444,13 +483,22 @@ impl Backend for GpuBackend {
         self.add(x, &t)
     }
 
-    fn rms_norm(&mut self, x: &Tensor, weight: &Weight, group: usize, eps: f32) -> Result<Tensor, GpuError> {
+    fn rms_norm(
+        &mut self,
+        x: &Tensor,
+        weight: &Weight,
+        group: usize,
+        eps: f32,
+    ) -> Result<Tensor, GpuError> {
         let (wbuf, w) = weight
             .vector
             .as_ref()
             .ok_or_else(|| shape("rms_norm", "weight is not a vector".into()))?;
         if group == 0 || w.len() != group || x.cols % group != 0 {
-            return Err(shape("rms_norm", format!("weight {} / group {group} / row {}", w.len(), x.cols)));
+            return Err(shape(
+                "rms_norm",
+                format!("weight {} / group {group} / row {}", w.len(), x.cols),
+            ));
         }
         let out = self.alloc(x.rows, x.cols);
         let n_groups = (x.rows * x.cols / group) as u32;
@@ -466,13 +514,29 @@ impl Backend for GpuBackend {
             eps: f32,
             grid_x: u32,
         }
-        let p = self.uniform(&P { group: group as u32, n_groups, eps, grid_x: gx });
+        let p = self.uniform(&P {
+            group: group as u32,
+            n_groups,
+            eps,
+            grid_x: gx,
+        });
         let wbuf = wbuf.clone();
-        self.dispatch("rms_norm", None, &[x.buffer(), &wbuf, out.buffer(), &p], (gx, gy, 1))?;
+        self.dispatch(
+            "rms_norm",
+            None,
+            &[x.buffer(), &wbuf, out.buffer(), &p],
+            (gx, gy, 1),
+        )?;
         Ok(out)
     }
 
-    fn rope(&mut self, x: &mut Tensor, pos0: usize, p: &RopeParams, freq_factors: Option<&Weight>) -> Result<(), GpuError> {
+    fn rope(
+        &mut self,
+        x: &mut Tensor,
+        pos0: usize,
+        p: &RopeParams,
+        freq_factors: Option<&Weight>,
+    ) -> Result<(), GpuError> {
         let ff = match freq_factors {
             Some(w) => Some(
                 w.vector
@@ -488,7 +552,13 @@ impl Backend for GpuBackend {
             || p.n_rot % 2 != 0
             || ff.as_ref().is_some_and(|f| f.len() != p.n_rot / 2)
         {
-            return Err(shape("rope", format!("row {} / head_dim {} / n_rot {}", x.cols, p.head_dim, p.n_rot)));
+            return Err(shape(
+                "rope",
+                format!(
+                    "row {} / head_dim {} / n_rot {}",
+                    x.cols, p.head_dim, p.n_rot
+                ),
+            ));
         }
         if x.rows == 0 || p.n_rot == 0 {
             return Ok(());
@@ -511,7 +581,12 @@ impl Backend for GpuBackend {
             neox: (p.style == RopeStyle::Neox) as u32,
         });
         let gx = (n_heads * p.n_rot as u32 / 2).div_ceil(WG);
-        self.dispatch("rope", None, &[x.buffer(), &cs_buf, &params], (gx, x.rows as u32, 1))
+        self.dispatch(
+            "rope",
+            None,
+            &[x.buffer(), &cs_buf, &params],
+            (gx, x.rows as u32, 1),
+        )
     }
 
     fn scale(&mut self, x: &mut Tensor, s: f32) -> Result<(), GpuError> {
@@ -526,7 +601,10 @@ impl Backend for GpuBackend {
 
     fn add(&mut self, a: &mut Tensor, b: &Tensor) -> Result<(), GpuError> {
         if a.rows != b.rows || a.cols != b.cols {
-            return Err(shape("add", format!("{}×{} vs {}×{}", a.rows, a.cols, b.rows, b.cols)));
+            return Err(shape(
+                "add",
+                format!("{}×{} vs {}×{}", a.rows, a.cols, b.rows, b.cols),
+            ));
         }
         let n = a.rows * a.cols;
         if n == 0 {
@@ -537,9 +615,17 @@ impl Backend for GpuBackend {
         self.dispatch("add", None, &[a.buffer(), b.buffer(), &p], groups)
     }
 
-    fn gated_activation(&mut self, gate: &Tensor, up: &Tensor, act: GatedActivation) -> Result<Tensor, GpuError> {
+    fn gated_activation(
+        &mut self,
+        gate: &Tensor,
+        up: &Tensor,
+        act: GatedActivation,
+    ) -> Result<Tensor, GpuError> {
         if gate.rows != up.rows || gate.cols != up.cols {
-            return Err(shape("gated_activation", format!("{}×{} vs {}×{}", gate.rows, gate.cols, up.rows, up.cols)));
+            return Err(shape(
+                "gated_activation",
+                format!("{}×{} vs {}×{}", gate.rows, gate.cols, up.rows, up.cols),
+            ));
         }
         let out = self.alloc(gate.rows, gate.cols);
         let n = gate.rows * gate.cols;
@@ -562,11 +648,23 @@ impl Backend for GpuBackend {
         Ok(out)
     }
 
-    fn store_kv(&mut self, layer: usize, pos0: usize, k: &Tensor, v: &Tensor) -> Result<(), GpuError> {
+    fn store_kv(
+        &mut self,
+        layer: usize,
+        pos0: usize,
+        k: &Tensor,
+        v: &Tensor,
+    ) -> Result<(), GpuError> {
         if k.rows != v.rows || k.cols != v.cols {
-            return Err(shape("store_kv", format!("{}×{} vs {}×{}", k.rows, k.cols, v.rows, v.cols)));
+            return Err(shape(
+                "store_kv",
+                format!("{}×{} vs {}×{}", k.rows, k.cols, v.rows, v.cols),
+            ));
         }
-        let cache = self.cache.as_ref().ok_or_else(|| GpuError::Cache("not initialised".into()))?;
+        let cache = self
+            .cache
+            .as_ref()
+            .ok_or_else(|| GpuError::Cache("not initialised".into()))?;
         if k.cols != cache.kv_dim || pos0 + k.rows > cache.n_ctx || layer >= cache.k.len() {
             return Err(GpuError::Cache(format!(
                 "cannot store {} rows of {} at position {pos0} in layer {layer}",
@@ -588,7 +686,10 @@ impl Backend for GpuBackend {
     }
 
     fn attention(&mut self, q: &Tensor, p: &AttentionParams) -> Result<Tensor, GpuError> {
-        let cache = self.cache.as_ref().ok_or_else(|| GpuError::Cache("not initialised".into()))?;
+        let cache = self
+            .cache
+            .as_ref()
+            .ok_or_else(|| GpuError::Cache("not initialised".into()))?;
         if q.cols != p.n_head * p.head_dim
             || p.n_head_kv == 0
             || p.n_head % p.n_head_kv != 0
@@ -598,10 +699,17 @@ impl Backend for GpuBackend {
         {
             return Err(shape(
                 "attention",
-                format!("q {}×{} with {} heads of {} at {}", q.rows, q.cols, p.n_head, p.head_dim, p.pos0),
+                format!(
+                    "q {}×{} with {} heads of {} at {}",
+                    q.rows, q.cols, p.n_head, p.head_dim, p.pos0
+                ),
             ));
         }
-        let (kc, vc, kv_dim) = (cache.k[p.layer].clone(), cache.v[p.layer].clone(), cache.kv_dim);
+        let (kc, vc, kv_dim) = (
+            cache.k[p.layer].clone(),
+            cache.v[p.layer].clone(),
+            cache.kv_dim,
+        );
         let out = self.alloc(q.rows, q.cols);
         if q.rows == 0 {
             return Ok(out);
@@ -624,19 +732,30 @@ impl Backend for GpuBackend {
         self.dispatch(
             "attention",
             None,
-            &[q.buffer(), &kc, &vc, scratch.buffer(), out.buffer(), &params],
+            &[
+                q.buffer(),
+                &kc,
+                &vc,
+                scratch.buffer(),
+                out.buffer(),
+                &params,
+            ],
             (p.n_head as u32, q.rows as u32, 1),
         )?;
         Ok(out)
     }
 
     fn last_row(&mut self, x: &Tensor) -> Result<Tensor, GpuError> {
-        let r = x.rows.checked_sub(1).ok_or(shape("last_row", "no rows".into()))?;
+        let r = x
+            .rows
+            .checked_sub(1)
+            .ok_or(shape("last_row", "no rows".into()))?;
         let out = self.alloc(1, x.cols);
         let bytes = (4 * x.cols) as u64;
         if bytes > 0 {
             let (src, dst) = (x.buffer().clone(), out.buffer().clone());
-            self.encoder().copy_buffer_to_buffer(&src, r as u64 * bytes, &dst, 0, bytes);
+            self.encoder()
+                .copy_buffer_to_buffer(&src, r as u64 * bytes, &dst, 0, bytes);
         }
         Ok(out)
     }

@@ -19,7 +19,10 @@ pub const PLAIN_OPS: &[(&str, &str)] = &[
     ("rope", include_str!("../../../shaders/rope.wgsl")),
     ("scale", include_str!("../../../shaders/scale.wgsl")),
     ("add", include_str!("../../../shaders/add.wgsl")),
-    ("gated_activation", include_str!("../../../shaders/gated_activation.wgsl")),
+    (
+        "gated_activation",
+        include_str!("../../../shaders/gated_activation.wgsl"),
+    ),
     ("store_kv", include_str!("../../../shaders/store_kv.wgsl")),
     ("attention", include_str!("../../../shaders/attention.wgsl")),
 ];

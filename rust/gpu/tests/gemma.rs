@@ -36,8 +36,14 @@ fn gemma3_greedy_on_the_gpu_follows_the_cpu() {
     let path = testkit::gemma3_path().to_string_lossy().into_owned();
     let gpu = GpuBackend::new().unwrap_or_else(|e| panic!("{e}"));
     eprintln!("adapter: {}", gpu.gpu().adapter_name);
-    let mut gm: Model<GpuBackend> = model::file::open(&path).unwrap().load_model(gpu, Some(512)).unwrap();
-    let mut cm: Model<CpuBackend> = model::file::open(&path).unwrap().load_model(CpuBackend::new(0), Some(512)).unwrap();
+    let mut gm: Model<GpuBackend> = model::file::open(&path)
+        .unwrap()
+        .load_model(gpu, Some(512))
+        .unwrap();
+    let mut cm: Model<CpuBackend> = model::file::open(&path)
+        .unwrap()
+        .load_model(CpuBackend::new(0), Some(512))
+        .unwrap();
 
     let prompts = [
         "The capital of France is",
@@ -56,7 +62,11 @@ fn gemma3_greedy_on_the_gpu_follows_the_cpu() {
             let (cl, _) = cm.eval(&tokens).unwrap();
             let (gl, _) = gm.eval(&tokens).unwrap();
             assert_eq!(cl.len(), gl.len());
-            let diff = cl.iter().zip(&gl).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            let diff = cl
+                .iter()
+                .zip(&gl)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
             worst_logit = worst_logit.max(diff);
             let (c_top, c_best, c_second) = argmax(&cl);
             let (g_top, g_best, _) = argmax(&gl);

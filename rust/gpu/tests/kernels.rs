@@ -53,20 +53,34 @@ fn weight_bytes(rng: &mut StdRng, ty: GgmlType, rows: usize, cols: usize) -> Vec
 }
 
 fn desc(name: &str, ty: GgmlType, rows: usize, cols: usize) -> WeightDesc {
-    WeightDesc { name: name.into(), ty, cols, rows }
+    WeightDesc {
+        name: name.into(),
+        ty,
+        cols,
+        rows,
+    }
 }
 
 fn dequant(ty: GgmlType, bytes: &[u8], rows: usize, cols: usize) -> Vec<f32> {
     let rb = ty.row_bytes(cols).unwrap();
     let mut out = vec![0.0f32; rows * cols];
     for r in 0..rows {
-        quant::dequantize_row(ty, &bytes[r * rb..(r + 1) * rb], &mut out[r * cols..(r + 1) * cols]).unwrap();
+        quant::dequantize_row(
+            ty,
+            &bytes[r * rb..(r + 1) * rb],
+            &mut out[r * cols..(r + 1) * cols],
+        )
+        .unwrap();
     }
     out
 }
 
 fn cols_for(ty: GgmlType) -> usize {
-    if ty.block_size() == 256 { 512 } else { 96 }
+    if ty.block_size() == 256 {
+        512
+    } else {
+        96
+    }
 }
 
 #[test]
@@ -159,19 +173,42 @@ fn elementwise_ops_match_the_cpu_backend() {
     for group in [cols, hd] {
         let wv = random(&mut rng, group, 2.0);
         let d = desc("norm", GgmlType::F32, 1, group);
-        let (wg, wc) = (g.load_weight(&d, &f32_bytes(&wv)).unwrap(), c.load_weight(&d, &f32_bytes(&wv)).unwrap());
-        let got = { let t = g.upload(&x, rows, cols).unwrap(); let o = g.rms_norm(&t, &wg, group, 1e-6).unwrap(); g.read(&o).unwrap() };
-        let want = c.rms_norm(&cpu_tensor(x.clone(), rows, cols), &wc, group, 1e-6).unwrap().data;
+        let (wg, wc) = (
+            g.load_weight(&d, &f32_bytes(&wv)).unwrap(),
+            c.load_weight(&d, &f32_bytes(&wv)).unwrap(),
+        );
+        let got = {
+            let t = g.upload(&x, rows, cols).unwrap();
+            let o = g.rms_norm(&t, &wg, group, 1e-6).unwrap();
+            g.read(&o).unwrap()
+        };
+        let want = c
+            .rms_norm(&cpu_tensor(x.clone(), rows, cols), &wc, group, 1e-6)
+            .unwrap()
+            .data;
         for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-            assert!((a - b).abs() <= NORM_REL * b.abs() + 1e-30, "rms_norm group {group} [{i}]: gpu {a} cpu {b}");
+            assert!(
+                (a - b).abs() <= NORM_REL * b.abs() + 1e-30,
+                "rms_norm group {group} [{i}]: gpu {a} cpu {b}"
+            );
         }
     }
 
     // rope, both pairings, partial rotation: same angles as the CPU (host table), and the CPU's
     // fused form — but WGSL lets `fma` run unfused (lavapipe splits it), so the first product may
     // be rounded once more: within ROPE_ULPS of the inputs' magnitude.
-    for (style, n_rot) in [(RopeStyle::Neox, hd), (RopeStyle::Interleaved, hd), (RopeStyle::Neox, hd / 2)] {
-        let p = RopeParams { style, head_dim: hd, n_rot, freq_base: 10000.0, freq_scale: 1.0 };
+    for (style, n_rot) in [
+        (RopeStyle::Neox, hd),
+        (RopeStyle::Interleaved, hd),
+        (RopeStyle::Neox, hd / 2),
+    ] {
+        let p = RopeParams {
+            style,
+            head_dim: hd,
+            n_rot,
+            freq_base: 10000.0,
+            freq_scale: 1.0,
+        };
         let mut t = g.upload(&x, rows, cols).unwrap();
         g.rope(&mut t, 1234, &p, None).unwrap();
         let got = g.read(&t).unwrap();
@@ -179,7 +216,10 @@ fn elementwise_ops_match_the_cpu_backend() {
         c.rope(&mut ct, 1234, &p, None).unwrap();
         let x_max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         for (i, (a, b)) in got.iter().zip(&ct.data).enumerate() {
-            assert!((a - b).abs() <= ROPE_ULPS * f32::EPSILON * 2.0 * x_max, "rope {style:?} n_rot {n_rot} [{i}]: gpu {a} cpu {b}");
+            assert!(
+                (a - b).abs() <= ROPE_ULPS * f32::EPSILON * 2.0 * x_max,
+                "rope {style:?} n_rot {n_rot} [{i}]: gpu {a} cpu {b}"
+            );
         }
     }
 
@@ -191,20 +231,52 @@ fn elementwise_ops_match_the_cpu_backend() {
     g.add(&mut t, &u).unwrap();
     let got = g.read(&t).unwrap();
     for i in 0..x.len() {
-        assert_eq!(got[i].to_bits(), (x[i] * 0.125 + y[i]).to_bits(), "scale+add [{i}]");
+        assert_eq!(
+            got[i].to_bits(),
+            (x[i] * 0.125 + y[i]).to_bits(),
+            "scale+add [{i}]"
+        );
     }
 
     // gated activations: GELU through the f16 table is bit for bit, SiLU to rounding
-    let gate: Vec<f32> = (0..rows * cols).map(|i| if i % 97 == 0 { -11.0 } else if i % 89 == 0 { 12.5 } else { rng.random_range(-6.0..6.0) }).collect();
+    let gate: Vec<f32> = (0..rows * cols)
+        .map(|i| {
+            if i % 97 == 0 {
+                -11.0
+            } else if i % 89 == 0 {
+                12.5
+            } else {
+                rng.random_range(-6.0..6.0)
+            }
+        })
+        .collect();
     for act in [GatedActivation::Gelu, GatedActivation::Silu] {
-        let (gt, ut) = (g.upload(&gate, rows, cols).unwrap(), g.upload(&y, rows, cols).unwrap());
+        let (gt, ut) = (
+            g.upload(&gate, rows, cols).unwrap(),
+            g.upload(&y, rows, cols).unwrap(),
+        );
         let o = g.gated_activation(&gt, &ut, act).unwrap();
         let got = g.read(&o).unwrap();
-        let want = c.gated_activation(&cpu_tensor(gate.clone(), rows, cols), &cpu_tensor(y.clone(), rows, cols), act).unwrap().data;
+        let want = c
+            .gated_activation(
+                &cpu_tensor(gate.clone(), rows, cols),
+                &cpu_tensor(y.clone(), rows, cols),
+                act,
+            )
+            .unwrap()
+            .data;
         for (i, (a, b)) in got.iter().zip(&want).enumerate() {
             match act {
-                GatedActivation::Gelu => assert_eq!(a.to_bits(), b.to_bits(), "gelu [{i}] g={}: gpu {a} cpu {b}", gate[i]),
-                GatedActivation::Silu => assert!((a - b).abs() <= 2e-6 * b.abs().max(1e-3), "silu [{i}]: gpu {a} cpu {b}"),
+                GatedActivation::Gelu => assert_eq!(
+                    a.to_bits(),
+                    b.to_bits(),
+                    "gelu [{i}] g={}: gpu {a} cpu {b}",
+                    gate[i]
+                ),
+                GatedActivation::Silu => assert!(
+                    (a - b).abs() <= 2e-6 * b.abs().max(1e-3),
+                    "silu [{i}]: gpu {a} cpu {b}"
+                ),
             }
         }
     }
@@ -222,25 +294,57 @@ fn attention_matches_the_cpu_backend() {
     g.init_kv_cache(1, n_ctx, kv_dim).unwrap();
     c.init_kv_cache(1, n_ctx, kv_dim).unwrap();
     // (pos0, rows, window): prefill tiled, then chunks and single-token steps, windowed or not
-    for (pos0, rows, window) in [(0, 70, None), (70, 5, None), (75, 1, None), (76, 1, Some(16)), (77, 66, Some(40)), (143, 1, Some(40))] {
+    for (pos0, rows, window) in [
+        (0, 70, None),
+        (70, 5, None),
+        (75, 1, None),
+        (76, 1, Some(16)),
+        (77, 66, Some(40)),
+        (143, 1, Some(40)),
+    ] {
         let k = random(&mut rng, rows * kv_dim, 2.0);
         let v = random(&mut rng, rows * kv_dim, V_MAX);
         let q = random(&mut rng, rows * n_head * hd, 2.0);
-        let (kg, vg) = (g.upload(&k, rows, kv_dim).unwrap(), g.upload(&v, rows, kv_dim).unwrap());
+        let (kg, vg) = (
+            g.upload(&k, rows, kv_dim).unwrap(),
+            g.upload(&v, rows, kv_dim).unwrap(),
+        );
         g.store_kv(0, pos0, &kg, &vg).unwrap();
-        c.store_kv(0, pos0, &cpu_tensor(k, rows, kv_dim), &cpu_tensor(v, rows, kv_dim)).unwrap();
-        let p = AttentionParams { layer: 0, n_head, n_head_kv, head_dim: hd, pos0, window, kq_scale: 1.0 / (hd as f32).sqrt() };
+        c.store_kv(
+            0,
+            pos0,
+            &cpu_tensor(k, rows, kv_dim),
+            &cpu_tensor(v, rows, kv_dim),
+        )
+        .unwrap();
+        let p = AttentionParams {
+            layer: 0,
+            n_head,
+            n_head_kv,
+            head_dim: hd,
+            pos0,
+            window,
+            kq_scale: 1.0 / (hd as f32).sqrt(),
+        };
         let qg = g.upload(&q, rows, n_head * hd).unwrap();
         let o = g.attention(&qg, &p).unwrap();
         let got = g.read(&o).unwrap();
-        let want = c.attention(&cpu_tensor(q, rows, n_head * hd), &p).unwrap().data;
+        let want = c
+            .attention(&cpu_tensor(q, rows, n_head * hd), &p)
+            .unwrap()
+            .data;
         let mut worst = 0.0f32;
         for (i, (a, b)) in got.iter().zip(&want).enumerate() {
             let err = (a - b).abs();
             worst = worst.max(err);
-            assert!(err <= ATTN_ABS * V_MAX, "attention pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}");
+            assert!(
+                err <= ATTN_ABS * V_MAX,
+                "attention pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}"
+            );
         }
-        eprintln!("attention pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}");
+        eprintln!(
+            "attention pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}"
+        );
     }
 }
 
@@ -252,8 +356,13 @@ fn last_row_and_errors() {
     let l = g.last_row(&t).unwrap();
     assert_eq!(g.read(&l).unwrap(), vec![8.0, 9.0, 10.0, 11.0]);
     // a bad weight names itself; a bad shape is an error, not a panic
-    let e = g.load_weight(&desc("blk.0.bad", GgmlType::Q8_0, 2, 32), &[0u8; 10]).err().unwrap();
+    let e = g
+        .load_weight(&desc("blk.0.bad", GgmlType::Q8_0, 2, 32), &[0u8; 10])
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("blk.0.bad"), "{e}");
-    let w = g.load_weight(&desc("w", GgmlType::F32, 2, 8), &[0u8; 64]).unwrap();
+    let w = g
+        .load_weight(&desc("w", GgmlType::F32, 2, 8), &[0u8; 64])
+        .unwrap();
     assert!(g.matmul(&w, &t).is_err());
 }

@@ -32,16 +32,31 @@ fn random_llama_models_greedy_on_the_gpu_follow_the_cpu() {
     let mut report = Vec::new();
     for ty in ["f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0"] {
         let variant = format!("llama-spm-{ty}");
-        let path = testkit::llama_test_model(&variant).to_string_lossy().into_owned();
+        let path = testkit::llama_test_model(&variant)
+            .to_string_lossy()
+            .into_owned();
         let gpu = GpuBackend::new().unwrap_or_else(|e| panic!("{e}"));
-        let mut gm: Model<GpuBackend> = model::file::open(&path).unwrap().load_model(gpu, Some(256)).unwrap();
-        let mut cm: Model<CpuBackend> = model::file::open(&path).unwrap().load_model(CpuBackend::new(1), Some(256)).unwrap();
-        let mut tokens = cm.tokenizer.encode("Once upon a time, in a land far away", true, true).unwrap();
+        let mut gm: Model<GpuBackend> = model::file::open(&path)
+            .unwrap()
+            .load_model(gpu, Some(256))
+            .unwrap();
+        let mut cm: Model<CpuBackend> = model::file::open(&path)
+            .unwrap()
+            .load_model(CpuBackend::new(1), Some(256))
+            .unwrap();
+        let mut tokens = cm
+            .tokenizer
+            .encode("Once upon a time, in a land far away", true, true)
+            .unwrap();
         let (mut ties, mut worst) = (0, 0.0f32);
         for step in 0..STEPS {
             let (cl, _) = cm.eval(&tokens).unwrap();
             let (gl, _) = gm.eval(&tokens).unwrap();
-            worst = cl.iter().zip(&gl).map(|(a, b)| (a - b).abs()).fold(worst, f32::max);
+            worst = cl
+                .iter()
+                .zip(&gl)
+                .map(|(a, b)| (a - b).abs())
+                .fold(worst, f32::max);
             let (c_top, c_best, c_second) = top2(&cl);
             let (g_top, g_best, _) = top2(&gl);
             if g_top != c_top {
@@ -55,7 +70,9 @@ fn random_llama_models_greedy_on_the_gpu_follow_the_cpu() {
             }
             tokens.push(c_top as u32);
         }
-        report.push(format!("{variant}: max |Δlogit| {worst:.4}, near-ties resolved differently {ties}/{STEPS}"));
+        report.push(format!(
+            "{variant}: max |Δlogit| {worst:.4}, near-ties resolved differently {ties}/{STEPS}"
+        ));
     }
     eprintln!("{}", report.join("\n"));
 }

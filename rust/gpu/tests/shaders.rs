@@ -16,7 +16,13 @@ fn every_shader_validates_and_translates_to_spirv_and_msl() {
             failures.push(format!("{label}: {e}"));
         }
     }
-    assert!(failures.is_empty(), "{} of {} modules failed:\n{}", failures.len(), modules.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} modules failed:\n{}",
+        failures.len(),
+        modules.len(),
+        failures.join("\n\n")
+    );
 }
 
 fn check(label: &str, src: &str) -> Result<(), String> {
