@@ -59,12 +59,10 @@ pub fn load_model(
 ) -> Result<(Model<CpuBackend>, gguf::Gguf, std::time::Duration), String> {
     match a.get("--backend").unwrap_or("cpu") {
         "cpu" => {}
-        "gpu" => {
-            return Err(
-                "this command runs on the cpu backend only for now; `run --backend gpu` uses the GPU"
-                    .into(),
-            )
-        }
+        "gpu" => return Err(
+            "this command runs on the cpu backend only for now; `run --backend gpu` uses the GPU"
+                .into(),
+        ),
         other => return Err(format!("unknown backend '{other}' (supported: cpu, gpu)")),
     }
     let backend = CpuBackend::new(a.num("-t", 0usize)?);

@@ -34,7 +34,15 @@ pub fn main(argv: &[String]) -> Result<(), String> {
             let backend = gpu::GpuBackend::new().map_err(|e| e.to_string())?;
             let adapter = backend.gpu().adapter_name.clone();
             let (model, _, load_time) = load_model_on(&a, backend)?;
-            run_on(&a, model, &text, n, sampling, load_time, &format!("gpu: {adapter}"))
+            run_on(
+                &a,
+                model,
+                &text,
+                n,
+                sampling,
+                load_time,
+                &format!("gpu: {adapter}"),
+            )
         }
         _ => {
             let threads = a.num("-t", 0usize)?;
