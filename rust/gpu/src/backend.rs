@@ -78,7 +78,8 @@ impl GpuBackend {
 
     /// A new activation tensor (contents undefined until a kernel writes it).
     fn alloc(&mut self, rows: usize, cols: usize) -> Tensor {
-        let buf = BufferPool::take(&self.pool, &self.gpu.device, Tensor::bytes(rows, cols));
+        let cap = self.gpu.max_chunk_bytes();
+        let buf = BufferPool::take(&self.pool, &self.gpu.device, Tensor::bytes(rows, cols), cap);
         Tensor {
             rows,
             cols,

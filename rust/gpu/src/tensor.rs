@@ -5,8 +5,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// Free activation buffers by byte size. A `Tensor` returns its buffer here when dropped, and the
-/// next tensor of the same size takes it: a decode step allocates nothing after the first one.
+/// Free activation buffers by size class. A `Tensor` returns its buffer here when dropped, and the
+/// next tensor of the same class takes it: a decode step allocates nothing after the first one.
+/// Sizes are rounded up to a power of two (at least 256 B) so that tensors whose size grows with
+/// the position (attention scratch) or the prompt length reuse a bounded set of buffers instead of
+/// leaving one per size behind; kernels get their real extents from their parameters.
 /// Reuse is safe without fences because all work goes through one queue in recording order.
 #[derive(Default)]
 pub(crate) struct BufferPool {
@@ -16,7 +19,15 @@ pub(crate) struct BufferPool {
 pub(crate) type SharedPool = Rc<RefCell<BufferPool>>;
 
 impl BufferPool {
-    pub(crate) fn take(pool: &SharedPool, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+    /// A buffer of at least `bytes`; `cap` (the binding limit) bounds the rounding.
+    pub(crate) fn take(
+        pool: &SharedPool,
+        device: &wgpu::Device,
+        bytes: u64,
+        cap: u64,
+    ) -> wgpu::Buffer {
+        let class = bytes.max(256).next_power_of_two();
+        let bytes = if class <= cap { class } else { bytes };
         if let Some(b) = pool.borrow_mut().free.get_mut(&bytes).and_then(|v| v.pop()) {
             return b;
         }
