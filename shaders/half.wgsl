@@ -8,7 +8,7 @@
 
 // IEEE binary16 bits → f32, decoded with integer ops rather than `unpack2x16float` so subnormal
 // halves are exact on every driver (WGSL lets implementations flush them); equals
-// quant::fp16_to_f32 bit for bit (checked by tests/dequant.rs).
+// quant::fp16_to_f32 bit for bit (checked through every decoder by rust/gpu/tests/kernels.rs).
 fn f16_bits_to_f32(h: u32) -> f32 {
     let sign = (h & 0x8000u) << 16u;
     let e = (h >> 10u) & 0x1fu;

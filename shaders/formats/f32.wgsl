@@ -1,7 +1,8 @@
 // f32.wgsl — decode of GGUF type F32, read raw from the file's bytes (layout: shaders/LAYOUTS.md).
 //
 // Plain little-endian f32, 4 B per element.
-// Reference: quant::dequantize_row(GgmlType::F32, ..) (rust/quant), equal bit for bit (tests/dequant.rs).
+// Reference: quant::dequantize_row(GgmlType::F32, ..) (rust/quant), equal bit for bit
+// (rust/gpu/tests/kernels.rs, embed_dequantizes_every_format_bit_for_bit).
 //
 // fn dequant4(rb, i) -> vec4<f32>: elements i..i+4 of the row starting at byte rb of W; i % 4 == 0.
 // Four consecutive elements always share a block and a scale group (groups are ≥ 16 elements).

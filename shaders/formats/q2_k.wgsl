@@ -1,7 +1,8 @@
 // q2_k.wgsl — decode of GGUF type Q2_K, read raw from the file's bytes (layout: shaders/LAYOUTS.md).
 //
 // Block of 256 in 84 B: scales[16] @0 (low nibble scale, high min, per 16), qs[64] @16, d f16 @80, dmin f16 @82. Element e: run e/128, bit pair (e%128)/32, byte 32·run + e%32; x = d·sc·q - dmin·m.
-// Reference: quant::dequantize_row(GgmlType::Q2_K, ..) (rust/quant), equal bit for bit (tests/dequant.rs).
+// Reference: quant::dequantize_row(GgmlType::Q2_K, ..) (rust/quant), equal bit for bit
+// (rust/gpu/tests/kernels.rs, embed_dequantizes_every_format_bit_for_bit).
 //
 // fn dequant4(rb, i) -> vec4<f32>: elements i..i+4 of the row starting at byte rb of W; i % 4 == 0.
 // Four consecutive elements always share a block and a scale group (groups are ≥ 16 elements).

@@ -1,7 +1,8 @@
 // q3_k.wgsl — decode of GGUF type Q3_K, read raw from the file's bytes (layout: shaders/LAYOUTS.md).
 //
 // Block of 256 in 110 B: hmask[32] @0, qs[64] @32 (as Q2_K), scales[12] @96 (16 packed 6-bit, minus 32), d f16 @108; x = d·sc·(q - 4·!h), h = bit (4·run + pair) of hmask[e%32].
-// Reference: quant::dequantize_row(GgmlType::Q3_K, ..) (rust/quant), equal bit for bit (tests/dequant.rs).
+// Reference: quant::dequantize_row(GgmlType::Q3_K, ..) (rust/quant), equal bit for bit
+// (rust/gpu/tests/kernels.rs, embed_dequantizes_every_format_bit_for_bit).
 //
 // fn dequant4(rb, i) -> vec4<f32>: elements i..i+4 of the row starting at byte rb of W; i % 4 == 0.
 // Four consecutive elements always share a block and a scale group (groups are ≥ 16 elements).

@@ -1,7 +1,8 @@
 // q5_1.wgsl — decode of GGUF type Q5_1, read raw from the file's bytes (layout: shaders/LAYOUTS.md).
 //
 // Block of 32 in 24 B: d f16 @0, m f16 @2, qh u32 @4, qs[16] @8; x[j] = (nib(j) | h(j)<<4)·d + m.
-// Reference: quant::dequantize_row(GgmlType::Q5_1, ..) (rust/quant), equal bit for bit (tests/dequant.rs).
+// Reference: quant::dequantize_row(GgmlType::Q5_1, ..) (rust/quant), equal bit for bit
+// (rust/gpu/tests/kernels.rs, embed_dequantizes_every_format_bit_for_bit).
 //
 // fn dequant4(rb, i) -> vec4<f32>: elements i..i+4 of the row starting at byte rb of W; i % 4 == 0.
 // Four consecutive elements always share a block and a scale group (groups are ≥ 16 elements).

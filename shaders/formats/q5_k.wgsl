@@ -1,7 +1,8 @@
 // q5_k.wgsl — decode of GGUF type Q5_K, read raw from the file's bytes (layout: shaders/LAYOUTS.md).
 //
 // Block of 256 in 176 B: d f16 @0, dmin f16 @2, scales[12] @4 (kscales.wgsl), qh[32] @16 (bit g of byte e%32 = 5th bit), qs[128] @48 (as Q4_K); x = d·sc·q - dmin·m.
-// Reference: quant::dequantize_row(GgmlType::Q5_K, ..) (rust/quant), equal bit for bit (tests/dequant.rs).
+// Reference: quant::dequantize_row(GgmlType::Q5_K, ..) (rust/quant), equal bit for bit
+// (rust/gpu/tests/kernels.rs, embed_dequantizes_every_format_bit_for_bit).
 //
 // fn dequant4(rb, i) -> vec4<f32>: elements i..i+4 of the row starting at byte rb of W; i % 4 == 0.
 // Four consecutive elements always share a block and a scale group (groups are ≥ 16 elements).

@@ -1,7 +1,8 @@
 // q6_k.wgsl — decode of GGUF type Q6_K, read raw from the file's bytes (layout: shaders/LAYOUTS.md).
 //
 // Block of 256 in 210 B: ql[128] @0, qh[64] @128, scales[16] i8 @192, d f16 @208. Element e: half n = e/128, quarter k = (e%128)/32, l = e%32: low 4 bits from ql[64n + l + 32·(k%2)] (high nibble for k ≥ 2), top 2 from bits 2k of qh[32n + l], scale sc[8n + l/16 + 2k]; x = d·sc·(q - 32).
-// Reference: quant::dequantize_row(GgmlType::Q6_K, ..) (rust/quant), equal bit for bit (tests/dequant.rs).
+// Reference: quant::dequantize_row(GgmlType::Q6_K, ..) (rust/quant), equal bit for bit
+// (rust/gpu/tests/kernels.rs, embed_dequantizes_every_format_bit_for_bit).
 //
 // fn dequant4(rb, i) -> vec4<f32>: elements i..i+4 of the row starting at byte rb of W; i % 4 == 0.
 // Four consecutive elements always share a block and a scale group (groups are ≥ 16 elements).
