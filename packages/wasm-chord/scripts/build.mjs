@@ -34,6 +34,16 @@ try {
   process.exit(1);
 }
 
+// Deno takes the types of a local .js module only from a @ts-self-types directive (it does not look
+// for the sibling .d.ts as tsc does). Put it on the first line of every compiled module (same line,
+// so source maps stay aligned); other tools read it as a plain comment.
+for (const file of fs.readdirSync(dist, { recursive: true })) {
+  const js = path.join(dist, String(file));
+  if (!js.endsWith('.js') || !fs.existsSync(js.replace(/\.js$/, '.d.ts'))) continue;
+  const text = fs.readFileSync(js, 'utf8');
+  fs.writeFileSync(js, `/* @ts-self-types="./${path.basename(js, '.js')}.d.ts" */ ${text}`);
+}
+
 fs.mkdirSync(path.join(dist, 'wasm'), { recursive: true });
 for (const f of fs.readdirSync(srcWasm)) {
   if (/\.(js|d\.ts|wasm)$/.test(f)) fs.copyFileSync(path.join(srcWasm, f), path.join(dist, 'wasm', f));
@@ -41,7 +51,8 @@ for (const f of fs.readdirSync(srcWasm)) {
 
 // Replace the compiled re-export (`export { Template } from '@huggingface/jinja'`) with the
 // package's own single-file ESM build, and keep its license next to it.
-const jinjaDir = path.dirname(require.resolve('@huggingface/jinja/package.json'));
+// (Its exports map hides package.json; its main entry lives in dist/.)
+const jinjaDir = path.resolve(path.dirname(require.resolve('@huggingface/jinja')), '..');
 fs.copyFileSync(path.join(jinjaDir, 'dist', 'index.js'), path.join(dist, 'vendor', 'jinja.js'));
 fs.copyFileSync(path.join(jinjaDir, 'LICENSE'), path.join(dist, 'vendor', 'jinja.LICENSE'));
 fs.rmSync(path.join(dist, 'vendor', 'jinja.js.map'), { force: true });
