@@ -65,6 +65,33 @@ Deno.test('wasm-chord in Deno: load, tokenize, greedy text equals the CLI, strea
       assert.equal(text, raw.choices[0]!.text);
     });
 
+    await t.step('the same engine in a module Web Worker (worker.js): same text, abort, errors rebuilt', async () => {
+      const inWorker = await createEngine({ model: MODEL, worker: true });
+      try {
+        const res = await inWorker.completions.create({ prompt, max_tokens: 16, temperature: 0 });
+        assert.equal(res.choices[0]!.text, expected);
+        const controller = new AbortController();
+        const stream = await inWorker.completions.create({
+          prompt,
+          max_tokens: 100,
+          temperature: 0,
+          stream: true,
+          signal: controller.signal,
+        });
+        let pieces = 0;
+        let finish: string | null = null;
+        for await (const chunk of stream) {
+          if (chunk.choices[0]!.text) pieces += 1;
+          if (pieces === 2) controller.abort();
+          finish = chunk.choices[0]!.finish_reason ?? finish;
+        }
+        assert.equal(finish, 'abort');
+        await assert.rejects(inWorker.completions.create({ prompt: 'word '.repeat(5000) }), PromptTooLongError);
+      } finally {
+        await inWorker.unload();
+      }
+    });
+
     await t.step('errors are the named classes', async () => {
       const small = await createEngine({ model: MODEL, nCtx: 16 });
       try {
