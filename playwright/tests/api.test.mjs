@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch } from '../lib/browser.mjs';
 import { startTestServer, MODEL_URL_PATH } from '../lib/server.mjs';
-import { openHarness, h, ok } from '../lib/harness.mjs';
+import { openHarness, h, ok, assertSameText } from '../lib/harness.mjs';
 import { nativeGreedy, gemmaChatPrompt, nativeTokenize } from '../lib/native.mjs';
 
 const N = 24; // tokens per greedy comparison: long enough to diverge if anything is off
@@ -55,7 +55,7 @@ test('completions.create, greedy: same text as the native CLI', async () => {
   const expected = nativeGreedy(server.modelFile, TEXT_PROMPT, N);
   const r = ok(await h(page, 'complete', { prompt: TEXT_PROMPT, max_tokens: N, temperature: 0 }), 'completion');
   assert.equal(r.object, 'text_completion');
-  assert.equal(r.choices[0].text, expected);
+  await assertSameText(page, r.choices[0].text, expected, 'completions.create');
   assert.equal(r.choices[0].finish_reason, 'length');
   assert.equal(r.usage.completion_tokens, N);
 });
@@ -84,7 +84,7 @@ test('chat.completions.create, streamed greedy: same text as the native CLI on t
   // Chunks arrive while decoding, not all at the end.
   const spread = r.times.at(-2) - r.times[0];
   assert.ok(spread > 50, `chunks spread over ${spread} ms`);
-  assert.equal(r.text, expected);
+  await assertSameText(page, r.text, expected, 'chat.completions.create');
 });
 
 test('abort mid-decode ends with finish_reason abort; the engine then answers correctly', async () => {
@@ -100,7 +100,7 @@ test('abort mid-decode ends with finish_reason abort; the engine then answers co
   assert.ok(expected.startsWith(r.text), `aborted text ${JSON.stringify(r.text)} is a prefix of the greedy text`);
   // Same request again on the same engine (its KV cache kept from the aborted run).
   const again = ok(await h(page, 'complete', { prompt: TEXT_PROMPT, max_tokens: N, temperature: 0 }), 'after abort');
-  assert.equal(again.choices[0].text, expected);
+  await assertSameText(page, again.choices[0].text, expected, 'completion after an abort');
 });
 
 test('a signal aborted before the request rejects with AbortError', async () => {
