@@ -9,7 +9,8 @@
 //!
 //! Keys are the cache positions `first..=pos` (first > 0 inside a sliding window).
 
-use crate::Tensor;
+use crate::pool::Pool;
+use crate::{CpuError, Tensor};
 use half::f16;
 use model::backend::AttentionParams;
 use quant::simd::f16::{axpy_f16, dot_f16, mad_f16, scale_f16};
@@ -26,7 +27,7 @@ pub fn attention(
     v_cache: &[f16],
     kv_dim: usize,
     p: &AttentionParams,
-    n_threads: usize,
+    pool: &Pool,
 ) -> Tensor {
     // f16 bits, for the ggml-order f16 kernels of quant::simd::f16
     let k_cache: &[u16] = bytemuck::cast_slice(k_cache);
@@ -66,27 +67,21 @@ pub fn attention(
         }
     };
 
+    // Query rows are split across the pool's threads (one chunk, run inline, for decode).
     let cols = q.cols;
-    let rows_per_thread = q.rows.div_ceil(n_threads.max(1)).max(1);
-    std::thread::scope(|s| {
-        for (chunk_idx, chunk) in out.data.chunks_mut(rows_per_thread * cols).enumerate() {
-            let job = &head_job;
-            let mut run = move || {
-                let mut scratch = Scratch::default();
-                for (i, row) in chunk.chunks_mut(cols).enumerate() {
-                    let t = chunk_idx * rows_per_thread + i;
-                    for (h, out_head) in row.chunks_mut(hd).enumerate() {
-                        job(t, h, out_head, &mut scratch);
-                    }
-                }
-            };
-            if q.rows <= rows_per_thread {
-                run(); // a single chunk (decode): no thread needed
-            } else {
-                s.spawn(run);
+    let rows_per_chunk = q.rows.div_ceil(pool.threads()).max(1);
+    let chunk_job = |chunk_idx: usize, chunk: &mut [f32]| -> Result<(), CpuError> {
+        let mut scratch = Scratch::default();
+        for (i, row) in chunk.chunks_mut(cols).enumerate() {
+            let t = chunk_idx * rows_per_chunk + i;
+            for (h, out_head) in row.chunks_mut(hd).enumerate() {
+                head_job(t, h, out_head, &mut scratch);
             }
         }
-    });
+        Ok(())
+    };
+    pool.for_each_chunk(&mut out.data, rows_per_chunk * cols, &chunk_job)
+        .expect("attention chunks cannot fail");
     out
 }
 

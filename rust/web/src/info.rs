@@ -33,8 +33,10 @@ impl ModelInfo {
             .tensors
             .iter()
             .map(|t| {
-                quant::GgmlType::from_id(t.ggml_type)
-                    .map_or_else(|| format!("unknown({})", t.ggml_type), |ty| ty.name().into())
+                quant::GgmlType::from_id(t.ggml_type).map_or_else(
+                    || format!("unknown({})", t.ggml_type),
+                    |ty| ty.name().into(),
+                )
             })
             .collect();
         let (cfg, tok) = (b.config(), b.tokenizer());

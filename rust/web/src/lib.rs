@@ -17,6 +17,11 @@ use model::{Generation, Model, ModelBuilder, Step};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+/// `initThreadPool(n)` (threaded build only): starts n Web Workers as the rayon pool the CPU
+/// backend runs on. The package awaits it once, before loading a model.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
 #[wasm_bindgen(start)]
 fn start() {
     // A Rust panic (a bug) shows its message in the console instead of "unreachable executed".
@@ -97,9 +102,7 @@ impl ModelLoader {
     /// The bytes of the range `nextRange()` returned.
     #[wasm_bindgen(js_name = loadTensor)]
     pub fn load_tensor(&mut self, bytes: &[u8]) -> JsResult<()> {
-        self.builder
-            .load_tensor(bytes)
-            .map_err(errors::model_error)
+        self.builder.load_tensor(bytes).map_err(errors::model_error)
     }
 
     #[wasm_bindgen(js_name = totalBytes)]
@@ -175,10 +178,7 @@ impl Engine {
                 "no generation in progress: call begin() first",
             ));
         };
-        let step = self
-            .model
-            .step(generation)
-            .map_err(errors::model_error)?;
+        let step = self.model.step(generation).map_err(errors::model_error)?;
         if matches!(step, Step::Finished { .. }) {
             self.generation = None;
         }
