@@ -11,14 +11,16 @@ import { fileURLToPath } from 'node:url';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(pkg, 'package.json'));
-const srcWasm = path.join(pkg, 'src', 'wasm');
 const dist = path.join(pkg, 'dist');
-const WASM_FILES = ['wasm_chord_web.js', 'wasm_chord_web.d.ts', 'wasm_chord_web_bg.wasm'];
+const WASM_FILES = ['wasm_chord_web.js', 'wasm_chord_web.d.ts', 'wasm_chord_web_bg.wasm'].flatMap((f) => [
+  `wasm/${f}`,
+  `wasm-threads/${f}`,
+]);
 
-const missing = WASM_FILES.filter((f) => !fs.existsSync(path.join(srcWasm, f)));
+const missing = WASM_FILES.filter((f) => !fs.existsSync(path.join(pkg, 'src', f)));
 if (missing.length > 0) {
   console.error(
-    `error: packages/wasm-chord/src/wasm/ lacks ${missing.join(', ')}.\n` +
+    `error: packages/wasm-chord/src/ lacks ${missing.join(', ')}.\n` +
       `The WebAssembly module is built from the Rust crate: run bash scripts/build-wasm.sh ` +
       `(from the repository root), then npm run build again.`,
   );
@@ -44,9 +46,9 @@ for (const file of fs.readdirSync(dist, { recursive: true })) {
   fs.writeFileSync(js, `/* @ts-self-types="./${path.basename(js, '.js')}.d.ts" */ ${text}`);
 }
 
-fs.mkdirSync(path.join(dist, 'wasm'), { recursive: true });
-for (const f of fs.readdirSync(srcWasm)) {
-  if (/\.(js|d\.ts|wasm)$/.test(f)) fs.copyFileSync(path.join(srcWasm, f), path.join(dist, 'wasm', f));
+// Both wasm builds, whole: the threaded one has wasm-bindgen-rayon's worker script under snippets/.
+for (const dir of ['wasm', 'wasm-threads']) {
+  fs.cpSync(path.join(pkg, 'src', dir), path.join(dist, dir), { recursive: true });
 }
 
 // Replace the compiled re-export (`export { Template } from '@huggingface/jinja'`) with the

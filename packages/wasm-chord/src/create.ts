@@ -40,6 +40,9 @@ export async function createEngine(options: CreateEngineOptions): Promise<Engine
   if (options.nCtx !== undefined && !(Number.isInteger(options.nCtx) && options.nCtx > 0)) {
     throw new InvalidRequestError(`nCtx: expected a positive integer, got ${JSON.stringify(options.nCtx)}`);
   }
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) {
+    throw new InvalidRequestError(`threads: expected a positive integer, got ${JSON.stringify(options.threads)}`);
+  }
   let sha256: string | undefined;
   if (options.sha256 !== undefined) {
     try {
@@ -57,6 +60,7 @@ export async function createEngine(options: CreateEngineOptions): Promise<Engine
     backend,
     cache: options.cache ?? true,
     ...(options.nCtx !== undefined && { nCtx: options.nCtx }),
+    ...(options.threads !== undefined && { threads: options.threads }),
     ...(sha256 !== undefined && { sha256 }),
   };
   const client = startClient(options.worker);
