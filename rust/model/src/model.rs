@@ -3,7 +3,7 @@
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::forward::{forward, Trace};
+use crate::forward::{begin_forward, finish_forward, forward_layers, ForwardPass, Trace, Tracer};
 use crate::weights::{PlannedTensor, TensorReader, WeightLoader, Weights};
 use crate::ModelError;
 use gguf::Gguf;
@@ -149,6 +149,21 @@ impl<B: Backend> Model<B> {
         pos0: usize,
         trace: Option<&mut Trace<'_>>,
     ) -> Result<Vec<f32>, ModelError> {
+        let mut tr = Tracer::new(trace);
+        let mut pass = self.begin_chunk(tokens, pos0, &mut tr)?;
+        self.continue_chunk(&mut pass, usize::MAX, &mut tr)?;
+        self.finish_chunk(pass, tokens, &mut tr)
+    }
+
+    /// Starts evaluating `tokens` at positions `pos0..` (the cache is cut back to `pos0`), to be
+    /// run a few layers at a time by `continue_chunk` and ended by `finish_chunk`. A chunk left
+    /// unfinished leaves the cache consistent: it holds the first `pos0` tokens.
+    pub(crate) fn begin_chunk(
+        &mut self,
+        tokens: &[u32],
+        pos0: usize,
+        tr: &mut Tracer,
+    ) -> Result<ForwardPass<B::Tensor>, ModelError> {
         self.check_tokens(tokens)?;
         if pos0 + tokens.len() > self.n_ctx {
             return Err(ModelError::PromptTooLong {
@@ -157,14 +172,41 @@ impl<B: Backend> Model<B> {
             });
         }
         self.cached.truncate(pos0);
-        let logits = forward(
+        begin_forward(
             &self.config,
             &self.weights,
             &mut self.backend,
             tokens,
             pos0,
-            trace,
-        )?;
+            tr,
+        )
+    }
+
+    /// Runs up to `max_layers` more layers of a chunk; true when all are done.
+    pub(crate) fn continue_chunk(
+        &mut self,
+        pass: &mut ForwardPass<B::Tensor>,
+        max_layers: usize,
+        tr: &mut Tracer,
+    ) -> Result<bool, ModelError> {
+        forward_layers(
+            &self.config,
+            &self.weights,
+            &mut self.backend,
+            pass,
+            max_layers,
+            tr,
+        )
+    }
+
+    /// Ends a chunk whose layers are done: its tokens join the cache; returns the last logits.
+    pub(crate) fn finish_chunk(
+        &mut self,
+        pass: ForwardPass<B::Tensor>,
+        tokens: &[u32],
+        tr: &mut Tracer,
+    ) -> Result<Vec<f32>, ModelError> {
+        let logits = finish_forward(&self.config, &self.weights, &mut self.backend, pass, tr)?;
         self.cached.extend_from_slice(tokens);
         Ok(logits)
     }

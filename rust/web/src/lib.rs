@@ -131,7 +131,7 @@ impl ModelLoader {
 pub struct Engine {
     model: Model<CpuBackend>,
     info: ModelInfo,
-    generation: Option<Generation>,
+    generation: Option<Generation<CpuBackend>>,
 }
 
 #[wasm_bindgen]
@@ -162,10 +162,13 @@ impl Engine {
     pub fn begin(&mut self, prompt: &[u32], options: JsValue) -> JsResult<()> {
         let opts = options::generate_options(options)?;
         self.generation = None;
-        let generation = self
+        let mut generation = self
             .model
             .begin(prompt, &opts)
             .map_err(errors::model_error)?;
+        // One layer of a prompt chunk per step: the worker gets control back often enough for an
+        // abort to land quickly even on a long prompt (a 256-token chunk is many seconds in wasm).
+        generation.set_layers_per_step(1);
         self.generation = Some(generation);
         Ok(())
     }
