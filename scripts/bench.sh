@@ -21,16 +21,24 @@ bash scripts/setup.sh
 cargo build --release -p wasm-chord-cli >&2
 llama_bin="$(bash scripts/oracle/build-llama-cpp.sh)"
 
-ours="$(target/release/wasm-chord bench -m "$model" -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$threads" --json)"
+target_dir="${CARGO_TARGET_DIR:-target}"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+ours="$("$target_dir/release/wasm-chord" bench -m "$model" -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$threads" --json)"
 theirs="$("$llama_bin/llama-bench" -m "$model" -p "$n_prompt" -n "$n_gen" -r "$reps" -t "$threads" -o json 2>/dev/null)"
 
-python3 - "$ours" "$theirs" "$model" "$threads" <<'PY'
+load_after="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+cpu="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || echo '?')"
+
+python3 - "$ours" "$theirs" "$model" "$threads" "$cpu" "$load_before" "$load_after" <<'PY'
 import json, sys
 ours, theirs, model, threads = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+cpu, load_before, load_after = sys.argv[5], sys.argv[6], sys.argv[7]
 ref = {("pp" if r["n_gen"] == 0 else "tg"): r["avg_ts"] for r in theirs}
 rows = [("pp%d" % ours["n_prompt"], ours["pp_tps"], ref.get("pp", 0.0)),
         ("tg%d" % ours["n_gen"], ours["tg_tps"], ref.get("tg", 0.0))]
-print(f"model: {model}\nthreads: {threads}\n")
+print(f"model: {model}\nthreads: {threads}\ncpu: {cpu}")
+# A busy machine skews both sides (llama.cpp's spinning threads suffer most): say how busy it was.
+print(f"load average before / after: {load_before} / {load_after}\n")
 print(f"| test   | wasm-chord tok/s | llama.cpp tok/s | ratio |")
 print(f"|--------|-----------------:|----------------:|------:|")
 for name, a, b in rows:

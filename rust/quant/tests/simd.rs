@@ -227,3 +227,18 @@ fn cols_fn_equals_dot_fn_bit_for_bit() {
         }
     }
 }
+
+/// The SIMD path under test is really the one compiled in (so the bit-for-bit tests above test it).
+#[test]
+fn the_expected_simd_path_is_selected() {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    for k in KERNELS {
+        assert!(k.simd128_fn().is_some(), "{k:?} has no SIMD128 kernel");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        for k in KERNELS {
+            assert!(k.avx2_fn().is_some(), "{k:?} has no AVX2 kernel");
+        }
+    }
+}
