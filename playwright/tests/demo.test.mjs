@@ -62,6 +62,20 @@ test('load, chat with a streamed answer, stop, chat again', async () => {
   assert.equal(await page.locator('.msg.user').count(), 2);
 });
 
+test('a local file opened with the file picker loads and answers', async () => {
+  const { page } = browser;
+  await page.locator('#model-file').setInputFiles(server.modelFile);
+  await page.locator('#prompt:not([disabled])').waitFor({ timeout: 180_000 });
+  assert.equal(await page.locator('#error').isVisible(), false, await page.locator('#error').textContent());
+  assert.match(await page.locator('#model-name').textContent(), /gemma3/);
+  await page.locator('#max-tokens').fill('4');
+  await page.locator('#prompt').fill('Hello!');
+  await page.locator('#prompt').press('Enter');
+  const answer = page.locator('.msg.assistant').last();
+  await page.waitForFunction((el) => el.dataset.finishReason, await answer.elementHandle(), { timeout: 120_000 });
+  assert.match(await answer.getAttribute('data-finish-reason'), /^(stop|length)$/);
+});
+
 test('a model URL that does not exist shows the error panel', async () => {
   const { page } = browser;
   await page.locator('#model-url').fill('/models/missing.gguf');
