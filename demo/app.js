@@ -123,7 +123,8 @@ async function loadModel(source) {
     }
     engine = e;
     const info = e.info ?? {};
-    ui.backend.textContent = e.backend ?? 'ready';
+    // e.g. "cpu · 2 threads": threads need the cross-origin isolation scripts/serve.mjs provides.
+    ui.backend.textContent = [e.backend ?? 'ready', e.threads > 1 && `${e.threads} threads`].filter(Boolean).join(' · ');
     if (e.backendReason) ui.backend.title = e.backendReason;
     ui.modelName.textContent = [info.name || modelLabel(source), info.architecture, info.nCtx && `ctx ${info.nCtx}`]
       .filter(Boolean)
@@ -342,9 +343,11 @@ async function main() {
       new Error(`${err.message}. Build it with: bash scripts/build-wasm.sh && npm run build -w packages/wasm-chord`),
       'The wasm-chord package is not available',
     );
-    ui.load.disabled = true;
     return;
   }
+  // Only now can a click on Load do anything.
+  ui.load.disabled = false;
+  ui.modelFile.disabled = false;
   refreshCache();
   // ?autoload=1 loads the model at once (what `npm run demo` opens, and the browser tests).
   if (params.get('autoload') === '1') loadModel(ui.modelUrl.value.trim());
