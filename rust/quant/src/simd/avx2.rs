@@ -621,7 +621,6 @@ macro_rules! q0_cols {
 
 q0_cols!(cols_q4_0_q8_0, dot_q4_0_q8_0, BlockQ4_0, q4_0_vec, true);
 q0_cols!(cols_q5_0_q8_0, dot_q5_0_q8_0, BlockQ5_0, q5_0_vec, true);
-q0_cols!(cols_q8_0_q8_0, dot_q8_0_q8_0, BlockQ8_0, q8_0_vec, false);
 
 /// portable::dot_q4_0_repack.
 #[target_feature(enable = "avx2,fma,f16c")]
