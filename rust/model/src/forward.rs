@@ -47,6 +47,11 @@ impl<T> ForwardPass<T> {
     pub fn layers_done(&self) -> usize {
         self.next_layer
     }
+
+    /// Position of the pass's first token.
+    pub fn pos0(&self) -> usize {
+        self.pos0
+    }
 }
 
 fn broken_pass() -> ModelError {
