@@ -12,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(pkg, 'package.json'));
 const dist = path.join(pkg, 'dist');
+// Built beside dist/ and swapped in at the end, so a page or test using dist/ during a rebuild never
+// finds it half-written.
+const out = path.join(pkg, '.dist-build');
 const WASM_FILES = ['wasm_chord_web.js', 'wasm_chord_web.d.ts', 'wasm_chord_web_bg.wasm'].flatMap((f) => [
   `wasm/${f}`,
   `wasm-threads/${f}`,
@@ -27,10 +30,10 @@ if (missing.length > 0) {
   process.exit(1);
 }
 
-fs.rmSync(dist, { recursive: true, force: true });
+fs.rmSync(out, { recursive: true, force: true });
 const tsc = require.resolve('typescript/bin/tsc');
 try {
-  execFileSync(process.execPath, [tsc, '-p', path.join(pkg, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', path.join(pkg, 'tsconfig.json'), '--outDir', out], { stdio: 'inherit' });
 } catch {
   console.error('error: tsc failed (see above)');
   process.exit(1);
@@ -39,8 +42,8 @@ try {
 // Deno takes the types of a local .js module only from a @ts-self-types directive (it does not look
 // for the sibling .d.ts as tsc does). Put it on the first line of every compiled module (same line,
 // so source maps stay aligned); other tools read it as a plain comment.
-for (const file of fs.readdirSync(dist, { recursive: true })) {
-  const js = path.join(dist, String(file));
+for (const file of fs.readdirSync(out, { recursive: true })) {
+  const js = path.join(out, String(file));
   if (!js.endsWith('.js') || !fs.existsSync(js.replace(/\.js$/, '.d.ts'))) continue;
   const text = fs.readFileSync(js, 'utf8');
   fs.writeFileSync(js, `/* @ts-self-types="./${path.basename(js, '.js')}.d.ts" */ ${text}`);
@@ -48,15 +51,18 @@ for (const file of fs.readdirSync(dist, { recursive: true })) {
 
 // Both wasm builds, whole: the threaded one has wasm-bindgen-rayon's worker script under snippets/.
 for (const dir of ['wasm', 'wasm-threads']) {
-  fs.cpSync(path.join(pkg, 'src', dir), path.join(dist, dir), { recursive: true });
+  fs.cpSync(path.join(pkg, 'src', dir), path.join(out, dir), { recursive: true });
 }
 
 // Replace the compiled re-export (`export { Template } from '@huggingface/jinja'`) with the
 // package's own single-file ESM build, and keep its license next to it.
 // (Its exports map hides package.json; its main entry lives in dist/.)
 const jinjaDir = path.resolve(path.dirname(require.resolve('@huggingface/jinja')), '..');
-fs.copyFileSync(path.join(jinjaDir, 'dist', 'index.js'), path.join(dist, 'vendor', 'jinja.js'));
-fs.copyFileSync(path.join(jinjaDir, 'LICENSE'), path.join(dist, 'vendor', 'jinja.LICENSE'));
-fs.rmSync(path.join(dist, 'vendor', 'jinja.js.map'), { force: true });
+fs.copyFileSync(path.join(jinjaDir, 'dist', 'index.js'), path.join(out, 'vendor', 'jinja.js'));
+fs.copyFileSync(path.join(jinjaDir, 'LICENSE'), path.join(out, 'vendor', 'jinja.LICENSE'));
+fs.rmSync(path.join(out, 'vendor', 'jinja.js.map'), { force: true });
+
+fs.rmSync(dist, { recursive: true, force: true });
+fs.renameSync(out, dist);
 
 console.log(`built ${path.relative(process.cwd(), dist) || dist}`);

@@ -123,7 +123,7 @@ export class Engine {
     return this.client.tokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false);
   }
 
-  /** Text of token ids (special tokens rendered as their text). */
+  /** Text of token ids, as llama.cpp detokenizes: control tokens (BOS, <end_of_turn>) print nothing. */
   async detokenize(ids: readonly number[] | Uint32Array): Promise<string> {
     this.checkLoaded();
     const list = Array.from(ids);
