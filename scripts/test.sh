@@ -21,7 +21,9 @@ cargo test --workspace 2>&1
 
 echo "== build: native CLI (the reference the JS tests compare with), wasm core, npm package"
 cargo build --release -p wasm-chord-cli 2>&1
-export WASM_CHORD_CLI="$PWD/${CARGO_TARGET_DIR:-target}/release/wasm-chord"
+target_dir="${CARGO_TARGET_DIR:-target}"
+case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
+export WASM_CHORD_CLI="$target_dir/release/wasm-chord"
 bash scripts/build-wasm.sh
 npm run build -w packages/wasm-chord
 
