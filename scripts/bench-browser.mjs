@@ -36,16 +36,6 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const HERE = path.join(REPO, 'scripts', 'bench-browser');
 const WLLAMA_DIR = path.join(HERE, 'node_modules', '@wllama', 'wllama');
 const DIST = path.join(REPO, 'packages', 'wasm-chord', 'dist');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-// No WebGPU flags: both engines are asked for their CPU (wasm) path.
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-  '--disable-quic',
-];
 const ENGINE_LABEL = { ours: 'wasm-chord', wllama: 'wllama' };
 
 const log = (...a) => console.error('bench-browser:', ...a);
@@ -255,6 +245,9 @@ async function main() {
   const started = Date.now();
   installDeps(o);
   const models = resolveModels(o);
+  // The browser tests' launcher settings (imported once playwright-core is installed). No WebGPU
+  // flags: both engines are asked for their CPU (wasm) path.
+  const { CHROMIUM, CHROMIUM_BASE_ARGS: CHROMIUM_ARGS } = await import('../playwright/lib/browser.mjs');
   const { chromium } = await import(pathToFileURL(path.join(REPO, 'playwright', 'node_modules', 'playwright-core', 'index.mjs')).href);
 
   // Every model's folder gets its own mount, so any path works; serve.mjs adds COOP/COEP (wasm
