@@ -98,8 +98,9 @@ test('streamed greedy text equals the non-streamed text; the last chunk has usag
   assert.equal(text, whole.choices[0].text);
   assert.equal(last.choices[0].finish_reason, whole.choices[0].finish_reason);
   assert.equal(last.usage.completion_tokens, whole.usage.completion_tokens);
-  // The prompt was already in the KV cache.
-  assert.ok(last.usage.prompt_tokens_details.cached_tokens > 0);
+  // The KV cache is reused only in whole 512-token chunks (anything finer could change the
+  // numbers), so this short prompt is evaluated again in full.
+  assert.equal(last.usage.prompt_tokens_details.cached_tokens, 0);
 });
 
 test('chat completion: the Gemma builtin prompt tokenizes as the CLI does, and generates as that prompt', async () => {
