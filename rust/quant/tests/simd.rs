@@ -1,7 +1,7 @@
 //! The ggml-order kernels (`quant::simd`): every SIMD implementation equals the portable one bit
 //! for bit, and both equal the scalar reference `quant::vec_dot` up to float summation order.
 
-use quant::simd::{Kernel, DotFn};
+use quant::simd::{DotFn, Kernel};
 use quant::GgmlType;
 
 /// xorshift, deterministic inputs.
@@ -72,7 +72,11 @@ fn check_against(name: &str, f: DotFn) {
                 let spec = k.portable_fn().unwrap()(&w, &a);
                 let got = f_for(name, *k, f).map(|g| g(&w, &a));
                 if let Some(got) = got {
-                    assert_eq!(got.to_bits(), spec.to_bits(), "{name} {k:?} n={n}: {got} vs {spec}");
+                    assert_eq!(
+                        got.to_bits(),
+                        spec.to_bits(),
+                        "{name} {k:?} n={n}: {got} vs {spec}"
+                    );
                 }
                 let reference = quant::vec_dot(ty, n, &w, &a).unwrap();
                 let scale: f32 = {
@@ -171,7 +175,11 @@ fn rows_fn_equals_dot_fn_bit_for_bit() {
                 rows(&w, &a, a_row, &mut out);
                 for (i, o) in out.iter().enumerate() {
                     let want = dot(&w, &a[i * a_row..(i + 1) * a_row]);
-                    assert_eq!(o.to_bits(), want.to_bits(), "{k:?} n={n} rows={n_rows} row {i}");
+                    assert_eq!(
+                        o.to_bits(),
+                        want.to_bits(),
+                        "{k:?} n={n} rows={n_rows} row {i}"
+                    );
                 }
             }
         }
@@ -186,7 +194,11 @@ fn f16_attention_kernels_equal_portable_bit_for_bit() {
         let h: Vec<u16> = (0..n).map(|_| quant::f32_to_fp16(rng.f() * 3.0)).collect();
         let v: Vec<u16> = (0..n).map(|_| quant::f32_to_fp16(rng.f())).collect();
         let q: Vec<f32> = (0..n).map(|_| rng.f()).collect();
-        assert_eq!(k::dot_f16(&h, &q).to_bits(), k::portable::dot_f16(&h, &q).to_bits(), "dot n={n}");
+        assert_eq!(
+            k::dot_f16(&h, &q).to_bits(),
+            k::portable::dot_f16(&h, &q).to_bits(),
+            "dot n={n}"
+        );
         let s = rng.f();
         let (mut a, mut b) = (h.clone(), h.clone());
         k::mad_f16(&mut a, &v, s);

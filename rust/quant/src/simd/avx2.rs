@@ -103,7 +103,10 @@ fn q4_0_vec(x: &BlockQ4_0) -> __m256i {
 #[inline]
 fn q5_0_vec(x: &BlockQ5_0) -> __m256i {
     // no fifth bit → the byte becomes nibble | 0xF0 = nibble - 16 as i8
-    let hi = _mm256_andnot_si256(bits32(u32::from_le_bytes(x.qh)), _mm256_set1_epi8(0xF0u8 as i8));
+    let hi = _mm256_andnot_si256(
+        bits32(u32::from_le_bytes(x.qh)),
+        _mm256_set1_epi8(0xF0u8 as i8),
+    );
     _mm256_or_si256(nibbles32(&x.qs), hi)
 }
 
@@ -285,8 +288,14 @@ fn q6_k_lanes(x: &BlockQ6K, y: &BlockQ8K) -> __m256i {
         let q = [
             _mm256_or_si256(_mm256_and_si256(ql0, m4), q6_high(qh, 0)),
             _mm256_or_si256(_mm256_and_si256(ql1, m4), q6_high(qh, 2)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), q6_high(qh, 4)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), q6_high(qh, 6)),
+            _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                q6_high(qh, 4),
+            ),
+            _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                q6_high(qh, 6),
+            ),
         ];
         for (k, q) in q.into_iter().enumerate() {
             let v = 4 * n + k;
@@ -302,7 +311,8 @@ fn q6_k_lanes(x: &BlockQ6K, y: &BlockQ8K) -> __m256i {
     let bsums = y.bsums;
     // SAFETY: bsums is 16 i16 = 32 bytes, scales 16 i8.
     let bs = unsafe { _mm256_loadu_si256(bsums.as_ptr() as *const __m256i) };
-    let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
+    let sc16 =
+        _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
     let sub = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5);
     _mm256_sub_epi32(sumi, sub)
 }
@@ -355,7 +365,8 @@ macro_rules! q0_rows {
                         let y = &ys[i][b];
                         let dd = _mm256_set1_ps(dx * fp16_to_f32(y.d));
                         let sy = _mm256_sign_epi8(load32i(&y.qs), w);
-                        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sy), _mm256_set1_epi16(1));
+                        let p =
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sy), _mm256_set1_epi16(1));
                         acc[i] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(p), acc[i]);
                     }
                 }
@@ -434,8 +445,13 @@ fn q4_k_sb_sums4(u: &Q4KUnpacked, y: &BlockQ8K) -> [i32; 4] {
 pub fn rows_q4_k_gemm(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
     for r0 in (0..out.len()).step_by(K_ROWS) {
         let n = K_ROWS.min(out.len() - r0);
-        let ys: [&[BlockQ8K]; K_ROWS] =
-            std::array::from_fn(|i| if i < n { act_rows(a, a_row, r0 + i) } else { &[] });
+        let ys: [&[BlockQ8K]; K_ROWS] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [0.0f32; K_ROWS];
         let mut acc_m = [0.0f32; K_ROWS];
         for (b, xb) in x.iter().enumerate() {
@@ -463,8 +479,13 @@ pub fn rows_q4_k_gemm(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
 pub fn rows_q4_k_gemv(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
     for r0 in (0..out.len()).step_by(K_ROWS) {
         let n = K_ROWS.min(out.len() - r0);
-        let ys: [&[BlockQ8K]; K_ROWS] =
-            std::array::from_fn(|i| if i < n { act_rows(a, a_row, r0 + i) } else { &[] });
+        let ys: [&[BlockQ8K]; K_ROWS] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [0.0f32; K_ROWS];
         let mut acc_m = [0.0f32; K_ROWS];
         for (b, xb) in x.iter().enumerate() {
@@ -502,8 +523,14 @@ fn q6_k_unpack(x: &BlockQ6K) -> Q6KUnpacked {
         let qh = load32(x.qh[32 * n..32 * n + 32].try_into().unwrap());
         q[4 * n] = _mm256_or_si256(_mm256_and_si256(ql0, m4), q6_high(qh, 0));
         q[4 * n + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), q6_high(qh, 2));
-        q[4 * n + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), q6_high(qh, 4));
-        q[4 * n + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), q6_high(qh, 6));
+        q[4 * n + 2] = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+            q6_high(qh, 4),
+        );
+        q[4 * n + 3] = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+            q6_high(qh, 6),
+        );
     }
     let sc = std::array::from_fn(|v| {
         _mm256_set_m128i(
@@ -512,7 +539,8 @@ fn q6_k_unpack(x: &BlockQ6K) -> Q6KUnpacked {
         )
     });
     // SAFETY: scales is 16 readable bytes.
-    let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
+    let sc16 =
+        _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
     Q6KUnpacked { q, sc, sc16 }
 }
 
@@ -523,7 +551,10 @@ fn q6_k_lanes_from(u: &Q6KUnpacked, y: &BlockQ8K) -> __m256i {
     let mut sumi = _mm256_setzero_si256();
     for v in 0..8 {
         let a = load32i(y.qs[32 * v..32 * v + 32].try_into().unwrap());
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[v], a), u.sc[v]));
+        sumi = _mm256_add_epi32(
+            sumi,
+            _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[v], a), u.sc[v]),
+        );
     }
     let bsums = y.bsums;
     // SAFETY: bsums is 16 i16 = 32 readable bytes (a copy on the stack).
@@ -536,8 +567,13 @@ fn q6_k_lanes_from(u: &Q6KUnpacked, y: &BlockQ8K) -> __m256i {
 pub fn rows_q6_k_tiled(x: &[BlockQ6K], a: &[u8], a_row: usize, out: &mut [f32]) {
     for r0 in (0..out.len()).step_by(K_ROWS) {
         let n = K_ROWS.min(out.len() - r0);
-        let ys: [&[BlockQ8K]; K_ROWS] =
-            std::array::from_fn(|i| if i < n { act_rows(a, a_row, r0 + i) } else { &[] });
+        let ys: [&[BlockQ8K]; K_ROWS] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [0.0f32; K_ROWS];
         for (b, xb) in x.iter().enumerate() {
             let u = q6_k_unpack(xb);
@@ -558,8 +594,13 @@ pub fn rows_q6_k_q8_k(x: &[BlockQ6K], a: &[u8], a_row: usize, out: &mut [f32]) {
     const R: usize = 8;
     for r0 in (0..out.len()).step_by(R) {
         let n = R.min(out.len() - r0);
-        let ys: [&[BlockQ8K]; R] =
-            std::array::from_fn(|i| if i < n { act_rows(a, a_row, r0 + i) } else { &[] });
+        let ys: [&[BlockQ8K]; R] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [_mm256_setzero_ps(); R];
         for (b, xb) in x.iter().enumerate() {
             let u = q6_k_unpack(xb);
@@ -638,8 +679,13 @@ pub fn dot_q4_0_repack(x: &[BlockQ4_0], y: &[BlockQ8_0]) -> f32 {
 pub fn rows_q4_0_repack(x: &[BlockQ4_0], a: &[u8], a_row: usize, out: &mut [f32]) {
     for r0 in (0..out.len()).step_by(K_ROWS) {
         let n = K_ROWS.min(out.len() - r0);
-        let ys: [&[BlockQ8_0]; K_ROWS] =
-            std::array::from_fn(|i| if i < n { act_rows(a, a_row, r0 + i) } else { &[] });
+        let ys: [&[BlockQ8_0]; K_ROWS] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [0.0f32; K_ROWS];
         for (b, xb) in x.iter().enumerate() {
             let w = q4_0_vec(xb);

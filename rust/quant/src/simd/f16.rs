@@ -54,7 +54,10 @@ pub mod portable {
     pub fn dot_f16(k: &[u16], q: &[f32]) -> f32 {
         let mut acc = [[0.0f32; LANES]; 4];
         let whole = k.len() / STEP * STEP;
-        for (kc, qc) in k[..whole].chunks_exact(STEP).zip(q[..whole].chunks_exact(STEP)) {
+        for (kc, qc) in k[..whole]
+            .chunks_exact(STEP)
+            .zip(q[..whole].chunks_exact(STEP))
+        {
             for (r, a) in acc.iter_mut().enumerate() {
                 for (lane, x) in a.iter_mut().enumerate() {
                     let i = r * LANES + lane;

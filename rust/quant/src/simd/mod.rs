@@ -10,8 +10,8 @@
 //! paths bit for bit. Which `Kernel` llama.cpp picks for a given matmul is the CPU backend's
 //! business (`wasm-chord-cpu`'s `plan` module).
 
-mod lanes;
 pub mod f16;
+mod lanes;
 pub mod portable;
 
 #[cfg(target_arch = "x86_64")]
@@ -61,9 +61,11 @@ pub fn has_avx2_fma() -> bool {
     {
         use std::sync::OnceLock;
         static HAS: OnceLock<bool> = OnceLock::new();
-        *HAS.get_or_init(|| is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-            && is_x86_feature_detected!("f16c"))
+        *HAS.get_or_init(|| {
+            is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
