@@ -37,7 +37,7 @@ struct Outcome {
 
 fn check_goldens(model_path: &str, golden: &str, tolerance: f32, max_prompt: usize) -> Outcome {
     let mut file = model::file::open(model_path).unwrap_or_else(|e| panic!("{model_path}: {e}"));
-    let mut model: Model<CpuBackend> = file.load_model(CpuBackend::new(0), Some(2048)).unwrap();
+    let mut model: Model<CpuBackend> = file.load_model(CpuBackend::new(2), Some(2048)).unwrap();
     let text = std::fs::read_to_string(repo().join("tests/golden/generate").join(golden)).unwrap();
     let mut outcome = Outcome {
         cases: 0,

@@ -189,6 +189,7 @@ fn rows_fn_equals_dot_fn_bit_for_bit() {
 #[test]
 fn f16_attention_kernels_equal_portable_bit_for_bit() {
     use quant::simd::f16 as k;
+    use quant::simd::tile;
     let mut rng = Rng(99);
     for n in [16usize, 32, 40, 64, 256] {
         let h: Vec<u16> = (0..n).map(|_| quant::f32_to_fp16(rng.f() * 3.0)).collect();
@@ -208,9 +209,15 @@ fn f16_attention_kernels_equal_portable_bit_for_bit() {
         k::portable::scale_f16(&mut b, 0.37);
         assert_eq!(a, b, "scale n={n}");
         let (mut o1, mut o2) = (q.clone(), q.clone());
-        k::axpy_f16(&mut o1, &v, s);
-        k::portable::axpy_f16(&mut o2, &v, s);
+        tile::axpy_f16(&mut o1, &v, s);
+        tile::portable::axpy_f16(&mut o2, &v, s);
         assert_eq!(o1, o2, "axpy n={n}");
+
+        let kt: Vec<f32> = (0..n * tile::TILE).map(|_| rng.f()).collect();
+        let (mut s1, mut s2) = ([0.0; tile::TILE], [0.0; tile::TILE]);
+        tile::scores(&kt, &q, &mut s1);
+        tile::portable::scores(&kt, &q, &mut s2);
+        assert_eq!(s1.map(f32::to_bits), s2.map(f32::to_bits), "scores n={n}");
     }
 }
 

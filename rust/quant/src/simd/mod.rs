@@ -13,6 +13,7 @@
 pub mod f16;
 mod lanes;
 pub mod portable;
+pub mod tile;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
