@@ -35,7 +35,7 @@ struct Outcome {
     worst_deficit: f32,
 }
 
-fn check_goldens(model_path: &str, golden: &str, tolerance: f32, max_prompt: usize) -> Outcome {
+fn check_goldens(model_path: &str, golden: &str, tolerance: f32) -> Outcome {
     let mut file = model::file::open(model_path).unwrap_or_else(|e| panic!("{model_path}: {e}"));
     let mut model: Model<CpuBackend> = file.load_model(CpuBackend::new(2), Some(2048)).unwrap();
     let text = std::fs::read_to_string(repo().join("tests/golden/generate").join(golden)).unwrap();
@@ -55,9 +55,6 @@ fn check_goldens(model_path: &str, golden: &str, tolerance: f32, max_prompt: usi
                 .collect::<Vec<_>>()
         };
         let (prompt_ids, want) = (ids("prompt_ids"), ids("ids"));
-        if prompt_ids.len() > max_prompt {
-            continue;
-        }
         let prompt = case["prompt"].as_str().unwrap();
         assert_eq!(
             model.tokenizer.encode(prompt, true, true).unwrap(),
@@ -118,7 +115,7 @@ macro_rules! llama_goldens {
     ($($test:ident: $name:literal, $tolerance:literal, $exact:literal;)*) => {$(
         #[test]
         fn $test() {
-            let o = check_goldens(&llama_path($name), concat!($name, ".jsonl"), $tolerance, usize::MAX);
+            let o = check_goldens(&llama_path($name), concat!($name, ".jsonl"), $tolerance);
             if $exact {
                 assert_eq!(o.exact_free_running, o.cases, "{}: free-running greedy differs from llama.cpp", $name);
             }
@@ -146,13 +143,16 @@ llama_goldens! {
 }
 
 /// Gemma 3 270M Q4_K_M. Its greedy text is very sensitive to rounding (llama.cpp's own output
-/// changes on 7 of these 10 prompts when it merely switches flash attention off), so only equal
-/// bits keep it on llama.cpp's path: with its kernels' float orders reproduced (repacked Q4_K
-/// gemv/gemm, tiled Q6_K, AVX2 Q5_0/Q8_0, the f16 flash-attention accumulator, GCC's FMA
-/// contractions in rope/softmax/GELU), the logits are bit-identical and every prompt matches.
+/// changes on 7 of the 10 short prompts when it merely switches flash attention off), so only
+/// equal bits keep it on llama.cpp's path: with its kernels' float orders reproduced (repacked
+/// Q4_K gemv/gemm, tiled Q6_K, AVX2 Q5_0/Q8_0, the three flash-attention paths, GCC's FMA
+/// contractions in rope/softmax/GELU), the logits are bit-identical and every prompt matches —
+/// up to 1320 prompt tokens (two 512-token ubatches, the split-KV decode, a wrapped
+/// sliding-window cache). The goldens were made with 2 threads, which llama.cpp's split-KV
+/// decode depends on, so the backend uses 2 here too.
 #[test]
 fn gemma3_270m() {
-    let o = check_goldens(&gemma_path(), "gemma3.jsonl", 0.0, 300);
+    let o = check_goldens(&gemma_path(), "gemma3.jsonl", 0.0);
     assert_eq!(
         o.exact_free_running, o.cases,
         "only {}/{} Gemma prompts match llama.cpp free-running",
