@@ -78,7 +78,9 @@ function setLoading(loading) {
   }
 }
 
+let loadedFromCache = false;
 function onProgress(p) {
+  if (p.fromCache) loadedFromCache = true;
   if (p.total > 0) {
     ui.progress.max = p.total;
     ui.progress.value = p.loaded;
@@ -110,6 +112,7 @@ async function loadModel(source) {
     await old.unload().catch(() => {});
   }
   const controller = (loadController = new AbortController());
+  loadedFromCache = false;
   setLoading(true);
   const t0 = performance.now();
   try {
@@ -120,13 +123,15 @@ async function loadModel(source) {
     }
     engine = e;
     const info = e.info ?? {};
-    ui.backend.textContent = e.backend ?? 'ready';
+    // e.g. "cpu · 2 threads": threads need the cross-origin isolation scripts/serve.mjs provides.
+    ui.backend.textContent = [e.backend ?? 'ready', e.threads > 1 && `${e.threads} threads`].filter(Boolean).join(' · ');
     if (e.backendReason) ui.backend.title = e.backendReason;
     ui.modelName.textContent = [info.name || modelLabel(source), info.architecture, info.nCtx && `ctx ${info.nCtx}`]
       .filter(Boolean)
       .join(' · ');
     setEngineReady(true);
-    ui.stats.textContent = `Model ready in ${((performance.now() - t0) / 1000).toFixed(1)} s.`;
+    const secs = ((performance.now() - t0) / 1000).toFixed(1);
+    ui.stats.textContent = `Model ready in ${secs} s${loadedFromCache ? ' (from the browser cache)' : ''}.`;
     ui.prompt.focus();
   } catch (err) {
     if (isAbort(err)) ui.stats.textContent = 'Loading cancelled.';
@@ -251,7 +256,7 @@ async function send(text) {
   let answer = '';
   let finish = null;
   let usage = null;
-  const t0 = performance.now();
+  let tFirst = 0;
   let tokens = 0;
   try {
     const stream = await engine.chat.completions.create({
@@ -268,12 +273,16 @@ async function send(text) {
         out.body.textContent = answer;
         out.li.scrollIntoView({ block: 'end' });
       }
-      tokens += 1;
       if (choice?.finish_reason) finish = choice.finish_reason;
       if (chunk.usage) usage = chunk.usage;
-      // Live rate while streaming; the final usage replaces it with the engine's own figures.
-      const s = (performance.now() - t0) / 1000;
-      if (!usage) ui.stats.textContent = `${tokens} chunks · ${(tokens / s).toFixed(1)} /s`;
+      // A live count while streaming (about one chunk per token); the final usage under the
+      // answer has the engine's own figures.
+      if (delta) {
+        tokens += 1;
+        if (tokens === 1) tFirst = performance.now();
+        const s = (performance.now() - tFirst) / 1000;
+        ui.stats.textContent = `Generating… ${tokens} chunks` + (s > 0.5 ? ` · ${((tokens - 1) / s).toFixed(1)}/s` : '');
+      }
     }
   } catch (err) {
     if (isAbort(err)) finish = 'abort';
@@ -291,7 +300,7 @@ async function send(text) {
   if (!answer && finish !== 'error') out.body.textContent = finish === 'abort' ? '(stopped)' : '(empty answer)';
   out.meta.textContent = usageText(usage, finish);
   out.li.dataset.finishReason = finish ?? '';
-  ui.stats.textContent = out.meta.textContent;
+  ui.stats.textContent = ''; // the figures are under the answer now
   ui.prompt.focus();
 }
 
@@ -334,9 +343,11 @@ async function main() {
       new Error(`${err.message}. Build it with: bash scripts/build-wasm.sh && npm run build -w packages/wasm-chord`),
       'The wasm-chord package is not available',
     );
-    ui.load.disabled = true;
     return;
   }
+  // Only now can a click on Load do anything.
+  ui.load.disabled = false;
+  ui.modelFile.disabled = false;
   refreshCache();
   // ?autoload=1 loads the model at once (what `npm run demo` opens, and the browser tests).
   if (params.get('autoload') === '1') loadModel(ui.modelUrl.value.trim());

@@ -8,13 +8,16 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 // Flags: no sandbox (we run as root in containers), nothing that phones home or updates itself
 // mid-test, and WebGPU through SwiftShader (Chromium's CPU Vulkan), which works headless.
-export const CHROMIUM_ARGS = [
+export const CHROMIUM_BASE_ARGS = [
   '--no-sandbox',
   '--disable-background-networking',
   '--disable-component-update',
   '--no-first-run',
   '--disable-sync',
   '--disable-quic',
+];
+export const CHROMIUM_ARGS = [
+  ...CHROMIUM_BASE_ARGS,
   '--enable-unsafe-webgpu',
   '--use-webgpu-adapter=swiftshader',
   '--enable-features=Vulkan',

@@ -46,3 +46,22 @@ export function recordRequests(context, urlPath) {
   });
   return seen;
 }
+
+/**
+ * Asserts the browser's greedy text equals the native CLI's. On a mismatch the message names the
+ * first differing generated token (both texts tokenized by the page's engine), which is what one
+ * needs to start a numerics investigation.
+ */
+export async function assertSameText(page, actual, expected, what) {
+  if (actual === expected) return;
+  const tok = (t) => h(page, 'tokenize', t, { addSpecial: false, parseSpecial: false });
+  const [a, e] = [Array.from(await tok(actual)), Array.from(await tok(expected))];
+  let i = 0;
+  while (i < a.length && i < e.length && a[i] === e[i]) i++;
+  const piece = async (ids) => JSON.stringify(ids.length ? await h(page, 'detokenize', ids) : '');
+  throw new Error(
+    `${what}: the browser's greedy text differs from the native CLI's at generated token ${i} ` +
+      `(browser ${a[i]} ${await piece(a.slice(i, i + 1))}, native ${e[i]} ${await piece(e.slice(i, i + 1))}; ` +
+      `common prefix ${await piece(a.slice(0, i))})\n  browser: ${JSON.stringify(actual)}\n  native:  ${JSON.stringify(expected)}`,
+  );
+}

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch } from '../lib/browser.mjs';
 import { startTestServer, pathStats, MODEL_URL_PATH } from '../lib/server.mjs';
-import { openHarness, h, ok, recordRequests } from '../lib/harness.mjs';
+import { openHarness, h, ok, assertSameText, recordRequests } from '../lib/harness.mjs';
 import { nativeGreedy } from '../lib/native.mjs';
 
 const PROMPT = 'The quick brown fox';
@@ -55,7 +55,7 @@ test('first load downloads, a reload loads from OPFS with no model request', asy
 
   // The cached copy is the right model.
   const r = ok(await h(page, 'complete', { prompt: PROMPT, max_tokens: N, temperature: 0 }), 'completion');
-  assert.equal(r.choices[0].text, expected);
+  await assertSameText(page, r.choices[0].text, expected, 'completion');
 });
 
 test('deleteCachedModel removes it; storage estimate reflects the cache', async () => {

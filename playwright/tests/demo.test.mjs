@@ -24,12 +24,13 @@ after(async () => {
 test('load, chat with a streamed answer, stop, chat again', async () => {
   const { page } = browser;
   await page.goto(`${server.url}/demo/?model=${encodeURIComponent(MODEL_URL_PATH)}`);
+  // Load is enabled once the page has imported the package; click() waits for that.
   await page.getByRole('button', { name: 'Load' }).click();
   // The progress bar shows up while the model downloads, then the composer is enabled.
   await page.locator('#progress-row').waitFor({ state: 'visible' });
   await page.locator('#prompt:not([disabled])').waitFor({ timeout: 180_000 });
   assert.equal(await page.locator('#error').isVisible(), false, await page.locator('#error').textContent());
-  assert.equal(await page.locator('#backend').textContent(), 'cpu');
+  assert.match(await page.locator('#backend').textContent(), /^cpu( · \d+ threads)?$/);
   assert.match(await page.locator('#model-name').textContent(), /gemma3/);
 
   // A long answer to stop midway.
@@ -60,6 +61,20 @@ test('load, chat with a streamed answer, stop, chat again', async () => {
   assert.match(await second.locator('.meta').textContent(), /tokens · [\d.]+ tok\/s/);
   assert.equal(await page.locator('#error').isVisible(), false);
   assert.equal(await page.locator('.msg.user').count(), 2);
+});
+
+test('a local file opened with the file picker loads and answers', async () => {
+  const { page } = browser;
+  await page.locator('#model-file:not([disabled])').setInputFiles(server.modelFile);
+  await page.locator('#prompt:not([disabled])').waitFor({ timeout: 180_000 });
+  assert.equal(await page.locator('#error').isVisible(), false, await page.locator('#error').textContent());
+  assert.match(await page.locator('#model-name').textContent(), /gemma3/);
+  await page.locator('#max-tokens').fill('4');
+  await page.locator('#prompt').fill('Hello!');
+  await page.locator('#prompt').press('Enter');
+  const answer = page.locator('.msg.assistant').last();
+  await page.waitForFunction((el) => el.dataset.finishReason, await answer.elementHandle(), { timeout: 120_000 });
+  assert.match(await answer.getAttribute('data-finish-reason'), /^(stop|length)$/);
 });
 
 test('a model URL that does not exist shows the error panel', async () => {

@@ -44,6 +44,20 @@ PROMPTS = {
         "The quick brown fox",
         # > 512 tokens: crosses Gemma 3's 512-token sliding window and llama.cpp's 512-token ubatch
         ", ".join(str(i) for i in range(1, 241)) + ",",
+        # 64+ tokens: llama.cpp's tiled flash-attention kernel for the prompt
+        "<start_of_turn>user\nI am planning a trip to Japan in the spring. I want to see the cherry "
+        "blossoms, visit some temples in Kyoto, eat good ramen in Tokyo and maybe take a day trip to "
+        "see Mount Fuji. I have ten days and a medium budget. Can you suggest a day by day plan?"
+        "<end_of_turn>\n<start_of_turn>model\n",
+        "def quicksort(items):\n    \"\"\"Sort a list with quicksort and return a new list.\"\"\"\n"
+        "    if len(items) <= 1:\n        return items\n    pivot = items[len(items) // 2]\n"
+        "    left = [x for x in items if x < pivot]\n    middle = [x for x in items if x == pivot]\n"
+        "    right = [x for x in items if x > pivot]\n    return quicksort(left) + middle + quicksort(right)\n"
+        "\n\ndef binary_search(items, target):\n",
+        # 256+ positions: decoding takes llama.cpp's split-KV path (a cache view of 512+ cells)
+        "".join(f"{i} x 7 = {i * 7}\n" for i in range(1, 41)) + "41 x 7 =",
+        # 1024+ positions: the sliding-window layers' cache (1024 cells) wraps around
+        "Squares:\n" + "".join(f"{i}^2 = {i * i}\n" for i in range(1, 121)) + "121^2 =",
     ],
     # Random-weight models: candidates in order; the first COUNT whose every step has a top-2 gap of
     # at least MIN_GAP are kept (random models are chaotic, so near-ties would make the goldens

@@ -53,6 +53,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from collections import Counter
 
 import numpy as np
@@ -420,7 +421,9 @@ def build(name: str, path: str) -> str:
     vocab = _VOCABS[tok]
     if tok not in _WEIGHTS:
         _WEIGHTS[tok] = make_weights(SEEDS[tok], len(vocab["tokens"]))
-    tmp = path + ".tmp"
+    # A name of its own per process: test threads and processes may build the same file at once,
+    # and each then replaces it atomically with identical bytes.
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     write_model(tmp, name, vocab, _WEIGHTS[tok], qt)
     os.replace(tmp, path)
     return sha256_file(path)

@@ -65,7 +65,7 @@ export class EngineCore implements CoreClient {
     try {
       // Before any download: an unavailable backend should fail at once.
       const { backend, reason } = resolveBackend(req.backend);
-      const wasm = await loadWasm();
+      const { bindings: wasm, threads } = await loadWasm(req.threads);
       checkAborted(signal, 'loading');
       const { source, fromCache, entry } = await this.openSource(req, onProgress, signal);
       try {
@@ -78,7 +78,7 @@ export class EngineCore implements CoreClient {
         this.engine = engine;
         const info = engine.info();
         this.nCtx = info.nCtx;
-        return { info, backend, backendReason: reason };
+        return { info, backend, backendReason: reason, threads };
       } finally {
         await source.close().catch(() => {});
       }
@@ -208,17 +208,20 @@ export class EngineCore implements CoreClient {
   }
 }
 
-/** Reads the GGUF header: a first prefix, then as many bytes as the parser says it needs. */
+/** Reads the GGUF header: a first prefix, then as many bytes as the parser asks for next (it may ask
+ *  past the end of the file, so reads are clamped to the file size). */
 async function readHeader(source: ByteSource, bytesNeeded: (prefix: Uint8Array) => number): Promise<Uint8Array> {
   let prefix = await source.read(0, Math.min(HEADER_PREFIX_BYTES, source.size));
   for (;;) {
     const need = bytesNeeded(prefix);
     if (need === 0) return prefix;
-    if (need <= prefix.length) throw new BadGgufError(`the GGUF header parser asked for ${need} bytes after ${prefix.length}`);
-    if (need > source.size) {
-      throw new BadGgufError(`the file is truncated: its header needs ${need} bytes, the file has ${source.size}`);
+    if (prefix.length >= source.size) {
+      throw new BadGgufError(`the file is truncated: its ${source.size} bytes do not hold the whole GGUF header`);
     }
-    prefix = await source.read(0, need);
+    if (need <= prefix.length) {
+      throw new BadGgufError(`the GGUF header parser asked for ${need} bytes after ${prefix.length}`);
+    }
+    prefix = await source.read(0, Math.min(need, source.size));
   }
 }
 

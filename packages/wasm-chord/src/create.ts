@@ -9,42 +9,11 @@ import { WorkerClient } from './worker-client.js';
 import { InvalidRequestError, toWasmChordError } from './errors.js';
 import { isServerRuntime } from './platform.js';
 import { normalizeSha256 } from './sha256.js';
-import type { CoreClient, CoreLoadRequest, CoreModelSource } from './protocol.js';
+import { modelLabel, resolveModelSource } from './model-source.js';
+import type { CoreClient, CoreLoadRequest } from './protocol.js';
 import type { CreateEngineOptions } from './types.js';
 
 const BACKENDS = new Set(['auto', 'cpu', 'webgpu']);
-
-/** Resolves `model` where the caller is: relative URLs against the page, not the worker script. */
-export function resolveModelSource(model: unknown, serverRuntime = isServerRuntime()): CoreModelSource {
-  if (typeof Blob !== 'undefined' && model instanceof Blob) return { kind: 'blob', blob: model };
-  const text = model instanceof URL ? model.href : model;
-  if (typeof text !== 'string' || text.length === 0) {
-    throw new InvalidRequestError('model: expected a URL, a File/Blob or (Node, Deno) a file path');
-  }
-  if (serverRuntime) {
-    if (/^https?:\/\//i.test(text)) return { kind: 'url', url: text };
-    return { kind: 'path', path: text };
-  }
-  const base = (globalThis as { location?: { href: string } }).location?.href;
-  try {
-    return { kind: 'url', url: new URL(text, base).href };
-  } catch {
-    throw new InvalidRequestError(`model: ${JSON.stringify(text)} is not a valid URL`);
-  }
-}
-
-/** A short name for the `model` field of responses: the file name. */
-function modelLabel(source: CoreModelSource, fallback: string | null): string {
-  if (source.kind === 'blob') {
-    const name = (source.blob as { name?: unknown }).name;
-    if (typeof name === 'string' && name) return name;
-  } else {
-    const text = source.kind === 'url' ? source.url : source.path;
-    const last = text.split(/[/\\]/).pop()?.split(/[?#]/)[0];
-    if (last) return decodeURIComponent(last);
-  }
-  return fallback ?? 'wasm-chord';
-}
 
 function startClient(worker: CreateEngineOptions['worker']): CoreClient {
   const WorkerCtor = (globalThis as { Worker?: typeof Worker }).Worker;
@@ -71,6 +40,9 @@ export async function createEngine(options: CreateEngineOptions): Promise<Engine
   if (options.nCtx !== undefined && !(Number.isInteger(options.nCtx) && options.nCtx > 0)) {
     throw new InvalidRequestError(`nCtx: expected a positive integer, got ${JSON.stringify(options.nCtx)}`);
   }
+  if (options.threads !== undefined && !(Number.isInteger(options.threads) && options.threads > 0)) {
+    throw new InvalidRequestError(`threads: expected a positive integer, got ${JSON.stringify(options.threads)}`);
+  }
   let sha256: string | undefined;
   if (options.sha256 !== undefined) {
     try {
@@ -88,6 +60,7 @@ export async function createEngine(options: CreateEngineOptions): Promise<Engine
     backend,
     cache: options.cache ?? true,
     ...(options.nCtx !== undefined && { nCtx: options.nCtx }),
+    ...(options.threads !== undefined && { threads: options.threads }),
     ...(sha256 !== undefined && { sha256 }),
   };
   const client = startClient(options.worker);

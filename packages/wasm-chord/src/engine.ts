@@ -70,6 +70,9 @@ export class Engine {
   readonly backend: BackendName;
   /** Why this backend was chosen, e.g. "WebGPU is not available here; using the CPU …". */
   readonly backendReason: string;
+  /** CPU threads the engine runs on: 1 unless the page is cross-origin isolated and the engine
+   *  runs in a worker (see CreateEngineOptions.threads). */
+  readonly threads: number;
   /** The chat template in use: the model's Jinja template or a builtin. */
   readonly chatTemplate: ChatTemplateChoice;
 
@@ -90,6 +93,7 @@ export class Engine {
     this.info = parts.loaded.info;
     this.backend = parts.loaded.backend;
     this.backendReason = parts.loaded.backendReason;
+    this.threads = parts.loaded.threads;
     this.modelLabel = parts.modelLabel;
     this.chatTemplate = template;
     this.tokens = { bosToken: this.info.bosToken, eosToken: this.info.eosToken, addBos: this.info.addBos };
@@ -119,7 +123,7 @@ export class Engine {
     return this.client.tokenize(text, options.addSpecial ?? true, options.parseSpecial ?? false);
   }
 
-  /** Text of token ids (special tokens rendered as their text). */
+  /** Text of token ids, as llama.cpp detokenizes: control tokens (BOS, <end_of_turn>) print nothing. */
   async detokenize(ids: readonly number[] | Uint32Array): Promise<string> {
     this.checkLoaded();
     const list = Array.from(ids);

@@ -20,6 +20,8 @@ export interface CoreLoadRequest {
   source: CoreModelSource;
   backend: BackendRequest;
   nCtx?: number;
+  /** Requested CPU threads (see CreateEngineOptions.threads). */
+  threads?: number;
   /** Use the OPFS cache for URLs when it exists. */
   cache: boolean;
   /** Lower-case hex. */
@@ -30,6 +32,8 @@ export interface CoreLoadResult {
   info: ModelInfo;
   backend: BackendName;
   backendReason: string;
+  /** CPU threads the engine really runs on (1 with the single-threaded wasm build). */
+  threads: number;
 }
 
 export interface CoreSampling {

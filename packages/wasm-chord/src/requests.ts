@@ -43,8 +43,7 @@ export function validateSampling(req: SamplingOptions): { sampling: CoreSampling
   if (typeof req !== 'object' || req === null) throw new InvalidRequestError('the request must be an object');
   const r = req as Record<string, unknown>;
   const isInt = Number.isInteger;
-  const n = optNumber(r, 'n', (v) => v === 1, '1 (only one choice is supported)');
-  void n;
+  optNumber(r, 'n', (v) => v === 1, '1 (only one choice is supported)');
   const sampling: CoreSampling = {};
   const maxTokens = optNumber(r, 'max_tokens', (v) => isInt(v) && v >= 0, 'an integer >= 0');
   if (maxTokens !== undefined) sampling.maxTokens = maxTokens;

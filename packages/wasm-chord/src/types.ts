@@ -49,6 +49,11 @@ export interface CreateEngineOptions {
   worker?: boolean | Worker;
   /** Context length in tokens; default min(training context, 4096). */
   nCtx?: number;
+  /** CPU threads. More than one needs the multi-threaded wasm build, which runs only in a Web
+   *  Worker of a cross-origin-isolated page (COOP/COEP headers); elsewhere the engine uses one
+   *  thread. Default: `navigator.hardwareConcurrency` (at most 8) where threads are possible. The
+   *  count is fixed for the worker's lifetime (each engine has its own worker by default). */
+  threads?: number;
   /** Cache URL models in the Origin Private File System (default true where OPFS exists). */
   cache?: boolean;
   /** Expected SHA-256 of the model file (hex). A mismatch fails with IntegrityError. */

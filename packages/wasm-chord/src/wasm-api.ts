@@ -92,6 +92,11 @@ export interface WasmModelLoader {
 
 /** What the generated `wasm_chord_web.js` exports (the parts this package uses). Method syntax on
  *  purpose: the generated init functions accept more argument shapes than we pass. */
+/** The multi-threaded build (src/wasm-threads/) also starts its rayon pool of Web Workers. */
+export interface WasmThreadedBindings extends WasmBindings {
+  initThreadPool(numThreads: number): Promise<unknown>;
+}
+
 export interface WasmBindings {
   default(arg: { module_or_path: URL }): Promise<unknown>;
   initSync(arg: { module: BufferSource }): unknown;

@@ -5,7 +5,10 @@
  */
 
 import type * as Generated from './wasm/wasm_chord_web.js';
-import type { WasmBindings } from './wasm-api.js';
+import type * as GeneratedThreaded from './wasm-threads/wasm_chord_web.js';
+import type { WasmBindings, WasmThreadedBindings } from './wasm-api.js';
 
 type Conforms<T extends WasmBindings> = T;
 export type GeneratedConformsToContract = Conforms<typeof Generated>;
+type ConformsThreaded<T extends WasmThreadedBindings> = T;
+export type GeneratedThreadedConformsToContract = ConformsThreaded<typeof GeneratedThreaded>;

@@ -355,14 +355,16 @@ impl Backend for CpuBackend {
     }
 
     fn attention(&mut self, q: &Tensor, p: &AttentionParams) -> Result<Tensor, CpuError> {
-        let n_threads = self.n_threads;
         let n_layer = self.cache()?.k.len();
         self.last_layer = if p.layer + 1 == n_layer {
             LastLayer::AttentionDone
         } else {
             LastLayer::Before
         };
-        let cache = self.cache()?;
+        let cache = self
+            .cache
+            .as_ref()
+            .ok_or_else(|| CpuError::Cache("not initialised".into()))?;
         if q.cols != p.n_head * p.head_dim
             || p.n_head_kv == 0
             || p.n_head % p.n_head_kv != 0
@@ -383,7 +385,7 @@ impl Backend for CpuBackend {
             &cache.v[p.layer],
             cache.kv_dim,
             p,
-            n_threads,
+            &self.pool,
         ))
     }
 

@@ -75,7 +75,9 @@ pub fn matmul(
         let work = |chunk: usize, o: &mut [f32]| -> Result<(), CpuError> {
             let r0 = chunk * rows_per_chunk;
             match g.dot {
-                Dot::Fast(_, _, Some(cols)) => cols(&w.bytes[r0 * rb..(r0 + o.len()) * rb], rb, xq, o),
+                Dot::Fast(_, _, Some(cols)) => {
+                    cols(&w.bytes[r0 * rb..(r0 + o.len()) * rb], rb, xq, o)
+                }
                 _ => {
                     for (i, o) in o.iter_mut().enumerate() {
                         *o = g.dot.eval(n, w.row_bytes(r0 + i), xq);

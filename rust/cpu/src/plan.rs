@@ -120,7 +120,9 @@ mod tests {
     use super::*;
 
     fn shape(g: &[Group]) -> Vec<((usize, usize), bool)> {
-        g.iter().map(|g| (g.rows, g.act == ActQuant::Q8K4x8)).collect()
+        g.iter()
+            .map(|g| (g.rows, g.act == ActQuant::Q8K4x8))
+            .collect()
     }
 
     #[test]

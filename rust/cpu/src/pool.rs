@@ -7,10 +7,25 @@ use rayon::prelude::*;
 
 pub struct Pool {
     pool: Option<rayon::ThreadPool>,
+    /// The threaded wasm build: work goes to rayon's global pool, whose threads are the Web
+    /// Workers the npm package started (`initThreadPool`); wasm cannot spawn threads itself.
+    global: bool,
     threads: usize,
 }
 
 impl Pool {
+    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+    pub fn new(_threads: usize) -> Self {
+        // The pool's size was fixed when the package started the workers.
+        let threads = rayon::current_num_threads();
+        Pool {
+            pool: None,
+            global: threads > 1,
+            threads,
+        }
+    }
+
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "atomics")))]
     pub fn new(threads: usize) -> Self {
         let pool = (threads > 1)
             .then(|| {
@@ -22,7 +37,11 @@ impl Pool {
             })
             .flatten();
         let threads = if pool.is_some() { threads } else { 1 };
-        Pool { pool, threads }
+        Pool {
+            pool,
+            global: false,
+            threads,
+        }
     }
 
     pub fn threads(&self) -> usize {
@@ -37,13 +56,18 @@ impl Pool {
         f: &(dyn Fn(usize, &mut [T]) -> Result<(), CpuError> + Sync),
     ) -> Result<(), CpuError> {
         let chunk_len = chunk_len.max(1);
+        if data.len() <= chunk_len {
+            return f(0, data);
+        }
+        let parallel = |data: &mut [T]| {
+            data.par_chunks_mut(chunk_len)
+                .enumerate()
+                .try_for_each(|(i, c)| f(i, c))
+        };
         match &self.pool {
-            Some(pool) if data.len() > chunk_len => pool.install(|| {
-                data.par_chunks_mut(chunk_len)
-                    .enumerate()
-                    .try_for_each(|(i, c)| f(i, c))
-            }),
-            _ => data
+            Some(pool) => pool.install(|| parallel(data)),
+            None if self.global => parallel(data),
+            None => data
                 .chunks_mut(chunk_len)
                 .enumerate()
                 .try_for_each(|(i, c)| f(i, c)),

@@ -30,6 +30,15 @@ impl TensorInfo {
         })
     }
 
+    /// The type's ggml name ("Q4_K"), or "unknown(N)" for a type id we do not know, for reports
+    /// that must describe files we cannot run.
+    pub fn type_name(&self) -> String {
+        GgmlType::from_id(self.ggml_type).map_or_else(
+            || format!("unknown({})", self.ggml_type),
+            |ty| ty.name().to_string(),
+        )
+    }
+
     /// Bytes of tensor data: whole blocks of the type along `ne[0]`, rows packed.
     pub fn byte_size(&self) -> Result<u64, GgufError> {
         let ty = self.ty()?;

@@ -10,6 +10,131 @@ use crate::ModelError;
 /// Called with (name, layer, values) for every named intermediate, when tracing.
 pub type Trace<'a> = dyn FnMut(&str, Option<usize>, &[f32]) + 'a;
 
+/// Hands named intermediates to the trace hook, when there is one.
+pub struct Tracer<'h, 't> {
+    hook: Option<&'h mut Trace<'t>>,
+}
+
+impl<'h, 't> Tracer<'h, 't> {
+    pub fn new(hook: Option<&'h mut Trace<'t>>) -> Self {
+        Tracer { hook }
+    }
+
+    fn name<B: Backend>(
+        &mut self,
+        be: &mut B,
+        t: &B::Tensor,
+        label: &str,
+        layer: Option<usize>,
+    ) -> Result<(), ModelError> {
+        if let Some(hook) = self.hook.as_deref_mut() {
+            hook(label, layer, &be.read(t).map_err(ModelError::backend)?);
+        }
+        Ok(())
+    }
+}
+
+/// A forward pass in progress: the residual stream after `next_layer` blocks. The pass can stop
+/// between blocks and resume, so a caller (a Web Worker) can bound the work done per call.
+pub struct ForwardPass<T> {
+    /// (n_tokens, n_embd); None only after a block failed (the request is over then).
+    x: Option<T>,
+    pos0: usize,
+    next_layer: usize,
+}
+
+impl<T> ForwardPass<T> {
+    pub fn layers_done(&self) -> usize {
+        self.next_layer
+    }
+
+    /// Position of the pass's first token.
+    pub fn pos0(&self) -> usize {
+        self.pos0
+    }
+}
+
+fn broken_pass() -> ModelError {
+    ModelError::BadRequest("this forward pass failed earlier; start a new one".into())
+}
+
+/// Starts a pass over `tokens` at positions `pos0..`: the scaled embeddings.
+pub fn begin_forward<B: Backend>(
+    cfg: &Config,
+    w: &Weights<B::Weight>,
+    be: &mut B,
+    tokens: &[u32],
+    pos0: usize,
+    tr: &mut Tracer,
+) -> Result<ForwardPass<B::Tensor>, ModelError> {
+    let e = ModelError::backend;
+    let mut x = be.embed(&w.token_embd, tokens).map_err(e)?;
+    if let Some(s) = cfg.embed_scale {
+        be.scale(&mut x, s).map_err(e)?;
+    }
+    tr.name(be, &x, "inp_embd", None)?;
+    Ok(ForwardPass {
+        x: Some(x),
+        pos0,
+        next_layer: 0,
+    })
+}
+
+/// Runs up to `max_layers` more blocks (filling their KV cache); true when all are done.
+pub fn forward_layers<B: Backend>(
+    cfg: &Config,
+    w: &Weights<B::Weight>,
+    be: &mut B,
+    pass: &mut ForwardPass<B::Tensor>,
+    max_layers: usize,
+    tr: &mut Tracer,
+) -> Result<bool, ModelError> {
+    let end = (pass.next_layer + max_layers).min(w.layers.len());
+    while pass.next_layer < end {
+        let il = pass.next_layer;
+        let x = pass.x.take().ok_or_else(broken_pass)?;
+        pass.x = Some(block(cfg, w, &w.layers[il], il, be, x, pass.pos0, tr)?);
+        pass.next_layer += 1;
+    }
+    Ok(pass.next_layer == w.layers.len())
+}
+
+/// Ends a pass whose blocks are all done: the logits `(n_vocab)` of the last token.
+pub fn finish_forward<B: Backend>(
+    cfg: &Config,
+    w: &Weights<B::Weight>,
+    be: &mut B,
+    pass: ForwardPass<B::Tensor>,
+    tr: &mut Tracer,
+) -> Result<Vec<f32>, ModelError> {
+    let e = ModelError::backend;
+    if pass.next_layer != w.layers.len() {
+        return Err(ModelError::BadRequest(format!(
+            "forward pass finished after {} of {} layers",
+            pass.next_layer,
+            w.layers.len()
+        )));
+    }
+    let x = be
+        .last_row(pass.x.as_ref().ok_or_else(broken_pass)?)
+        .map_err(e)?;
+    let x = be
+        .rms_norm(&x, &w.output_norm, cfg.n_embd, cfg.rms_eps)
+        .map_err(e)?;
+    tr.name(be, &x, "result_norm", None)?;
+    let logits = be.matmul(w.output(), &x).map_err(e)?;
+    let mut logits = be.read(&logits).map_err(e)?;
+    if let Some(cap) = cfg.final_logit_softcap {
+        for l in &mut logits {
+            *l = cap * (*l / cap).tanh();
+        }
+    }
+    if let Some(hook) = tr.hook.as_deref_mut() {
+        hook("result_output", None, &logits);
+    }
+    Ok(logits)
+}
+
 /// Runs `tokens` (at positions `pos0..`) through the model, filling the KV cache, and returns the
 /// logits `(n_vocab)` of the last token.
 pub fn forward<B: Backend>(
@@ -18,44 +143,12 @@ pub fn forward<B: Backend>(
     be: &mut B,
     tokens: &[u32],
     pos0: usize,
-    mut trace: Option<&mut Trace<'_>>,
+    trace: Option<&mut Trace<'_>>,
 ) -> Result<Vec<f32>, ModelError> {
-    let e = ModelError::backend;
-    let mut name =
-        |be: &mut B, t: &B::Tensor, label: &str, layer: Option<usize>| -> Result<(), ModelError> {
-            if let Some(hook) = trace.as_deref_mut() {
-                hook(label, layer, &be.read(t).map_err(e)?);
-            }
-            Ok(())
-        };
-
-    // x: (n_tokens, n_embd)
-    let mut x = be.embed(&w.token_embd, tokens).map_err(e)?;
-    if let Some(s) = cfg.embed_scale {
-        be.scale(&mut x, s).map_err(e)?;
-    }
-    name(be, &x, "inp_embd", None)?;
-
-    for (il, layer) in w.layers.iter().enumerate() {
-        x = block(cfg, w, layer, il, be, x, pos0, &mut name)?;
-    }
-
-    let x = be.last_row(&x).map_err(e)?;
-    let x = be
-        .rms_norm(&x, &w.output_norm, cfg.n_embd, cfg.rms_eps)
-        .map_err(e)?;
-    name(be, &x, "result_norm", None)?;
-    let logits = be.matmul(w.output(), &x).map_err(e)?;
-    let mut logits = be.read(&logits).map_err(e)?;
-    if let Some(cap) = cfg.final_logit_softcap {
-        for l in &mut logits {
-            *l = cap * (*l / cap).tanh();
-        }
-    }
-    if let Some(hook) = trace {
-        hook("result_output", None, &logits);
-    }
-    Ok(logits)
+    let mut tr = Tracer::new(trace);
+    let mut pass = begin_forward(cfg, w, be, tokens, pos0, &mut tr)?;
+    forward_layers(cfg, w, be, &mut pass, usize::MAX, &mut tr)?;
+    finish_forward(cfg, w, be, pass, &mut tr)
 }
 
 /// One transformer block: attention then feed-forward, each with a residual connection.
@@ -68,7 +161,7 @@ fn block<B: Backend>(
     be: &mut B,
     x: B::Tensor,
     pos0: usize,
-    name: &mut impl FnMut(&mut B, &B::Tensor, &str, Option<usize>) -> Result<(), ModelError>,
+    tr: &mut Tracer,
 ) -> Result<B::Tensor, ModelError> {
     let e = ModelError::backend;
     let l = Some(il);
@@ -78,7 +171,7 @@ fn block<B: Backend>(
     let h = be
         .rms_norm(&x, &layer.attn_norm, cfg.n_embd, cfg.rms_eps)
         .map_err(e)?;
-    name(be, &h, "attn_norm", l)?;
+    tr.name(be, &h, "attn_norm", l)?;
 
     let mut q = be.matmul(&layer.wq, &h).map_err(e)?; // (n_tokens, n_head*head_dim)
     let mut k = be.matmul(&layer.wk, &h).map_err(e)?; // (n_tokens, n_head_kv*head_dim)
@@ -116,9 +209,9 @@ fn block<B: Backend>(
     if let Some(s) = cfg.q_scale {
         be.scale(&mut q, s).map_err(e)?;
     }
-    name(be, &q, "q_rope", l)?;
-    name(be, &k, "k_rope", l)?;
-    name(be, &v, "v", l)?;
+    tr.name(be, &q, "q_rope", l)?;
+    tr.name(be, &k, "k_rope", l)?;
+    tr.name(be, &v, "v", l)?;
 
     be.store_kv(il, pos0, &k, &v).map_err(e)?;
     let attn = AttentionParams {
@@ -131,39 +224,39 @@ fn block<B: Backend>(
         kq_scale: cfg.kq_scale,
     };
     let a = be.attention(&q, &attn).map_err(e)?; // (n_tokens, n_head*head_dim)
-    name(be, &a, "kqv", l)?;
+    tr.name(be, &a, "kqv", l)?;
     let mut attn_out = be.matmul(&layer.wo, &a).map_err(e)?; // (n_tokens, n_embd)
-    name(be, &attn_out, "attn_wo", l)?;
+    tr.name(be, &attn_out, "attn_wo", l)?;
     if let Some(pn) = &layer.attn_post_norm {
         attn_out = be
             .rms_norm(&attn_out, pn, cfg.n_embd, cfg.rms_eps)
             .map_err(e)?;
     }
-    name(be, &attn_out, "attn_out", l)?;
+    tr.name(be, &attn_out, "attn_out", l)?;
     be.add(&mut attn_out, &x).map_err(e)?;
     let resid = attn_out; // residual stream after attention
-    name(be, &resid, "ffn_inp", l)?;
+    tr.name(be, &resid, "ffn_inp", l)?;
 
     // --- feed-forward ---
     let h = be
         .rms_norm(&resid, &layer.ffn_norm, cfg.n_embd, cfg.rms_eps)
         .map_err(e)?;
-    name(be, &h, "ffn_norm", l)?;
+    tr.name(be, &h, "ffn_norm", l)?;
     let gate = be.matmul(&layer.ffn_gate, &h).map_err(e)?; // (n_tokens, n_ff)
     let up = be.matmul(&layer.ffn_up, &h).map_err(e)?; // (n_tokens, n_ff)
-    name(be, &gate, "ffn_gate", l)?;
-    name(be, &up, "ffn_up", l)?;
+    tr.name(be, &gate, "ffn_gate", l)?;
+    tr.name(be, &up, "ffn_up", l)?;
     let act = be.gated_activation(&gate, &up, cfg.activation).map_err(e)?;
-    name(be, &act, "ffn_act", l)?;
+    tr.name(be, &act, "ffn_act", l)?;
     let mut ffn_out = be.matmul(&layer.ffn_down, &act).map_err(e)?; // (n_tokens, n_embd)
-    name(be, &ffn_out, "ffn_down", l)?;
+    tr.name(be, &ffn_out, "ffn_down", l)?;
     if let Some(pn) = &layer.ffn_post_norm {
         ffn_out = be
             .rms_norm(&ffn_out, pn, cfg.n_embd, cfg.rms_eps)
             .map_err(e)?;
     }
-    name(be, &ffn_out, "ffn_out", l)?;
+    tr.name(be, &ffn_out, "ffn_out", l)?;
     be.add(&mut ffn_out, &resid).map_err(e)?;
-    name(be, &ffn_out, "l_out", l)?;
+    tr.name(be, &ffn_out, "l_out", l)?;
     Ok(ffn_out)
 }

@@ -4,6 +4,7 @@
 //! steps; `Model::generate` simply runs the steps to the end with a text callback.
 
 use crate::backend::Backend;
+use crate::forward::{ForwardPass, Tracer};
 use crate::model::{Model, PREFILL_CHUNK};
 use crate::sampler::{Sampler, SamplingParams};
 use crate::ModelError;
@@ -63,8 +64,12 @@ impl GenerationStats {
 
 /// One request in progress. It holds no borrow of the model, so it can live across calls from
 /// JavaScript; pass it back to `Model::step` with the model that began it.
-pub struct Generation {
+pub struct Generation<B: Backend> {
     opts: GenerateOptions,
+    /// Layers of a prompt chunk per step (0 = the whole chunk in one step).
+    layers_per_step: usize,
+    /// The prompt chunk being evaluated, when a step stopped between layers.
+    chunk: Option<ForwardPass<B::Tensor>>,
     sampler: Sampler,
     prompt: Vec<u32>,
     /// Prompt tokens `0..prefilled` are in the cache.
@@ -87,16 +92,26 @@ pub struct Generation {
 /// What one `step` did.
 #[derive(Debug, Clone)]
 pub enum Step {
-    /// A chunk of the prompt went through the network: `evaluated` of `total` prompt tokens that
-    /// needed evaluation are done.
+    /// Part of the prompt went through the network (some layers of a chunk, or a whole chunk):
+    /// `evaluated` of the `total` prompt tokens that needed evaluation are done.
     Prefill { evaluated: usize, total: usize },
     /// A new token; `text` is empty while a UTF-8 character is incomplete.
     Token { token: u32, text: String },
     /// The request is over; `text` is any text held back until now.
-    Finished { text: String, stats: GenerationStats },
+    Finished {
+        text: String,
+        stats: GenerationStats,
+    },
 }
 
-impl Generation {
+impl<B: Backend> Generation<B> {
+    /// Bounds the work of a prefill step to `n` layers of a prompt chunk (0 = a whole chunk), so
+    /// a caller that must stay responsive — a Web Worker waiting for an abort — gets control back
+    /// often even while a long prompt is evaluated. The numbers are the same either way.
+    pub fn set_layers_per_step(&mut self, n: usize) {
+        self.layers_per_step = n;
+    }
+
     /// Asks the request to end: the next step finishes it with `FinishReason::Abort`.
     pub fn cancel(&mut self) {
         self.cancelled = true;
@@ -114,7 +129,7 @@ impl<B: Backend> Model<B> {
         &mut self,
         prompt: &[u32],
         opts: &GenerateOptions,
-    ) -> Result<Generation, ModelError> {
+    ) -> Result<Generation<B>, ModelError> {
         let mut sampler = Sampler::new(opts.sampling.clone())?;
         let prefill_start = self.reusable_prefix(prompt)?;
         for &t in prompt {
@@ -122,6 +137,8 @@ impl<B: Backend> Model<B> {
         }
         Ok(Generation {
             opts: opts.clone(),
+            layers_per_step: 0,
+            chunk: None,
             sampler,
             prompt: prompt.to_vec(),
             prefilled: prefill_start,
@@ -138,7 +155,7 @@ impl<B: Backend> Model<B> {
     }
 
     /// Does the next unit of work of `gen`. After `Step::Finished`, further calls are an error.
-    pub fn step(&mut self, gen: &mut Generation) -> Result<Step, ModelError> {
+    pub fn step(&mut self, gen: &mut Generation<B>) -> Result<Step, ModelError> {
         if gen.finished {
             return Err(ModelError::BadRequest(
                 "this generation has finished; begin a new one".into(),
@@ -153,21 +170,35 @@ impl<B: Backend> Model<B> {
         self.decode_step(gen)
     }
 
-    fn prefill_step(&mut self, gen: &mut Generation) -> Result<Step, ModelError> {
+    fn prefill_step(&mut self, gen: &mut Generation<B>) -> Result<Step, ModelError> {
         let t0 = Instant::now();
-        let end = (gen.prefilled + PREFILL_CHUNK).min(gen.prompt.len());
+        let mut tr = Tracer::new(None);
         // Chunks are aligned to where evaluation started, as in `Model::eval`, so a prompt is
         // split the same way (and gives the same numbers) whichever way it is run.
-        gen.logits = self.forward_traced(&gen.prompt[gen.prefilled..end], gen.prefilled, None)?;
-        gen.prefilled = end;
+        let end = (gen.prefilled + PREFILL_CHUNK).min(gen.prompt.len());
+        let chunk = &gen.prompt[gen.prefilled..end];
+        let mut pass = match gen.chunk.take() {
+            Some(pass) => pass,
+            None => self.begin_chunk(chunk, gen.prefilled, &mut tr)?,
+        };
+        let max_layers = match gen.layers_per_step {
+            0 => usize::MAX,
+            n => n,
+        };
+        if self.continue_chunk(&mut pass, max_layers, &mut tr)? {
+            gen.logits = self.finish_chunk(pass, chunk, &mut tr)?;
+            gen.prefilled = end;
+        } else {
+            gen.chunk = Some(pass);
+        }
         gen.prompt_time += t0.elapsed();
         Ok(Step::Prefill {
-            evaluated: end - gen.prefill_start,
+            evaluated: gen.prefilled - gen.prefill_start,
             total: gen.prompt.len() - gen.prefill_start,
         })
     }
 
-    fn decode_step(&mut self, gen: &mut Generation) -> Result<Step, ModelError> {
+    fn decode_step(&mut self, gen: &mut Generation<B>) -> Result<Step, ModelError> {
         if gen.generated.len() >= gen.opts.max_tokens {
             return Ok(self.finish(gen, FinishReason::Length));
         }
@@ -191,7 +222,7 @@ impl<B: Backend> Model<B> {
         Ok(Step::Token { token, text })
     }
 
-    fn finish(&self, gen: &mut Generation, reason: FinishReason) -> Step {
+    fn finish(&self, gen: &mut Generation<B>, reason: FinishReason) -> Step {
         gen.finished = true;
         // Text held back for an incomplete character is emitted unless the caller walked away.
         let text = if reason == FinishReason::Abort {

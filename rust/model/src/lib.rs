@@ -19,6 +19,6 @@ pub use backend::Backend;
 pub use config::{Arch, Config};
 pub use error::ModelError;
 pub use generation::{FinishReason, GenerateOptions, Generation, GenerationStats, Step};
-pub use model::{Model, ModelBuilder, DEFAULT_N_CTX};
+pub use model::{Model, ModelBuilder, DEFAULT_N_CTX, PREFILL_CHUNK};
 pub use sampler::{Sampler, SamplingParams};
 pub use weights::{PlannedTensor, TensorReader};

@@ -3,14 +3,16 @@
 
 use crate::backend::Backend;
 use crate::config::Config;
-use crate::forward::{forward, Trace};
+use crate::forward::{begin_forward, finish_forward, forward_layers, ForwardPass, Trace, Tracer};
 use crate::weights::{PlannedTensor, TensorReader, WeightLoader, Weights};
 use crate::ModelError;
 use gguf::Gguf;
 use tokenizer::Tokenizer;
 
-/// Prompt tokens per forward call: bounds activation memory on long prompts.
-pub(crate) const PREFILL_CHUNK: usize = 256;
+/// Prompt tokens per forward call: bounds activation memory on long prompts. 512 is llama.cpp's
+/// default micro-batch (`n_ubatch`), so a long prompt is split where llama.cpp splits it; the CPU
+/// kernels' float order depends on the rows in a batch, so this keeps the numbers equal.
+pub const PREFILL_CHUNK: usize = 512;
 /// Context used when the caller does not choose one (capped by the model's training context).
 pub const DEFAULT_N_CTX: usize = 4096;
 
@@ -22,6 +24,12 @@ pub struct Model<B: Backend> {
     n_ctx: usize,
     /// The tokens whose keys and values sit in the cache, in position order.
     pub(crate) cached: Vec<u32>,
+    /// How many leading cached positions were computed exactly as a fresh evaluation computes
+    /// them: whole `PREFILL_CHUNK` batches from position 0. Only these are reused, because the
+    /// kernels' float order depends on how rows are batched (a token decoded alone, or a prompt
+    /// split elsewhere, gets keys and values a few ulps apart), and a reused prefix must never
+    /// change the output.
+    exact_prefix: usize,
 }
 
 /// Loads a model push-style: the header is checked up front (config, tokenizer, every tensor's
@@ -106,6 +114,7 @@ impl<B: Backend> ModelBuilder<B> {
             backend: self.backend,
             n_ctx: self.n_ctx,
             cached: Vec::new(),
+            exact_prefix: 0,
         })
     }
 }
@@ -139,6 +148,7 @@ impl<B: Backend> Model<B> {
     /// Forgets the cached sequence (the next prompt is evaluated from scratch).
     pub fn reset(&mut self) {
         self.cached.clear();
+        self.exact_prefix = 0;
     }
 
     /// Runs tokens at positions `pos0..` through the network and returns the last token's
@@ -149,6 +159,21 @@ impl<B: Backend> Model<B> {
         pos0: usize,
         trace: Option<&mut Trace<'_>>,
     ) -> Result<Vec<f32>, ModelError> {
+        let mut tr = Tracer::new(trace);
+        let mut pass = self.begin_chunk(tokens, pos0, &mut tr)?;
+        self.continue_chunk(&mut pass, usize::MAX, &mut tr)?;
+        self.finish_chunk(pass, tokens, &mut tr)
+    }
+
+    /// Starts evaluating `tokens` at positions `pos0..` (the cache is cut back to `pos0`), to be
+    /// run a few layers at a time by `continue_chunk` and ended by `finish_chunk`. A chunk left
+    /// unfinished leaves the cache consistent: it holds the first `pos0` tokens.
+    pub(crate) fn begin_chunk(
+        &mut self,
+        tokens: &[u32],
+        pos0: usize,
+        tr: &mut Tracer,
+    ) -> Result<ForwardPass<B::Tensor>, ModelError> {
         self.check_tokens(tokens)?;
         if pos0 + tokens.len() > self.n_ctx {
             return Err(ModelError::PromptTooLong {
@@ -157,15 +182,47 @@ impl<B: Backend> Model<B> {
             });
         }
         self.cached.truncate(pos0);
-        let logits = forward(
+        self.exact_prefix = self.exact_prefix.min(pos0);
+        begin_forward(
             &self.config,
             &self.weights,
             &mut self.backend,
             tokens,
             pos0,
-            trace,
-        )?;
+            tr,
+        )
+    }
+
+    /// Runs up to `max_layers` more layers of a chunk; true when all are done.
+    pub(crate) fn continue_chunk(
+        &mut self,
+        pass: &mut ForwardPass<B::Tensor>,
+        max_layers: usize,
+        tr: &mut Tracer,
+    ) -> Result<bool, ModelError> {
+        forward_layers(
+            &self.config,
+            &self.weights,
+            &mut self.backend,
+            pass,
+            max_layers,
+            tr,
+        )
+    }
+
+    /// Ends a chunk whose layers are done: its tokens join the cache; returns the last logits.
+    pub(crate) fn finish_chunk(
+        &mut self,
+        pass: ForwardPass<B::Tensor>,
+        tokens: &[u32],
+        tr: &mut Tracer,
+    ) -> Result<Vec<f32>, ModelError> {
+        let pos0 = pass.pos0();
+        let logits = finish_forward(&self.config, &self.weights, &mut self.backend, pass, tr)?;
         self.cached.extend_from_slice(tokens);
+        if pos0 == self.exact_prefix && tokens.len() == PREFILL_CHUNK {
+            self.exact_prefix += PREFILL_CHUNK;
+        }
         Ok(logits)
     }
 
@@ -181,7 +238,7 @@ impl<B: Backend> Model<B> {
     }
 
     /// Checks a prompt and returns how many of its leading tokens are already in the cache and can
-    /// be kept (always leaving at least one to evaluate, for the logits).
+    /// be kept: whole chunks computed exactly as a fresh evaluation would (see `exact_prefix`).
     pub(crate) fn reusable_prefix(&self, tokens: &[u32]) -> Result<usize, ModelError> {
         if tokens.is_empty() {
             return Err(ModelError::EmptyPrompt);
@@ -199,7 +256,9 @@ impl<B: Backend> Model<B> {
             .zip(tokens)
             .take_while(|(a, b)| a == b)
             .count();
-        Ok(common.min(tokens.len() - 1))
+        // Whole exact chunks only, and at least one token left to evaluate (for the logits).
+        let reusable = common.min(self.exact_prefix).min(tokens.len() - 1);
+        Ok(reusable - reusable % PREFILL_CHUNK)
     }
 
     pub(crate) fn check_tokens(&self, tokens: &[u32]) -> Result<(), ModelError> {

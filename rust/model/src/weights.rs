@@ -305,7 +305,10 @@ impl<W> WeightLoader<W> {
     }
 
     pub fn total_bytes(&self) -> u64 {
-        self.tensors.iter().map(|t| t.range.end - t.range.start).sum()
+        self.tensors
+            .iter()
+            .map(|t| t.range.end - t.range.start)
+            .sum()
     }
 
     pub fn loaded_bytes(&self) -> u64 {
@@ -322,6 +325,8 @@ impl<W> WeightLoader<W> {
         }
         let mut loaded = self.loaded;
         // Every index in the layout was loaded (checked above), and each appears once.
-        Ok(self.layout.map(|i| loaded[i].take().expect("tensor loaded once")))
+        Ok(self
+            .layout
+            .map(|i| loaded[i].take().expect("tensor loaded once")))
     }
 }

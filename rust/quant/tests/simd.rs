@@ -1,7 +1,7 @@
 //! The ggml-order kernels (`quant::simd`): every SIMD implementation equals the portable one bit
 //! for bit, and both equal the scalar reference `quant::vec_dot` up to float summation order.
 
-use quant::simd::{Kernel, DotFn};
+use quant::simd::{DotFn, Kernel};
 use quant::GgmlType;
 
 /// xorshift, deterministic inputs.
@@ -72,7 +72,11 @@ fn check_against(name: &str, f: DotFn) {
                 let spec = k.portable_fn().unwrap()(&w, &a);
                 let got = f_for(name, *k, f).map(|g| g(&w, &a));
                 if let Some(got) = got {
-                    assert_eq!(got.to_bits(), spec.to_bits(), "{name} {k:?} n={n}: {got} vs {spec}");
+                    assert_eq!(
+                        got.to_bits(),
+                        spec.to_bits(),
+                        "{name} {k:?} n={n}: {got} vs {spec}"
+                    );
                 }
                 let reference = quant::vec_dot(ty, n, &w, &a).unwrap();
                 let scale: f32 = {
@@ -171,7 +175,11 @@ fn rows_fn_equals_dot_fn_bit_for_bit() {
                 rows(&w, &a, a_row, &mut out);
                 for (i, o) in out.iter().enumerate() {
                     let want = dot(&w, &a[i * a_row..(i + 1) * a_row]);
-                    assert_eq!(o.to_bits(), want.to_bits(), "{k:?} n={n} rows={n_rows} row {i}");
+                    assert_eq!(
+                        o.to_bits(),
+                        want.to_bits(),
+                        "{k:?} n={n} rows={n_rows} row {i}"
+                    );
                 }
             }
         }
@@ -181,12 +189,17 @@ fn rows_fn_equals_dot_fn_bit_for_bit() {
 #[test]
 fn f16_attention_kernels_equal_portable_bit_for_bit() {
     use quant::simd::f16 as k;
+    use quant::simd::tile;
     let mut rng = Rng(99);
     for n in [16usize, 32, 40, 64, 256] {
         let h: Vec<u16> = (0..n).map(|_| quant::f32_to_fp16(rng.f() * 3.0)).collect();
         let v: Vec<u16> = (0..n).map(|_| quant::f32_to_fp16(rng.f())).collect();
         let q: Vec<f32> = (0..n).map(|_| rng.f()).collect();
-        assert_eq!(k::dot_f16(&h, &q).to_bits(), k::portable::dot_f16(&h, &q).to_bits(), "dot n={n}");
+        assert_eq!(
+            k::dot_f16(&h, &q).to_bits(),
+            k::portable::dot_f16(&h, &q).to_bits(),
+            "dot n={n}"
+        );
         let s = rng.f();
         let (mut a, mut b) = (h.clone(), h.clone());
         k::mad_f16(&mut a, &v, s);
@@ -196,9 +209,15 @@ fn f16_attention_kernels_equal_portable_bit_for_bit() {
         k::portable::scale_f16(&mut b, 0.37);
         assert_eq!(a, b, "scale n={n}");
         let (mut o1, mut o2) = (q.clone(), q.clone());
-        k::axpy_f16(&mut o1, &v, s);
-        k::portable::axpy_f16(&mut o2, &v, s);
+        tile::axpy_f16(&mut o1, &v, s);
+        tile::portable::axpy_f16(&mut o2, &v, s);
         assert_eq!(o1, o2, "axpy n={n}");
+
+        let kt: Vec<f32> = (0..n * tile::TILE).map(|_| rng.f()).collect();
+        let (mut s1, mut s2) = ([0.0; tile::TILE], [0.0; tile::TILE]);
+        tile::scores(&kt, &q, &mut s1);
+        tile::portable::scores(&kt, &q, &mut s2);
+        assert_eq!(s1.map(f32::to_bits), s2.map(f32::to_bits), "scores n={n}");
     }
 }
 
@@ -224,6 +243,21 @@ fn cols_fn_equals_dot_fn_bit_for_bit() {
                 let want = dot(&w[r * w_row..(r + 1) * w_row], &a);
                 assert_eq!(o.to_bits(), want.to_bits(), "{k:?} rows={n_rows} row {r}");
             }
+        }
+    }
+}
+
+/// The SIMD path under test is really the one compiled in (so the bit-for-bit tests above test it).
+#[test]
+fn the_expected_simd_path_is_selected() {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    for k in KERNELS {
+        assert!(k.simd128_fn().is_some(), "{k:?} has no SIMD128 kernel");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        for k in KERNELS {
+            assert!(k.avx2_fn().is_some(), "{k:?} has no AVX2 kernel");
         }
     }
 }

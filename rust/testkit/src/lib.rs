@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,6 +33,9 @@ pub fn gemma3_path() -> PathBuf {
 
 /// A random-weight llama model such as `llama-spm-q4_0`, (re)generated and hash-checked.
 pub fn llama_test_model(variant: &str) -> PathBuf {
+    // Tests of one binary run in parallel threads; one build at a time is enough.
+    static BUILDING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
     run_ok(
         Command::new("python3")
             .arg(repo_root().join("tests/models/make_llama.py"))

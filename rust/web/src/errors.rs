@@ -65,4 +65,3 @@ pub fn model_error(e: ModelError) -> JsValue {
     };
     js_error(code, &e.to_string())
 }
-

@@ -29,14 +29,7 @@ pub struct ModelInfo {
 impl ModelInfo {
     pub fn new(g: &gguf::Gguf, file_size: u64, b: &ModelBuilder<CpuBackend>) -> Self {
         let str_key = |k: &str| g.get_str_opt(k).ok().flatten().map(str::to_string);
-        let tensor_types: BTreeSet<String> = g
-            .tensors
-            .iter()
-            .map(|t| {
-                quant::GgmlType::from_id(t.ggml_type)
-                    .map_or_else(|| format!("unknown({})", t.ggml_type), |ty| ty.name().into())
-            })
-            .collect();
+        let tensor_types: BTreeSet<String> = g.tensors.iter().map(|t| t.type_name()).collect();
         let (cfg, tok) = (b.config(), b.tokenizer());
         let text = |id: Option<u32>| id.and_then(|i| tok.token_text(i)).map(str::to_string);
         ModelInfo {

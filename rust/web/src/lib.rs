@@ -17,6 +17,11 @@ use model::{Generation, Model, ModelBuilder, Step};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+/// `initThreadPool(n)` (threaded build only): starts n Web Workers as the rayon pool the CPU
+/// backend runs on. The package awaits it once, before loading a model.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
 #[wasm_bindgen(start)]
 fn start() {
     // A Rust panic (a bug) shows its message in the console instead of "unreachable executed".
@@ -97,9 +102,7 @@ impl ModelLoader {
     /// The bytes of the range `nextRange()` returned.
     #[wasm_bindgen(js_name = loadTensor)]
     pub fn load_tensor(&mut self, bytes: &[u8]) -> JsResult<()> {
-        self.builder
-            .load_tensor(bytes)
-            .map_err(errors::model_error)
+        self.builder.load_tensor(bytes).map_err(errors::model_error)
     }
 
     #[wasm_bindgen(js_name = totalBytes)]
@@ -128,7 +131,7 @@ impl ModelLoader {
 pub struct Engine {
     model: Model<CpuBackend>,
     info: ModelInfo,
-    generation: Option<Generation>,
+    generation: Option<Generation<CpuBackend>>,
 }
 
 #[wasm_bindgen]
@@ -159,10 +162,13 @@ impl Engine {
     pub fn begin(&mut self, prompt: &[u32], options: JsValue) -> JsResult<()> {
         let opts = options::generate_options(options)?;
         self.generation = None;
-        let generation = self
+        let mut generation = self
             .model
             .begin(prompt, &opts)
             .map_err(errors::model_error)?;
+        // One layer of a prompt chunk per step: the worker gets control back often enough for an
+        // abort to land quickly even on a long prompt (a 256-token chunk is many seconds in wasm).
+        generation.set_layers_per_step(1);
         self.generation = Some(generation);
         Ok(())
     }
@@ -175,10 +181,7 @@ impl Engine {
                 "no generation in progress: call begin() first",
             ));
         };
-        let step = self
-            .model
-            .step(generation)
-            .map_err(errors::model_error)?;
+        let step = self.model.step(generation).map_err(errors::model_error)?;
         if matches!(step, Step::Finished { .. }) {
             self.generation = None;
         }

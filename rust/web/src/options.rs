@@ -2,7 +2,7 @@
 //! from the core's types. Defaults are llama.cpp's, as in the CLI.
 
 use crate::errors::{js_error, ErrorCode, JsResult};
-use model::{FinishReason, GenerateOptions, GenerationStats, SamplingParams, Step};
+use model::{GenerateOptions, GenerationStats, SamplingParams, Step};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
@@ -133,13 +133,9 @@ impl From<Step> for StepEvent {
             Step::Token { token, text } => StepEvent::Token { token, text },
             Step::Finished { text, stats } => StepEvent::Finish {
                 text,
-                finish_reason: finish_reason(stats.finish_reason),
+                finish_reason: stats.finish_reason.as_str(),
                 usage: Usage::from(&stats),
             },
         }
     }
-}
-
-fn finish_reason(r: FinishReason) -> &'static str {
-    r.as_str()
 }

@@ -3,8 +3,9 @@
 //   deno test --allow-read --allow-env --allow-run test/integration/deno.test.ts
 // (WASM_CHORD_MODEL and WASM_CHORD_CLI set, as for the Node test).
 
-// @ts-types="../../dist/index.d.ts"
-import { createEngine, PromptTooLongError, type Engine } from '../../dist/index.js';
+// The bare specifier, as users write it: Deno resolves it through the workspace's node_modules
+// and package.json `exports` (types included), i.e. the built dist/.
+import { createEngine, PromptTooLongError, type Engine } from 'wasm-chord';
 import assert from 'node:assert/strict';
 
 const MODEL = Deno.env.get('WASM_CHORD_MODEL');
@@ -55,8 +56,40 @@ Deno.test('wasm-chord in Deno: load, tokenize, greedy text equals the CLI, strea
       }
       assert.ok(last?.usage && last.usage.completion_tokens <= 8);
       assert.ok(last?.choices[0]!.finish_reason);
-      const expectedChat = await cliRun(engine.formatChat([{ role: 'user', content: 'Say hello.' }]), 8);
-      assert.equal(text, expectedChat);
+      // The rendered chat prompt tokenizes exactly as the CLI tokenizes it, and the chat answer is
+      // the plain completion of that prompt.
+      const prompt = engine.formatChat([{ role: 'user', content: 'Say hello.' }]);
+      const ids = await engine.tokenize(prompt, { addSpecial: true, parseSpecial: true });
+      assert.deepEqual(ids, JSON.parse(await cli(['tokenize', '-m', MODEL, '-p', prompt])));
+      const raw = await engine.completions.create({ prompt, max_tokens: 8, temperature: 0 });
+      assert.equal(text, raw.choices[0]!.text);
+    });
+
+    await t.step('the same engine in a module Web Worker (worker.js): same text, abort, errors rebuilt', async () => {
+      const inWorker = await createEngine({ model: MODEL, worker: true });
+      try {
+        const res = await inWorker.completions.create({ prompt, max_tokens: 16, temperature: 0 });
+        assert.equal(res.choices[0]!.text, expected);
+        const controller = new AbortController();
+        const stream = await inWorker.completions.create({
+          prompt,
+          max_tokens: 100,
+          temperature: 0,
+          stream: true,
+          signal: controller.signal,
+        });
+        let pieces = 0;
+        let finish: string | null = null;
+        for await (const chunk of stream) {
+          if (chunk.choices[0]!.text) pieces += 1;
+          if (pieces === 2) controller.abort();
+          finish = chunk.choices[0]!.finish_reason ?? finish;
+        }
+        assert.equal(finish, 'abort');
+        await assert.rejects(inWorker.completions.create({ prompt: 'word '.repeat(5000) }), PromptTooLongError);
+      } finally {
+        await inWorker.unload();
+      }
     });
 
     await t.step('errors are the named classes', async () => {

@@ -18,11 +18,7 @@ pub fn main(argv: &[String]) -> Result<(), String> {
     let mut types: BTreeMap<String, usize> = BTreeMap::new();
     let mut n_params: u64 = 0;
     for t in &g.tensors {
-        let name = quant::GgmlType::from_id(t.ggml_type).map_or_else(
-            || format!("unknown({})", t.ggml_type),
-            |ty| ty.name().to_string(),
-        );
-        *types.entry(name).or_default() += 1;
+        *types.entry(t.type_name()).or_default() += 1;
         n_params = n_params.saturating_add(t.n_elements());
     }
     let str_key = |k: &str| g.get_str_opt(k).ok().flatten().map(str::to_string);

@@ -103,7 +103,10 @@ fn q4_0_vec(x: &BlockQ4_0) -> __m256i {
 #[inline]
 fn q5_0_vec(x: &BlockQ5_0) -> __m256i {
     // no fifth bit → the byte becomes nibble | 0xF0 = nibble - 16 as i8
-    let hi = _mm256_andnot_si256(bits32(u32::from_le_bytes(x.qh)), _mm256_set1_epi8(0xF0u8 as i8));
+    let hi = _mm256_andnot_si256(
+        bits32(u32::from_le_bytes(x.qh)),
+        _mm256_set1_epi8(0xF0u8 as i8),
+    );
     _mm256_or_si256(nibbles32(&x.qs), hi)
 }
 
@@ -285,8 +288,14 @@ fn q6_k_lanes(x: &BlockQ6K, y: &BlockQ8K) -> __m256i {
         let q = [
             _mm256_or_si256(_mm256_and_si256(ql0, m4), q6_high(qh, 0)),
             _mm256_or_si256(_mm256_and_si256(ql1, m4), q6_high(qh, 2)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), q6_high(qh, 4)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), q6_high(qh, 6)),
+            _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                q6_high(qh, 4),
+            ),
+            _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                q6_high(qh, 6),
+            ),
         ];
         for (k, q) in q.into_iter().enumerate() {
             let v = 4 * n + k;
@@ -302,7 +311,8 @@ fn q6_k_lanes(x: &BlockQ6K, y: &BlockQ8K) -> __m256i {
     let bsums = y.bsums;
     // SAFETY: bsums is 16 i16 = 32 bytes, scales 16 i8.
     let bs = unsafe { _mm256_loadu_si256(bsums.as_ptr() as *const __m256i) };
-    let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
+    let sc16 =
+        _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
     let sub = _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5);
     _mm256_sub_epi32(sumi, sub)
 }
@@ -355,7 +365,8 @@ macro_rules! q0_rows {
                         let y = &ys[i][b];
                         let dd = _mm256_set1_ps(dx * fp16_to_f32(y.d));
                         let sy = _mm256_sign_epi8(load32i(&y.qs), w);
-                        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sy), _mm256_set1_epi16(1));
+                        let p =
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sy), _mm256_set1_epi16(1));
                         acc[i] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(p), acc[i]);
                     }
                 }
@@ -401,21 +412,32 @@ fn q4_k_unpack(x: &BlockQ4K) -> Q4KUnpacked {
     }
 }
 
-/// Σ scale·dot over the 64 elements of step `j` (the integer of one `sb` step).
+/// The four `sb` sums of a super-block at once: four horizontal sums as one transposing
+/// reduction (integer adds: exact in any order).
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn q4_k_sb_sum(u: &Q4KUnpacked, y: &BlockQ8K, j: usize) -> i32 {
-    let a_lo = load32i(y.qs[64 * j..64 * j + 32].try_into().unwrap());
-    let a_hi = load32i(y.qs[64 * j + 32..64 * j + 64].try_into().unwrap());
-    let p_lo = _mm256_madd_epi16(
-        _mm256_maddubs_epi16(u.lo[j], a_lo),
-        _mm256_set1_epi16(u.sc[2 * j] as i16),
-    );
-    let p_hi = _mm256_madd_epi16(
-        _mm256_maddubs_epi16(u.hi[j], a_hi),
-        _mm256_set1_epi16(u.sc[2 * j + 1] as i16),
-    );
-    hsum_i32x8(_mm256_add_epi32(p_lo, p_hi))
+fn q4_k_sb_sums4(u: &Q4KUnpacked, y: &BlockQ8K) -> [i32; 4] {
+    let v: [__m256i; 4] = std::array::from_fn(|j| {
+        let a_lo = load32i(y.qs[64 * j..64 * j + 32].try_into().unwrap());
+        let a_hi = load32i(y.qs[64 * j + 32..64 * j + 64].try_into().unwrap());
+        let p_lo = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(u.lo[j], a_lo),
+            _mm256_set1_epi16(u.sc[2 * j] as i16),
+        );
+        let p_hi = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(u.hi[j], a_hi),
+            _mm256_set1_epi16(u.sc[2 * j + 1] as i16),
+        );
+        _mm256_add_epi32(p_lo, p_hi)
+    });
+    let t01 = _mm256_hadd_epi32(v[0], v[1]);
+    let t23 = _mm256_hadd_epi32(v[2], v[3]);
+    let t = _mm256_hadd_epi32(t01, t23);
+    let r = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    let mut out = [0i32; 4];
+    // SAFETY: out is 4 i32 = 16 writable bytes.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr() as *mut __m128i, r) };
+    out
 }
 
 /// Rows through the repacked gemm's order (portable::dot_q4_k_gemm).
@@ -423,17 +445,25 @@ fn q4_k_sb_sum(u: &Q4KUnpacked, y: &BlockQ8K, j: usize) -> i32 {
 pub fn rows_q4_k_gemm(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
     for r0 in (0..out.len()).step_by(K_ROWS) {
         let n = K_ROWS.min(out.len() - r0);
+        let ys: [&[BlockQ8K]; K_ROWS] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [0.0f32; K_ROWS];
         let mut acc_m = [0.0f32; K_ROWS];
         for (b, xb) in x.iter().enumerate() {
             let u = q4_k_unpack(xb);
             let (xd, xm) = (fp16_to_f32(xb.d), fp16_to_f32(xb.dmin));
             for i in 0..n {
-                let y = &act_rows::<BlockQ8K>(a, a_row, r0 + i)[b];
+                let y = &ys[i][b];
                 let mins = q4_k_min_sums(&u.m, y);
                 let (dd, dm) = (xd * y.d, xm * y.d);
+                let sums = q4_k_sb_sums4(&u, y);
                 for (j, &mn) in mins.iter().enumerate() {
-                    acc[i] = (q4_k_sb_sum(&u, y, j) as f32).mul_add(dd, acc[i]);
+                    acc[i] = (sums[j] as f32).mul_add(dd, acc[i]);
                     acc_m[i] = (mn as f32).mul_add(dm, acc_m[i]);
                 }
             }
@@ -449,14 +479,21 @@ pub fn rows_q4_k_gemm(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
 pub fn rows_q4_k_gemv(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
     for r0 in (0..out.len()).step_by(K_ROWS) {
         let n = K_ROWS.min(out.len() - r0);
+        let ys: [&[BlockQ8K]; K_ROWS] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [0.0f32; K_ROWS];
         let mut acc_m = [0.0f32; K_ROWS];
         for (b, xb) in x.iter().enumerate() {
             let u = q4_k_unpack(xb);
             let (xd, xm) = (fp16_to_f32(xb.d), fp16_to_f32(xb.dmin));
             for i in 0..n {
-                let y = &act_rows::<BlockQ8K>(a, a_row, r0 + i)[b];
-                let isum: i32 = (0..4).map(|j| q4_k_sb_sum(&u, y, j)).sum();
+                let y = &ys[i][b];
+                let isum: i32 = q4_k_sb_sums4(&u, y).iter().sum();
                 let imin: i32 = q4_k_min_sums(&u.m, y).iter().sum();
                 acc[i] = (isum as f32).mul_add(xd * y.d, acc[i]);
                 acc_m[i] = (imin as f32).mul_add(xm * y.d, acc_m[i]);
@@ -486,8 +523,14 @@ fn q6_k_unpack(x: &BlockQ6K) -> Q6KUnpacked {
         let qh = load32(x.qh[32 * n..32 * n + 32].try_into().unwrap());
         q[4 * n] = _mm256_or_si256(_mm256_and_si256(ql0, m4), q6_high(qh, 0));
         q[4 * n + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4), q6_high(qh, 2));
-        q[4 * n + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), q6_high(qh, 4));
-        q[4 * n + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), q6_high(qh, 6));
+        q[4 * n + 2] = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+            q6_high(qh, 4),
+        );
+        q[4 * n + 3] = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+            q6_high(qh, 6),
+        );
     }
     let sc = std::array::from_fn(|v| {
         _mm256_set_m128i(
@@ -496,7 +539,8 @@ fn q6_k_unpack(x: &BlockQ6K) -> Q6KUnpacked {
         )
     });
     // SAFETY: scales is 16 readable bytes.
-    let sc16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
+    let sc16 =
+        _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(x.scales.as_ptr() as *const __m128i) });
     Q6KUnpacked { q, sc, sc16 }
 }
 
@@ -507,7 +551,10 @@ fn q6_k_lanes_from(u: &Q6KUnpacked, y: &BlockQ8K) -> __m256i {
     let mut sumi = _mm256_setzero_si256();
     for v in 0..8 {
         let a = load32i(y.qs[32 * v..32 * v + 32].try_into().unwrap());
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[v], a), u.sc[v]));
+        sumi = _mm256_add_epi32(
+            sumi,
+            _mm256_madd_epi16(_mm256_maddubs_epi16(u.q[v], a), u.sc[v]),
+        );
     }
     let bsums = y.bsums;
     // SAFETY: bsums is 16 i16 = 32 readable bytes (a copy on the stack).
@@ -520,12 +567,19 @@ fn q6_k_lanes_from(u: &Q6KUnpacked, y: &BlockQ8K) -> __m256i {
 pub fn rows_q6_k_tiled(x: &[BlockQ6K], a: &[u8], a_row: usize, out: &mut [f32]) {
     for r0 in (0..out.len()).step_by(K_ROWS) {
         let n = K_ROWS.min(out.len() - r0);
+        let ys: [&[BlockQ8K]; K_ROWS] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [0.0f32; K_ROWS];
         for (b, xb) in x.iter().enumerate() {
             let u = q6_k_unpack(xb);
             let xd = fp16_to_f32(xb.d);
             for i in 0..n {
-                let y = &act_rows::<BlockQ8K>(a, a_row, r0 + i)[b];
+                let y = &ys[i][b];
                 let res = xd * hsum_i32x8(q6_k_lanes_from(&u, y)) as f32;
                 acc[i] = res.mul_add(y.d, acc[i]);
             }
@@ -540,12 +594,19 @@ pub fn rows_q6_k_q8_k(x: &[BlockQ6K], a: &[u8], a_row: usize, out: &mut [f32]) {
     const R: usize = 8;
     for r0 in (0..out.len()).step_by(R) {
         let n = R.min(out.len() - r0);
+        let ys: [&[BlockQ8K]; R] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [_mm256_setzero_ps(); R];
         for (b, xb) in x.iter().enumerate() {
             let u = q6_k_unpack(xb);
             let xd = fp16_to_f32(xb.d);
             for i in 0..n {
-                let y = &act_rows::<BlockQ8K>(a, a_row, r0 + i)[b];
+                let y = &ys[i][b];
                 let d = _mm256_set1_ps(y.d * xd);
                 acc[i] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(q6_k_lanes_from(&u, y)), acc[i]);
             }
@@ -601,7 +662,6 @@ macro_rules! q0_cols {
 
 q0_cols!(cols_q4_0_q8_0, dot_q4_0_q8_0, BlockQ4_0, q4_0_vec, true);
 q0_cols!(cols_q5_0_q8_0, dot_q5_0_q8_0, BlockQ5_0, q5_0_vec, true);
-q0_cols!(cols_q8_0_q8_0, dot_q8_0_q8_0, BlockQ8_0, q8_0_vec, false);
 
 /// portable::dot_q4_0_repack.
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -619,13 +679,20 @@ pub fn dot_q4_0_repack(x: &[BlockQ4_0], y: &[BlockQ8_0]) -> f32 {
 pub fn rows_q4_0_repack(x: &[BlockQ4_0], a: &[u8], a_row: usize, out: &mut [f32]) {
     for r0 in (0..out.len()).step_by(K_ROWS) {
         let n = K_ROWS.min(out.len() - r0);
+        let ys: [&[BlockQ8_0]; K_ROWS] = std::array::from_fn(|i| {
+            if i < n {
+                act_rows(a, a_row, r0 + i)
+            } else {
+                &[]
+            }
+        });
         let mut acc = [0.0f32; K_ROWS];
         for (b, xb) in x.iter().enumerate() {
             let w = q4_0_vec(xb);
             let aw = _mm256_sign_epi8(w, w);
             let dx = fp16_to_f32(xb.d);
             for i in 0..n {
-                let y = &act_rows::<BlockQ8_0>(a, a_row, r0 + i)[b];
+                let y = &ys[i][b];
                 let p = _mm256_madd_epi16(
                     _mm256_maddubs_epi16(aw, _mm256_sign_epi8(load32i(&y.qs), w)),
                     _mm256_set1_epi16(1),

@@ -1,6 +1,6 @@
 //! The f16 vector kernels of ggml's CPU flash attention (vec.h / vec.cpp with AVX2 + F16C + FMA),
 //! bit for bit: `ggml_vec_dot_f16` (q·k), `ggml_vec_mad_f16` and `ggml_vec_scale_f16` (the f16
-//! value accumulator of the one-row kernel), and the f32 `out += w·v` of the tiled kernel.
+//! value accumulator of the one-row kernel). The tiled kernel's order is in [`super::tile`].
 //! Values are f16 bits (`u16`). The portable versions are the specification and the fallback.
 
 /// `Σ k[i]·q[i]` as ggml_vec_dot_f16: 4 accumulators of 8 lanes over steps of 32 with fused
@@ -35,16 +35,6 @@ pub fn scale_f16(acc: &mut [u16], s: f32) {
     portable::scale_f16(acc, s)
 }
 
-/// `out[i] += w·v[i]`, product rounded then added (not fused).
-pub fn axpy_f16(out: &mut [f32], v: &[u16], w: f32) {
-    #[cfg(target_arch = "x86_64")]
-    if super::has_avx2_fma() {
-        // SAFETY: as in dot_f16.
-        return unsafe { avx2::axpy_f16(out, v, w) };
-    }
-    portable::axpy_f16(out, v, w)
-}
-
 pub mod portable {
     use crate::float::{f32_to_fp16, fp16_to_f32};
 
@@ -54,7 +44,10 @@ pub mod portable {
     pub fn dot_f16(k: &[u16], q: &[f32]) -> f32 {
         let mut acc = [[0.0f32; LANES]; 4];
         let whole = k.len() / STEP * STEP;
-        for (kc, qc) in k[..whole].chunks_exact(STEP).zip(q[..whole].chunks_exact(STEP)) {
+        for (kc, qc) in k[..whole]
+            .chunks_exact(STEP)
+            .zip(q[..whole].chunks_exact(STEP))
+        {
             for (r, a) in acc.iter_mut().enumerate() {
                 for (lane, x) in a.iter_mut().enumerate() {
                     let i = r * LANES + lane;
@@ -81,12 +74,6 @@ pub mod portable {
     pub fn scale_f16(acc: &mut [u16], s: f32) {
         for a in acc.iter_mut() {
             *a = f32_to_fp16(fp16_to_f32(*a) * s);
-        }
-    }
-
-    pub fn axpy_f16(out: &mut [f32], v: &[u16], w: f32) {
-        for (o, &v) in out.iter_mut().zip(v) {
-            *o += w * fp16_to_f32(v);
         }
     }
 }
@@ -185,23 +172,6 @@ mod avx2 {
         }
         for a in &mut acc[whole..] {
             *a = f2h(h2f(*a) * s);
-        }
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub fn axpy_f16(out: &mut [f32], v: &[u16], w: f32) {
-        let n = out.len().min(v.len());
-        let whole = n / 8 * 8;
-        let ws = _mm256_set1_ps(w);
-        let mut i = 0;
-        while i < whole {
-            let o = _mm256_add_ps(load_ps(&out[i..]), _mm256_mul_ps(ws, load_ph(&v[i..])));
-            // SAFETY: out has at least 8 elements from i.
-            unsafe { _mm256_storeu_ps(out[i..].as_mut_ptr(), o) };
-            i += 8;
-        }
-        for j in whole..n {
-            out[j] += w * h2f(v[j]);
         }
     }
 }

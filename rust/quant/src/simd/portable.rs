@@ -173,7 +173,9 @@ pub(crate) fn q6_k_values(x: &BlockQ6K) -> [u8; QK_K] {
 fn sub_dots32(q: &[u8; QK_K], a: &[i8; QK_K]) -> [i32; 8] {
     let mut out = [0i32; 8];
     for (g, o) in out.iter_mut().enumerate() {
-        *o = (32 * g..32 * g + 32).map(|i| q[i] as i32 * a[i] as i32).sum();
+        *o = (32 * g..32 * g + 32)
+            .map(|i| q[i] as i32 * a[i] as i32)
+            .sum();
     }
     out
 }
@@ -225,7 +227,8 @@ fn q4_k_sb_sums(x: &BlockQ4K, y: &BlockQ8K) -> ([i32; 4], [i32; 4]) {
     let dots = sub_dots32(&q4_k_values(x), &y.qs);
     let bsums = y.bsums;
     let mins = k4_min_pairs(&m, &bsums);
-    let sums = std::array::from_fn(|sb| sc[2 * sb] * dots[2 * sb] + sc[2 * sb + 1] * dots[2 * sb + 1]);
+    let sums =
+        std::array::from_fn(|sb| sc[2 * sb] * dots[2 * sb] + sc[2 * sb + 1] * dots[2 * sb + 1]);
     (sums, mins)
 }
 
@@ -314,7 +317,11 @@ pub fn dot_q4_0_repack(x: &[BlockQ4_0], y: &[BlockQ8_0]) -> f32 {
     let mut acc = 0.0f32;
     for (x, y) in x.iter().zip(y) {
         let w = q4_0_values(x);
-        let s: i32 = w.iter().zip(&y.qs).map(|(&w, &a)| w as i32 * a as i32).sum();
+        let s: i32 = w
+            .iter()
+            .zip(&y.qs)
+            .map(|(&w, &a)| w as i32 * a as i32)
+            .sum();
         acc = (s as f32).mul_add(fp16_to_f32(x.d) * fp16_to_f32(y.d), acc);
     }
     acc

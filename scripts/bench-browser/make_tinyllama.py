@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""A random-weight GGUF in TinyLlama-1.1B's exact shape, Q4_K_M, for the benchmarks.
+
+    python3 scripts/bench-browser/make_tinyllama.py            # prints the path (builds it once)
+    python3 scripts/bench-browser/make_tinyllama.py --force    # rebuild
+    python3 scripts/bench-browser/make_tinyllama.py --print-path   # where it is, without building
+
+Output: ${WASM_CHORD_CACHE:-~/.cache/wasm-chord}/models/bench/tinyllama-1.1b-random-Q4_K_M.gguf
+(~670 MB). Speed depends only on shapes and tensor types, so random weights measure what a real
+TinyLlama would; no real weights are reachable here anyway.
+
+Why F16 first and llama-quantize after: gguf-py 0.19.0 cannot quantize K-quants, and the Q4_K_M
+*mix* (which tensors get Q6_K, Q4_K, ...) is llama-quantize's decision; using it gives the same file
+layout a user would download. The F16 intermediate (~2.2 GB) is deleted afterwards.
+
+Shape (TinyLlama-1.1B-Chat-v1.0's config): architecture `llama`, dim 2048, 22 layers, 32 heads
+(head_dim 64), 4 KV heads (GQA 8:1), FFN 5632 (SwiGLU), vocab 32000 (SentencePiece layout),
+context 2048, RoPE theta 10000, RMSNorm eps 1e-5, untied output. Numpy shapes (rows, cols) = (out, in):
+    token_embd.weight        (32000, 2048)
+    blk.N.attn_norm.weight   (2048,)
+    blk.N.attn_q.weight      (2048, 2048)
+    blk.N.attn_k.weight      (256, 2048)        n_kv_heads*head_dim = 4*64
+    blk.N.attn_v.weight      (256, 2048)
+    blk.N.attn_output.weight (2048, 2048)
+    blk.N.ffn_norm.weight    (2048,)
+    blk.N.ffn_gate.weight    (5632, 2048)
+    blk.N.ffn_up.weight      (5632, 2048)
+    blk.N.ffn_down.weight    (2048, 5632)
+    output_norm.weight       (2048,)
+    output.weight            (32000, 2048)
+
+The vocabulary is synthetic but well formed (so both engines build a tokenizer from it): <unk> <s>
+</s>, the 256 <0xXX> byte-fallback tokens, then ASCII characters and ▁-prefixed letter strings,
+scored by rank. The benchmark feeds token ids, so what the pieces spell does not matter.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import string
+import subprocess
+import sys
+
+import numpy as np
+import gguf
+
+NAME = "tinyllama-1.1b-random-Q4_K_M.gguf"
+SEED = 1100
+CONFIG = dict(dim=2048, n_layers=22, n_heads=32, n_kv_heads=4, ffn=5632, n_vocab=32000, ctx=2048,
+              rope_theta=10000.0, rms_eps=1e-5)
+SPACE = "\u2581"  # ▁, SentencePiece's word-start marker
+CACHE = os.environ.get("WASM_CHORD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "wasm-chord")
+QUANTIZE = os.environ.get("LLAMA_QUANTIZE") or os.path.join(CACHE, "llama.cpp", "build", "bin", "llama-quantize")
+
+
+def vocab(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL] + [gguf.TokenType.BYTE] * 256
+    need = n_vocab - len(tokens)
+    pieces = dict.fromkeys([SPACE] + [c for c in string.printable if c not in string.whitespace])
+    # then ▁-prefixed and bare lowercase strings of growing length until the vocabulary is full
+    for n in itertools.count(1):
+        for combo in itertools.product(string.ascii_lowercase, repeat=n):
+            for prefix in (SPACE, ""):
+                pieces.setdefault(prefix + "".join(combo))
+        if len(pieces) >= need:
+            break
+    tokens += list(pieces)[:need]
+    types += [gguf.TokenType.NORMAL] * (n_vocab - len(types))
+    scores = [0.0] * 259 + [-float(i) for i in range(n_vocab - 259)]
+    assert len(tokens) == len(set(tokens)) == n_vocab
+    return tokens, scores, types
+
+
+def write_f16(path: str) -> None:
+    c = CONFIG
+    dim, ffn, n_vocab = c["dim"], c["ffn"], c["n_vocab"]
+    kv = c["n_kv_heads"] * (dim // c["n_heads"])
+    rng = np.random.default_rng(SEED)
+
+    # Scales keep activations in a sane range through 22 layers (no inf/NaN in f16 or the KV cache).
+    def normal(shape, std):
+        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float16)
+
+    def norm_w(n):
+        return (np.float32(1.0) + rng.standard_normal(n, dtype=np.float32) * np.float32(0.1)).astype(np.float32)
+
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_name("tinyllama-1.1b-random")
+    w.add_context_length(c["ctx"])
+    w.add_embedding_length(dim)
+    w.add_block_count(c["n_layers"])
+    w.add_feed_forward_length(ffn)
+    w.add_head_count(c["n_heads"])
+    w.add_head_count_kv(c["n_kv_heads"])
+    w.add_rope_dimension_count(dim // c["n_heads"])
+    w.add_rope_freq_base(c["rope_theta"])
+    w.add_layer_norm_rms_eps(c["rms_eps"])
+    w.add_vocab_size(n_vocab)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    tokens, scores, types = vocab(n_vocab)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    w.add_add_bos_token(True)
+    w.add_add_eos_token(False)
+    w.add_add_space_prefix(True)
+
+    w.add_tensor("token_embd.weight", normal((n_vocab, dim), 1.0))
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        w.add_tensor(p + "attn_norm.weight", norm_w(dim))
+        w.add_tensor(p + "attn_q.weight", normal((dim, dim), 1.0 / np.sqrt(dim)))
+        w.add_tensor(p + "attn_k.weight", normal((kv, dim), 1.0 / np.sqrt(dim)))
+        w.add_tensor(p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim)))
+        w.add_tensor(p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim)))
+        w.add_tensor(p + "ffn_norm.weight", norm_w(dim))
+        w.add_tensor(p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
+        w.add_tensor(p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
+        w.add_tensor(p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn)))
+    w.add_tensor("output_norm.weight", norm_w(dim))
+    w.add_tensor("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim)))
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=os.path.join(CACHE, "models", "bench", NAME))
+    ap.add_argument("--force", action="store_true", help="rebuild even if the file exists")
+    ap.add_argument("--print-path", action="store_true", help="only print where the file is (or would be)")
+    a = ap.parse_args()
+    if a.print_path:
+        print(a.out)
+        return
+    if os.path.exists(a.out) and not a.force:
+        print(a.out)
+        return
+    if not os.access(QUANTIZE, os.X_OK):
+        sys.exit(f"error: {QUANTIZE} is missing: build llama.cpp first (scripts/oracle/build-llama-cpp.sh) "
+                 "or set LLAMA_QUANTIZE")
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    f16 = a.out + ".f16.tmp"
+    tmp = a.out + ".tmp"
+    try:
+        print(f"writing {f16} (random weights, F16)", file=sys.stderr)
+        write_f16(f16)
+        print("llama-quantize -> Q4_K_M", file=sys.stderr)
+        # Its per-tensor log is long: shown only when it fails.
+        q = subprocess.run([QUANTIZE, f16, tmp, "Q4_K_M", "2"], capture_output=True, text=True)
+        if q.returncode != 0:
+            sys.exit(f"error: llama-quantize failed (exit {q.returncode}):\n{q.stdout}{q.stderr}")
+        os.replace(tmp, a.out)  # only a complete file ever has the final name
+    finally:
+        for p in (f16, tmp):
+            if os.path.exists(p):
+                os.remove(p)
+    print(a.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Find the first tensor where our CPU backend and llama.cpp part, bit for bit (investigation tool).
+
+    python3 scripts/oracle/diff-tensors.py OURS.bin THEIRS.bin
+
+OURS.bin from rust/cpu/tests/trace_dump.rs, THEIRS.bin from scripts/oracle/dump-tensors.cpp (same
+prompt). Prints, layer by layer in graph order, each of our tensors with its llama.cpp twin: the
+number of differing elements, the largest difference, and the first differing row.
+"""
+import struct
+import sys
+
+import numpy as np
+
+# our trace name -> llama.cpp "NAME OP" (the -{layer} suffix is added to both)
+TWINS = {
+    "attn_norm": "attn_norm MUL",
+    "k_rope": "Kcur ROPE",
+    "v": "Vcur MUL_MAT",
+    "kqv": "kqv_out RESHAPE",
+    "attn_out": "attn_post_norm MUL",
+    "ffn_inp": "sa_out ADD",
+    "ffn_norm": "ffn_norm MUL",
+    "ffn_gate": "ffn_gate MUL_MAT",
+    "ffn_up": "ffn_up MUL_MAT",
+    "ffn_act": "ffn_geglu GEGLU",
+    "ffn_down": "ffn_out MUL_MAT",
+    "ffn_out": "ffn_post_norm MUL",
+    "l_out": "l_out ADD",
+}
+
+
+def read(path):
+    data = open(path, "rb").read()
+    i, out = 0, []
+    while i < len(data):
+        (kl,) = struct.unpack_from("<I", data, i)
+        key = data[i + 4 : i + 4 + kl].decode()
+        i += 4 + kl + 4
+        ne = struct.unpack_from("<4q", data, i)
+        i += 32
+        n = ne[0] * ne[1] * ne[2] * ne[3]
+        out.append((key, ne, np.frombuffer(data, np.float32, n, i)))
+        i += 4 * n
+    return out
+
+
+def main():
+    ours, theirs = read(sys.argv[1]), read(sys.argv[2])
+    by_key = {}
+    for key, ne, a in theirs:
+        by_key.setdefault(key, (ne, a))  # first occurrence (the prompt's ubatch)
+    for key, ne, a in ours:
+        name, _, layer = key.rpartition("-")
+        twin = TWINS.get(name)
+        if twin is None or not layer.isdigit():
+            continue
+        tname, op = twin.split(" ")
+        t = by_key.get(f"{tname}-{layer} {op}")
+        if t is None:
+            continue
+        b = t[1]
+        if a.size != b.size:
+            print(f"{key}: size {a.size} vs {b.size}")
+            continue
+        diff = a.view(np.uint32) != b.view(np.uint32)
+        if not diff.any():
+            print(f"{key}: identical")
+            continue
+        row = int(np.argmax(diff)) // ne[0]
+        print(f"{key}: {int(diff.sum())} of {a.size} differ, max |d| {float(np.abs(a - b).max()):.3g}, first row {row}")
+
+
+if __name__ == "__main__":
+    main()
