@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: installs what the tests need, then runs every test suite:
-#   Rust (unit, kernels, GGUF, tokenizer and generation goldens against llama.cpp, CLI),
+#   Rust (unit, kernels, GGUF, tokenizer and generation goldens against llama.cpp, CLI, the wgpu
+#   backend's shaders and kernels on a real Vulkan device — lavapipe where there is no GPU),
 #   the npm package (TypeScript units, Node and Deno on the real model),
 #   the browser (Playwright in Debian Chromium: the public API, OPFS cache, resume, the demo).
 # Rust tests fetch the real test model themselves (scripts/test-model.sh) and generate the
@@ -15,6 +16,9 @@ npm install --no-audit --no-fund --loglevel=error
 
 echo "== test model"
 bash scripts/test-model.sh
+
+echo "== Vulkan driver for the native GPU tests (Mesa lavapipe when there is no GPU)"
+bash scripts/install-vulkan.sh
 
 echo "== rust"
 cargo test --workspace 2>&1

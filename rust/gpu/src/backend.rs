@@ -1,5 +1,6 @@
 //! `GpuBackend`: the model crate's `Backend` trait on wgpu.
 
+use crate::profile::Profiler;
 use crate::tensor::{BufferPool, Chunk, SharedPool, Tensor, Weight};
 use crate::{host, layout, shaders::Pipelines, Gpu, GpuError};
 use model::backend::{
@@ -36,12 +37,37 @@ pub struct GpuBackend {
     gelu: Option<wgpu::Buffer>,
     /// Tests lower the weight chunk size to exercise multi-chunk weights on small tensors.
     chunk_limit: Option<u64>,
+    /// Per-kernel pass counts and GPU times (`WASM_CHORD_GPU_PROFILE=1`).
+    profiler: Option<Profiler>,
+    matvec: MatvecKernel,
+}
+
+/// The decode matrix-vector kernel: a thread per row where the adapter is a CPU (no barriers),
+/// a workgroup per row on real GPUs (coalesced reads, every core busy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatvecKernel {
+    /// matvec.wgsl
+    RowPerThread,
+    /// matvec_coop.wgsl
+    RowPerWorkgroup,
+}
+
+impl Drop for GpuBackend {
+    fn drop(&mut self) {
+        if let Some(p) = &self.profiler {
+            eprint!("{}", p.report());
+        }
+    }
 }
 
 /// `n` workgroups as a 2-D grid within MAX_GRID per dimension: (x, y), x·y ≥ n.
 fn grid(n: u32) -> (u32, u32) {
     let x = n.clamp(1, MAX_GRID);
     (x, n.div_ceil(x).max(1))
+}
+
+fn new_encoder(device: &wgpu::Device) -> wgpu::CommandEncoder {
+    device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ops") })
 }
 
 fn shape(op: &'static str, detail: String) -> GpuError {
@@ -55,7 +81,15 @@ impl GpuBackend {
     }
 
     pub fn with_gpu(gpu: Gpu) -> Self {
+        let profiler = crate::profile::enabled().then(|| Profiler::new(&gpu.device, &gpu.queue));
+        let matvec = if gpu.is_cpu {
+            MatvecKernel::RowPerThread
+        } else {
+            MatvecKernel::RowPerWorkgroup
+        };
         GpuBackend {
+            profiler,
+            matvec,
             gpu,
             pipelines: Pipelines::default(),
             pool: SharedPool::default(),
@@ -70,6 +104,11 @@ impl GpuBackend {
     /// Caps the bytes of one weight chunk below the adapter's limit (tests: multi-chunk weights).
     pub fn set_chunk_limit(&mut self, bytes: Option<u64>) {
         self.chunk_limit = bytes;
+    }
+
+    /// Overrides the decode kernel chosen from the adapter type (tests run both on lavapipe).
+    pub fn set_matvec_kernel(&mut self, kernel: MatvecKernel) {
+        self.matvec = kernel;
     }
 
     pub fn gpu(&self) -> &Gpu {
@@ -128,9 +167,7 @@ impl GpuBackend {
 
     fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
         let device = &self.gpu.device;
-        self.encoder.get_or_insert_with(|| {
-            device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ops") })
-        })
+        self.encoder.get_or_insert_with(|| new_encoder(device))
     }
 
     /// Records one compute pass: `op`'s pipeline, `buffers` bound at 0.. in order, `groups`.
@@ -162,13 +199,17 @@ impl GpuBackend {
                 layout: &pipeline.get_bind_group_layout(0),
                 entries: &entries,
             });
+        if self.profiler.as_ref().is_some_and(Profiler::full) {
+            self.flush();
+        }
+        let device = &self.gpu.device;
+        let encoder = self.encoder.get_or_insert_with(|| new_encoder(device));
         {
-            let mut pass = self
-                .encoder()
-                .begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some(op),
-                    timestamp_writes: None,
-                });
+            let timestamp_writes = self.profiler.as_mut().and_then(|p| p.pass(op));
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(op),
+                timestamp_writes,
+            });
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(groups.0, groups.1, groups.2);
@@ -182,8 +223,14 @@ impl GpuBackend {
 
     /// Submits everything recorded so far.
     fn flush(&mut self) {
-        if let Some(enc) = self.encoder.take() {
+        if let Some(mut enc) = self.encoder.take() {
+            if let Some(p) = &self.profiler {
+                p.resolve(&mut enc);
+            }
             self.gpu.queue.submit([enc.finish()]);
+            if let Some(p) = &mut self.profiler {
+                p.collect(&self.gpu.device);
+            }
         }
         self.passes = 0;
     }
@@ -439,14 +486,18 @@ impl Backend for GpuBackend {
         if x.rows == 0 {
             return Ok(out);
         }
-        let (op, tiles) = if x.rows == 1 {
-            ("matvec", 1)
-        } else {
-            ("matmul", (x.rows as u32).div_ceil(8)) // TILE_T in matmul.wgsl
+        let (op, tiles) = match (x.rows, self.matvec) {
+            (1, MatvecKernel::RowPerThread) => ("matvec", 1),
+            (1, MatvecKernel::RowPerWorkgroup) => ("matvec_coop", 1),
+            _ => ("matmul", (x.rows as u32).div_ceil(8)), // TILE_T in matmul.wgsl
         };
         for c in &w.chunks {
-            // one thread per weight row, WG rows per workgroup (matvec.wgsl / matmul.wgsl)
-            let (gx, gy) = grid((c.rows as u32).div_ceil(WG));
+            // matvec_coop: a workgroup per weight row; matvec / matmul: a thread per weight row,
+            // WG rows per workgroup
+            let (gx, gy) = match op {
+                "matvec_coop" => grid(c.rows as u32),
+                _ => grid((c.rows as u32).div_ceil(WG)),
+            };
             let p = self.uniform(&MatParams {
                 rows: c.rows as u32,
                 cols: w.cols as u32,

@@ -11,6 +11,8 @@ pub struct Gpu {
     pub queue: wgpu::Queue,
     /// e.g. "llvmpipe (LLVM 15.0.6, 256 bits) (Vulkan, Cpu)".
     pub adapter_name: String,
+    /// A software rasteriser (lavapipe, SwiftShader): kernels without barriers run best there.
+    pub is_cpu: bool,
     /// Bytes one storage binding may cover (max_storage_buffer_binding_size).
     pub max_binding: u64,
     /// Bytes one buffer may hold (max_buffer_size).
@@ -48,10 +50,16 @@ impl Gpu {
         };
         let info = adapter.get_info();
         let limits = adapter.limits();
+        // Timestamp queries only for the profiler (crate::profile), where the adapter has them.
+        let features = if crate::profile::enabled() {
+            adapter.features() & wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wasm-chord"),
-                required_features: wgpu::Features::empty(),
+                required_features: features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -69,6 +77,7 @@ impl Gpu {
             device,
             queue,
             adapter_name: format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type),
+            is_cpu: info.device_type == wgpu::DeviceType::Cpu,
             max_binding: u64::from(limits.max_storage_buffer_binding_size),
             max_buffer: limits.max_buffer_size,
             error,

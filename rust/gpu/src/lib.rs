@@ -13,10 +13,11 @@ mod backend;
 pub mod device;
 pub mod host;
 pub mod layout;
+mod profile;
 pub mod shaders;
 mod tensor;
 
-pub use backend::GpuBackend;
+pub use backend::{GpuBackend, MatvecKernel};
 pub use device::Gpu;
 pub use tensor::{Tensor, Weight};
 

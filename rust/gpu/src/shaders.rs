@@ -1,7 +1,7 @@
 //! The WGSL sources of `shaders/`, composed into modules, and the pipeline cache.
 //!
 //! WGSL has no `#include`, so a module is a concatenation: `half.wgsl` (f16 conversions) for every
-//! op, plus for the ops that read weights (`matvec`, `matmul`, `embed`) `formats/bytes.wgsl`, the
+//! op, plus for the ops that read weights (`matvec`, `matvec_coop`, `matmul`, `embed`) `formats/bytes.wgsl`, the
 //! format's decoder `formats/<type>.wgsl` (with `formats/kscales.wgsl` for Q4_K/Q5_K) and the op
 //! file. So each op and each format has exactly one file, and the (op × format) modules are built
 //! here; every one of them is validated by naga in tests/shaders.rs.
@@ -30,6 +30,10 @@ pub const PLAIN_OPS: &[(&str, &str)] = &[
 /// Ops that read a weight, composed with a format decoder.
 pub const WEIGHT_OPS: &[(&str, &str)] = &[
     ("matvec", include_str!("../../../shaders/matvec.wgsl")),
+    (
+        "matvec_coop",
+        include_str!("../../../shaders/matvec_coop.wgsl"),
+    ),
     ("matmul", include_str!("../../../shaders/matmul.wgsl")),
     ("embed", include_str!("../../../shaders/embed.wgsl")),
 ];

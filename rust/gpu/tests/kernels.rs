@@ -6,7 +6,7 @@
 //! uses the GPU's exp.
 
 use cpu::CpuBackend;
-use gpu::GpuBackend;
+use gpu::{GpuBackend, MatvecKernel};
 use model::backend::{
     AttentionParams, Backend, GatedActivation, RopeParams, RopeStyle, WeightDesc,
 };
@@ -123,7 +123,14 @@ fn matvec_and_matmul_match_the_reference_for_every_format() {
         for chunk_limit in [None, Some(5 * ty.row_bytes(cols).unwrap() as u64 + 8)] {
             g.set_chunk_limit(chunk_limit);
             let w = g.load_weight(&desc("w", ty, rows, cols), &bytes).unwrap();
-            for n_tok in [1usize, 3, 8, 13] {
+            for (n_tok, matvec) in [
+                (1usize, MatvecKernel::RowPerThread),
+                (1, MatvecKernel::RowPerWorkgroup),
+                (3, MatvecKernel::RowPerThread),
+                (8, MatvecKernel::RowPerThread),
+                (13, MatvecKernel::RowPerThread),
+            ] {
+                g.set_matvec_kernel(matvec);
                 let x = random(&mut rng, n_tok * cols, 1.0);
                 let xt = g.upload(&x, n_tok, cols).unwrap();
                 let y = g.matmul(&w, &xt).unwrap();
@@ -140,7 +147,7 @@ fn matvec_and_matmul_match_the_reference_for_every_format() {
                         let err = (got[t * rows + r] as f64 - want).abs();
                         assert!(
                             err <= MATMUL_REL * mag + 1e-30,
-                            "{} tokens {n_tok} (chunks {chunk_limit:?}): [{t}][{r}] gpu {} ref {want} (err {err}, Σ|wx| {mag})",
+                            "{} tokens {n_tok} {matvec:?} (chunks {chunk_limit:?}): [{t}][{r}] gpu {} ref {want} (err {err}, Σ|wx| {mag})",
                             ty.name(),
                             got[t * rows + r]
                         );

@@ -7,7 +7,7 @@ use serde_json::json;
 
 pub fn main(argv: &[String]) -> Result<(), String> {
     if wants_help(argv) {
-        println!("usage: wasm-chord bench -m MODEL [-p 128] [-n 64] [-r 3] [-t THREADS] [--json]");
+        println!("usage: wasm-chord bench -m MODEL [-p 128] [-n 64] [-r 3] [-t THREADS] [--backend cpu|gpu] [--json]");
         return Ok(());
     }
     let spec = [
@@ -25,7 +25,31 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         a.num("-n", 64usize)?,
         a.num("-r", 3usize)?.max(1),
     );
-    let (mut model, _, _) = load_model(&a)?;
+    match backend_choice(&a)? {
+        "gpu" => {
+            let backend = gpu::GpuBackend::new().map_err(|e| e.to_string())?;
+            let label = format!("gpu ({})", backend.gpu().adapter_name);
+            let (model, _, _) = load_model_on(&a, backend)?;
+            bench_on(model, &a, &label, (n_prompt, n_gen, reps))
+        }
+        _ => {
+            let threads = a.num("-t", 0usize)?;
+            let backend = cpu::CpuBackend::new(threads);
+            let label = format!("cpu, {} threads", backend.n_threads());
+            let (model, _, _) = load_model_on(&a, backend)?;
+            bench_on(model, &a, &label, (n_prompt, n_gen, reps))
+        }
+    }
+}
+
+/// pp and tg on any backend; every step reads its logits back, so GPU work is finished inside
+/// the timing.
+fn bench_on<B: model::Backend>(
+    mut model: model::Model<B>,
+    a: &Args,
+    label: &str,
+    (n_prompt, n_gen, reps): (usize, usize, usize),
+) -> Result<(), String> {
     if n_prompt + n_gen > model.n_ctx() {
         return Err(format!(
             "-p {n_prompt} + -n {n_gen} exceeds the context of {}",
@@ -67,19 +91,13 @@ pub fn main(argv: &[String]) -> Result<(), String> {
             v.iter().sum::<f64>() / v.len() as f64
         }
     };
-    let threads = a.num("-t", 0usize)?;
-    let threads = if threads == 0 {
-        cpu::CpuBackend::new(0).n_threads()
-    } else {
-        threads
-    };
     if a.has("--json") {
         println!(
             "{}",
-            json!({ "pp_tps": mean(&pp), "tg_tps": mean(&tg), "n_prompt": n_prompt, "n_gen": n_gen, "repetitions": reps, "threads": threads, "backend": "cpu" })
+            json!({ "pp_tps": mean(&pp), "tg_tps": mean(&tg), "n_prompt": n_prompt, "n_gen": n_gen, "repetitions": reps, "backend": label })
         );
     } else {
-        println!("backend cpu, {threads} threads, {reps} repetitions");
+        println!("backend {label}, {reps} repetitions");
         println!("pp{n_prompt}: {:.2} tok/s", mean(&pp));
         println!("tg{n_gen}: {:.2} tok/s", mean(&tg));
     }
