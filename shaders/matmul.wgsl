@@ -5,30 +5,9 @@
 // rows r of one chunk. Each thread takes one weight row and a tile of TILE_T token rows, so every
 // decoded weight element is used TILE_T times (the decode is most of the work for k-quants).
 // Reference: as matvec.wgsl (f32 activations; tests/kernels.rs against an f64 dot).
-// Layout: W holds the chunk's rows as raw GGUF bytes, row r at byte r · row_bytes (LAYOUTS.md).
-// Bindings:
-//   W: (rows · row_bytes / 4) u32        raw weight rows of this chunk
-//   X: (n_tok, cols / 4) vec4<f32>       activations; cols % 4 == 0
-//   Y: (n_tok, n_out) f32                columns out_offset .. out_offset + rows written
-//   P: Params
+// Bindings and Params: mat_io.wgsl (composed in front of this file).
 // Dispatch: (min(g, 65535), ceil(g / 65535), ceil(n_tok / TILE_T)) with g = ceil(rows / WG);
 // row = (wid.x + wid.y · grid_x) · WG + lid, token tile = wid.z. No barriers (see matvec.wgsl).
-
-struct Params {
-    rows: u32,
-    cols: u32,
-    row_bytes: u32,
-    out_offset: u32,
-    n_out: u32,
-    grid_x: u32,
-    n_tok: u32,
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> P: Params;
 
 // Weight rows (threads) per workgroup.
 override WG: u32 = 64u;

@@ -7,34 +7,13 @@
 // Reference: cpu backend's matmul (there the activation is quantized to the format's dot type; here
 // it stays f32, so results agree to that quantization, not bit for bit); tests/kernels.rs checks
 // it against an f64 dot of the CPU's dequantized weights.
-// Layout: W holds the chunk's rows as raw GGUF bytes, row r at byte r · row_bytes (LAYOUTS.md).
-// Bindings:
-//   W: (rows · row_bytes / 4) u32        raw weight rows of this chunk
-//   X: (1, cols / 4) vec4<f32>           the activation row; cols % 4 == 0
-//   Y: (1, n_out) f32                    columns out_offset .. out_offset + rows written
-//   P: Params
+// Bindings and Params: mat_io.wgsl (composed in front of this file).
 // Dispatch: one thread per weight row, WG rows per workgroup:
 // (min(g, 65535), ceil(g / 65535), 1) with g = ceil(rows / WG); row = (wid.x + wid.y · grid_x) · WG + lid.
 // Why one thread per row and no workgroup reduction: barriers are what software rasterisers
 // (lavapipe, SwiftShader) run slowest, and decode matrices have thousands of rows, enough to
 // fill a GPU. Four partial sums (the vec4 lanes) keep the f32 rounding error at ~cols/4 steps.
 // Coalesced or subgroup variants are the speed work that follows (numeric knobs as overrides).
-
-struct Params {
-    rows: u32,        // weight rows in this chunk
-    cols: u32,        // elements per row
-    row_bytes: u32,   // bytes per row in the GGUF layout
-    out_offset: u32,  // first output column written (the chunk's first row)
-    n_out: u32,       // Y's row length (all chunks together)
-    grid_x: u32,      // workgroups along x in the dispatch
-    n_tok: u32,       // token rows in X (1 here)
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> P: Params;
 
 // Weight rows (threads) per workgroup.
 override WG: u32 = 64u;

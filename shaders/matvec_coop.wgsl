@@ -10,29 +10,9 @@
 // every adapter that is not a CPU (rust/gpu/src/backend.rs, MatvecKernel).
 // Reference: as matvec.wgsl (f32 activations; tests/kernels.rs checks both variants against an
 // f64 dot of the CPU's dequantized weights).
-// Bindings:
-//   W: (rows · row_bytes / 4) u32        raw weight rows of this chunk
-//   X: (1, cols / 4) vec4<f32>           the activation row; cols % 4 == 0
-//   Y: (1, n_out) f32                    columns out_offset .. out_offset + rows written
-//   P: Params
+// Bindings and Params: mat_io.wgsl (composed in front of this file).
 // Dispatch: one workgroup per weight row: (min(rows, 65535), ceil(rows / 65535), 1);
 // row = wid.x + wid.y · grid_x.
-
-struct Params {
-    rows: u32,        // weight rows in this chunk
-    cols: u32,        // elements per row
-    row_bytes: u32,   // bytes per row in the GGUF layout
-    out_offset: u32,  // first output column written (the chunk's first row)
-    n_out: u32,       // Y's row length (all chunks together)
-    grid_x: u32,      // workgroups along x in the dispatch
-    n_tok: u32,       // token rows in X (1 here)
-    _pad: u32,
-}
-
-@group(0) @binding(0) var<storage, read> W: array<u32>;
-@group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(3) var<uniform> P: Params;
 
 // Threads per row (the workgroup size; a power of two for the tree).
 const COOP: u32 = 64u;

@@ -21,7 +21,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;
 
-override WG: u32 = 64u;
+// Threads per group (a power of two). 256, not the 64 of the other kernels: a decode step norms
+// one row, so this single workgroup's loop is the whole kernel's latency.
+override WG: u32 = 256u;
 
 var<workgroup> partial: array<f32, WG>;
 

@@ -1,5 +1,6 @@
 //! `GpuBackend`: the model crate's `Backend` trait on wgpu.
 
+use crate::params::ParamRing;
 use crate::profile::Profiler;
 use crate::tensor::{BufferPool, Chunk, SharedPool, Tensor, Weight};
 use crate::{host, layout, shaders::Pipelines, Gpu, GpuError};
@@ -30,6 +31,10 @@ pub struct GpuBackend {
     gpu: Gpu,
     pipelines: Pipelines,
     pool: SharedPool,
+    /// The open compute pass that records dispatches back to back (not when profiling, which
+    /// times each pass); ended before any other use of the encoder. Declared before `encoder`,
+    /// so it is dropped (ended) first.
+    pass: Option<wgpu::ComputePass<'static>>,
     encoder: Option<wgpu::CommandEncoder>,
     passes: usize,
     cache: Option<KvCache>,
@@ -40,6 +45,8 @@ pub struct GpuBackend {
     /// Per-kernel pass counts and GPU times (`WASM_CHORD_GPU_PROFILE=1`).
     profiler: Option<Profiler>,
     matvec: MatvecKernel,
+    /// Every pass's parameters and small tables, one buffer per batch.
+    params: ParamRing,
 }
 
 /// The decode matrix-vector kernel: a thread per row where the adapter is a CPU (no barriers),
@@ -90,9 +97,11 @@ impl GpuBackend {
         GpuBackend {
             profiler,
             matvec,
+            params: ParamRing::new(&gpu.device),
             gpu,
             pipelines: Pipelines::default(),
             pool: SharedPool::default(),
+            pass: None,
             encoder: None,
             passes: 0,
             cache: None,
@@ -145,16 +154,6 @@ impl GpuBackend {
         Ok(t)
     }
 
-    fn uniform<T: bytemuck::Pod>(&self, params: &T) -> wgpu::Buffer {
-        self.gpu
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: bytemuck::bytes_of(params),
-                usage: wgpu::BufferUsages::UNIFORM,
-            })
-    }
-
     fn storage_init(&self, label: &str, contents: &[u8]) -> wgpu::Buffer {
         self.gpu
             .device
@@ -166,16 +165,19 @@ impl GpuBackend {
     }
 
     fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        self.pass = None; // ends the open compute pass
         let device = &self.gpu.device;
         self.encoder.get_or_insert_with(|| new_encoder(device))
     }
 
-    /// Records one compute pass: `op`'s pipeline, `buffers` bound at 0.. in order, `groups`.
+    /// Records one compute pass: `op`'s pipeline, `buffers` bound whole at 0.. in order, then
+    /// `params` (parameter structs, small tables) from the batch's [`ParamRing`], `groups`.
     fn dispatch(
         &mut self,
         op: &'static str,
         ty: Option<GgmlType>,
         buffers: &[&wgpu::Buffer],
+        params: &[&[u8]],
         groups: (u32, u32, u32),
     ) -> Result<(), GpuError> {
         let pipeline = self
@@ -183,12 +185,26 @@ impl GpuBackend {
             .get(&self.gpu.device, op, ty)
             .ok_or_else(|| GpuError::Wgpu(format!("no kernel {op} for {ty:?}")))?
             .clone();
+        // (flushing before the params are staged: they must go out with this pass's batch)
+        if !self.params.fits(params) || self.profiler.as_ref().is_some_and(Profiler::full) {
+            self.flush();
+        }
+        let slots = self.params.push(&self.gpu.device, params);
+        let ring = self.params.buffer_ref();
         let entries: Vec<wgpu::BindGroupEntry> = buffers
             .iter()
+            .map(|b| b.as_entire_binding())
+            .chain(slots.iter().map(|&(offset, size)| {
+                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: ring,
+                    offset,
+                    size: Some(size),
+                })
+            }))
             .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry {
+            .map(|(i, resource)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: b.as_entire_binding(),
+                resource,
             })
             .collect();
         let bind = self
@@ -199,21 +215,23 @@ impl GpuBackend {
                 layout: &pipeline.get_bind_group_layout(0),
                 entries: &entries,
             });
-        if self.profiler.as_ref().is_some_and(Profiler::full) {
-            self.flush();
-        }
-        let device = &self.gpu.device;
-        let encoder = self.encoder.get_or_insert_with(|| new_encoder(device));
-        {
+        // Dispatches go back to back into one open pass; when profiling, each gets its own pass
+        // with its timestamps.
+        if self.profiler.is_some() || self.pass.is_none() {
+            self.pass = None;
+            let device = &self.gpu.device;
+            let encoder = self.encoder.get_or_insert_with(|| new_encoder(device));
             let timestamp_writes = self.profiler.as_mut().and_then(|p| p.pass(op));
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            let pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(op),
                 timestamp_writes,
             });
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind, &[]);
-            pass.dispatch_workgroups(groups.0, groups.1, groups.2);
+            self.pass = Some(pass.forget_lifetime());
         }
+        let pass = self.pass.as_mut().expect("opened above");
+        pass.set_pipeline(&pipeline);
+        pass.set_bind_group(0, &bind, &[]);
+        pass.dispatch_workgroups(groups.0, groups.1, groups.2);
         self.passes += 1;
         if self.passes >= FLUSH_EVERY {
             self.flush();
@@ -223,6 +241,8 @@ impl GpuBackend {
 
     /// Submits everything recorded so far.
     fn flush(&mut self) {
+        self.pass = None; // ends the open compute pass
+        self.params.write(&self.gpu.queue);
         if let Some(mut enc) = self.encoder.take() {
             if let Some(p) = &self.profiler {
                 p.resolve(&mut enc);
@@ -457,17 +477,18 @@ impl Backend for GpuBackend {
         }
         let ids_buf = self.storage_init("ids", bytemuck::cast_slice(ids));
         for c in &table.chunks {
-            let p = self.uniform(&EmbedParams {
+            let p = EmbedParams {
                 cols: table.cols as u32,
                 row_bytes: table.row_bytes as u32,
                 row0: c.row0 as u32,
                 rows: c.rows as u32,
-            });
+            };
             let gx = (table.cols as u32 / 4).div_ceil(WG);
             self.dispatch(
                 "embed",
                 Some(table.ty),
-                &[&c.buf, &ids_buf, out.buffer(), &p],
+                &[&c.buf, &ids_buf, out.buffer()],
+                &[bytemuck::bytes_of(&p)],
                 (gx, ids.len() as u32, 1),
             )?;
         }
@@ -498,7 +519,7 @@ impl Backend for GpuBackend {
                 "matvec_coop" => grid(c.rows as u32),
                 _ => grid((c.rows as u32).div_ceil(WG)),
             };
-            let p = self.uniform(&MatParams {
+            let p = MatParams {
                 rows: c.rows as u32,
                 cols: w.cols as u32,
                 row_bytes: w.row_bytes as u32,
@@ -507,11 +528,12 @@ impl Backend for GpuBackend {
                 grid_x: gx,
                 n_tok: x.rows as u32,
                 _pad: 0,
-            });
+            };
             self.dispatch(
                 op,
                 Some(w.ty),
-                &[&c.buf, x.buffer(), out.buffer(), &p],
+                &[&c.buf, x.buffer(), out.buffer()],
+                &[bytemuck::bytes_of(&p)],
                 (gx, gy, tiles),
             )?;
         }
@@ -566,17 +588,18 @@ impl Backend for GpuBackend {
             eps: f32,
             grid_x: u32,
         }
-        let p = self.uniform(&P {
+        let p = P {
             group: group as u32,
             n_groups,
             eps,
             grid_x: gx,
-        });
+        };
         let wbuf = wbuf.clone();
         self.dispatch(
             "rms_norm",
             None,
-            &[x.buffer(), &wbuf, out.buffer(), &p],
+            &[x.buffer(), &wbuf, out.buffer()],
+            &[bytemuck::bytes_of(&p)],
             (gx, gy, 1),
         )?;
         Ok(out)
@@ -616,7 +639,6 @@ impl Backend for GpuBackend {
             return Ok(());
         }
         let cs = host::rope_cos_sin(pos0, x.rows, p, ff.as_deref());
-        let cs_buf = self.storage_init("rope cos/sin", bytemuck::cast_slice(&cs));
         let n_heads = (x.cols / p.head_dim) as u32;
         #[repr(C)]
         #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -626,17 +648,18 @@ impl Backend for GpuBackend {
             n_heads: u32,
             neox: u32,
         }
-        let params = self.uniform(&P {
+        let params = P {
             head_dim: p.head_dim as u32,
             n_rot: p.n_rot as u32,
             n_heads,
             neox: (p.style == RopeStyle::Neox) as u32,
-        });
+        };
         let gx = (n_heads * p.n_rot as u32 / 2).div_ceil(WG);
         self.dispatch(
             "rope",
             None,
-            &[x.buffer(), &cs_buf, &params],
+            &[x.buffer()],
+            &[bytemuck::cast_slice(&cs), bytemuck::bytes_of(&params)],
             (gx, x.rows as u32, 1),
         )
     }
@@ -647,8 +670,14 @@ impl Backend for GpuBackend {
             return Ok(());
         }
         let (groups, grid_x) = Self::elementwise(n);
-        let p = self.uniform(&[n as u32, s.to_bits(), grid_x, 0]);
-        self.dispatch("scale", None, &[x.buffer(), &p], groups)
+        let p = [n as u32, s.to_bits(), grid_x, 0];
+        self.dispatch(
+            "scale",
+            None,
+            &[x.buffer()],
+            &[bytemuck::bytes_of(&p)],
+            groups,
+        )
     }
 
     fn add(&mut self, a: &mut Tensor, b: &Tensor) -> Result<(), GpuError> {
@@ -663,8 +692,14 @@ impl Backend for GpuBackend {
             return Ok(());
         }
         let (groups, grid_x) = Self::elementwise(n);
-        let p = self.uniform(&[n as u32, grid_x, 0, 0]);
-        self.dispatch("add", None, &[a.buffer(), b.buffer(), &p], groups)
+        let p = [n as u32, grid_x, 0, 0];
+        self.dispatch(
+            "add",
+            None,
+            &[a.buffer(), b.buffer()],
+            &[bytemuck::bytes_of(&p)],
+            groups,
+        )
     }
 
     fn gated_activation(
@@ -690,11 +725,12 @@ impl Backend for GpuBackend {
             GatedActivation::Silu => 0u32,
             GatedActivation::Gelu => 1,
         };
-        let p = self.uniform(&[n as u32, act, grid_x, 0]);
+        let p = [n as u32, act, grid_x, 0];
         self.dispatch(
             "gated_activation",
             None,
-            &[gate.buffer(), up.buffer(), out.buffer(), &table, &p],
+            &[gate.buffer(), up.buffer(), out.buffer(), &table],
+            &[bytemuck::bytes_of(&p)],
             groups,
         )?;
         Ok(out)
@@ -727,12 +763,13 @@ impl Backend for GpuBackend {
             return Ok(());
         }
         let (kc, vc, kv_dim) = (cache.k[layer].clone(), cache.v[layer].clone(), cache.kv_dim);
-        let p = self.uniform(&[kv_dim as u32, pos0 as u32, k.rows as u32, 0]);
+        let p = [kv_dim as u32, pos0 as u32, k.rows as u32, 0];
         let gx = (kv_dim as u32 / 2).div_ceil(WG);
         self.dispatch(
             "store_kv",
             None,
-            &[k.buffer(), v.buffer(), &kc, &vc, &p],
+            &[k.buffer(), v.buffer(), &kc, &vc],
+            &[bytemuck::bytes_of(&p)],
             (gx, k.rows as u32, 1),
         )
     }
@@ -769,7 +806,7 @@ impl Backend for GpuBackend {
         let n_keys = p.pos0 + q.rows;
         // (rows · n_head, 2 · n_keys) f32 scratch, recycled like an activation
         let scratch = self.alloc(q.rows * p.n_head, 2 * n_keys);
-        let params = self.uniform(&AttnParams {
+        let params = AttnParams {
             head_dim: p.head_dim as u32,
             n_head: p.n_head as u32,
             group: (p.n_head / p.n_head_kv) as u32,
@@ -780,18 +817,12 @@ impl Backend for GpuBackend {
             mode: (q.rows >= TILED_MIN_ROWS) as u32,
             kq_scale: p.kq_scale,
             _pad: [0; 3],
-        });
+        };
         self.dispatch(
             "attention",
             None,
-            &[
-                q.buffer(),
-                &kc,
-                &vc,
-                scratch.buffer(),
-                out.buffer(),
-                &params,
-            ],
+            &[q.buffer(), &kc, &vc, scratch.buffer(), out.buffer()],
+            &[bytemuck::bytes_of(&params)],
             (p.n_head as u32, q.rows as u32, 1),
         )?;
         Ok(out)

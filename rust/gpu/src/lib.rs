@@ -13,6 +13,7 @@ mod backend;
 pub mod device;
 pub mod host;
 pub mod layout;
+mod params;
 mod profile;
 pub mod shaders;
 mod tensor;

@@ -1,10 +1,12 @@
 //! The WGSL sources of `shaders/`, composed into modules, and the pipeline cache.
 //!
 //! WGSL has no `#include`, so a module is a concatenation: `half.wgsl` (f16 conversions) for every
-//! op, plus for the ops that read weights (`matvec`, `matvec_coop`, `matmul`, `embed`) `formats/bytes.wgsl`, the
-//! format's decoder `formats/<type>.wgsl` (with `formats/kscales.wgsl` for Q4_K/Q5_K) and the op
-//! file. So each op and each format has exactly one file, and the (op × format) modules are built
-//! here; every one of them is validated by naga in tests/shaders.rs.
+//! op; for the ops that read weights (`matvec`, `matvec_coop`, `matmul`, `embed`) also
+//! `formats/bytes.wgsl` and the format's decoder `formats/<type>.wgsl` (with
+//! `formats/kscales.wgsl` for Q4_K/Q5_K); for the weight products also `mat_io.wgsl` (their shared
+//! params and bindings); then the op file. So each op and each format has exactly one file, and
+//! the (op × format) modules are built here; every one of them is validated by naga in
+//! tests/shaders.rs.
 
 use quant::GgmlType;
 use std::collections::HashMap;
@@ -12,6 +14,8 @@ use std::collections::HashMap;
 const HALF: &str = include_str!("../../../shaders/half.wgsl");
 const BYTES: &str = include_str!("../../../shaders/formats/bytes.wgsl");
 const KSCALES: &str = include_str!("../../../shaders/formats/kscales.wgsl");
+/// Params and bindings of the weight products (matvec, matvec_coop, matmul).
+const MAT_IO: &str = include_str!("../../../shaders/mat_io.wgsl");
 
 /// Ops whose module is the op file alone (plus half.wgsl).
 pub const PLAIN_OPS: &[(&str, &str)] = &[
@@ -89,7 +93,12 @@ pub fn module_source(op: &str, ty: Option<GgmlType>) -> Option<String> {
     } else {
         ""
     };
-    Some(format!("{HALF}\n{BYTES}\n{kscales}\n{fmt}\n{src}"))
+    let io = if matches!(op, "matvec" | "matvec_coop" | "matmul") {
+        MAT_IO
+    } else {
+        ""
+    };
+    Some(format!("{HALF}\n{BYTES}\n{kscales}\n{fmt}\n{io}\n{src}"))
 }
 
 /// Every module the backend can build, as (label, source): what the naga test validates.

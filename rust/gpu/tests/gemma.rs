@@ -17,20 +17,6 @@ const TIE: f32 = 0.3;
 /// Steps generated per prompt (lavapipe is a CPU rasteriser: keep the test a few minutes long).
 const STEPS: usize = 12;
 
-fn argmax(v: &[f32]) -> (usize, f32, f32) {
-    let mut best = (0, f32::NEG_INFINITY);
-    let mut second = f32::NEG_INFINITY;
-    for (i, &x) in v.iter().enumerate() {
-        if x > best.1 {
-            second = best.1;
-            best = (i, x);
-        } else if x > second {
-            second = x;
-        }
-    }
-    (best.0, best.1, second)
-}
-
 #[test]
 fn gemma3_greedy_on_the_gpu_follows_the_cpu() {
     let path = testkit::gemma3_path().to_string_lossy().into_owned();
@@ -68,8 +54,8 @@ fn gemma3_greedy_on_the_gpu_follows_the_cpu() {
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
             worst_logit = worst_logit.max(diff);
-            let (c_top, c_best, c_second) = argmax(&cl);
-            let (g_top, g_best, _) = argmax(&gl);
+            let (c_top, c_best, c_second) = testkit::top2(&cl);
+            let (g_top, g_best, _) = testkit::top2(&gl);
             if g_top != c_top {
                 let gap = c_best - c_second;
                 let (g_deficit, c_deficit) = (g_best - gl[c_top], c_best - cl[g_top]);

@@ -13,20 +13,6 @@ use model::Model;
 const TIE: f32 = 0.3;
 const STEPS: usize = 16;
 
-fn top2(v: &[f32]) -> (usize, f32, f32) {
-    let mut best = (0, f32::NEG_INFINITY);
-    let mut second = f32::NEG_INFINITY;
-    for (i, &x) in v.iter().enumerate() {
-        if x > best.1 {
-            second = best.1;
-            best = (i, x);
-        } else if x > second {
-            second = x;
-        }
-    }
-    (best.0, best.1, second)
-}
-
 #[test]
 fn random_llama_models_greedy_on_the_gpu_follow_the_cpu() {
     let mut report = Vec::new();
@@ -57,8 +43,8 @@ fn random_llama_models_greedy_on_the_gpu_follow_the_cpu() {
                 .zip(&gl)
                 .map(|(a, b)| (a - b).abs())
                 .fold(worst, f32::max);
-            let (c_top, c_best, c_second) = top2(&cl);
-            let (g_top, g_best, _) = top2(&gl);
+            let (c_top, c_best, c_second) = testkit::top2(&cl);
+            let (g_top, g_best, _) = testkit::top2(&gl);
             if g_top != c_top {
                 let (g_deficit, c_deficit) = (g_best - gl[c_top], c_best - cl[g_top]);
                 assert!(

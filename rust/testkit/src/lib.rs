@@ -64,3 +64,18 @@ fn run_ok(cmd: &mut Command, what: &str) -> Vec<u8> {
     );
     out.stdout
 }
+
+/// The top entry of `logits` and the two highest values: (index of the best, best, second best).
+pub fn top2(logits: &[f32]) -> (usize, f32, f32) {
+    let mut best = (0, f32::NEG_INFINITY);
+    let mut second = f32::NEG_INFINITY;
+    for (i, &x) in logits.iter().enumerate() {
+        if x > best.1 {
+            second = best.1;
+            best = (i, x);
+        } else if x > second {
+            second = x;
+        }
+    }
+    (best.0, best.1, second)
+}
