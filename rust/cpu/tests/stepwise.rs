@@ -106,7 +106,7 @@ fn cache_reuse_never_changes_an_answer() {
         .tokenizer
         .encode("the quick brown fox", true, false)
         .unwrap();
-    let mut fresh = |model: &mut Model<CpuBackend>, prompt: &[u32]| {
+    let fresh = |model: &mut Model<CpuBackend>, prompt: &[u32]| {
         model.reset();
         model.generate(prompt, &greedy(12), &mut |_| true).unwrap()
     };
