@@ -116,8 +116,13 @@ fn embed_dequantizes_every_format_bit_for_bit() {
 fn matvec_and_matmul_match_the_reference_for_every_format() {
     let mut g = gpu();
     let mut rng = StdRng::seed_from_u64(2);
-    for &ty in gpu::shaders::FORMATS {
-        let (rows, cols) = (37, cols_for(ty));
+    // the short rows, and rows long enough for matvec_coop's unrolled loop and its remainder
+    let long_cols = |ty: GgmlType| if ty.block_size() == 256 { 1536 } else { 1632 };
+    for (ty, cols) in gpu::shaders::FORMATS
+        .iter()
+        .flat_map(|&ty| [(ty, cols_for(ty)), (ty, long_cols(ty))])
+    {
+        let rows = 37;
         let bytes = weight_bytes(&mut rng, ty, rows, cols);
         let wf = dequant(ty, &bytes, rows, cols);
         for chunk_limit in [None, Some(5 * ty.row_bytes(cols).unwrap() as u64 + 8)] {
@@ -147,7 +152,7 @@ fn matvec_and_matmul_match_the_reference_for_every_format() {
                         let err = (got[t * rows + r] as f64 - want).abs();
                         assert!(
                             err <= MATMUL_REL * mag + 1e-30,
-                            "{} tokens {n_tok} {matvec:?} (chunks {chunk_limit:?}): [{t}][{r}] gpu {} ref {want} (err {err}, Σ|wx| {mag})",
+                            "{} cols {cols} tokens {n_tok} {matvec:?} (chunks {chunk_limit:?}): [{t}][{r}] gpu {} ref {want} (err {err}, Σ|wx| {mag})",
                             ty.name(),
                             got[t * rows + r]
                         );
