@@ -151,19 +151,7 @@ impl Backend for CpuBackend {
             name: desc.name.clone(),
             problem,
         };
-        let row_bytes = desc
-            .ty
-            .row_bytes(desc.cols)
-            .map_err(|e| bad(e.to_string()))?;
-        let expected = row_bytes
-            .checked_mul(desc.rows)
-            .ok_or_else(|| bad("size overflows".into()))?;
-        if bytes.len() != expected {
-            return Err(bad(format!(
-                "expected {expected} bytes, got {}",
-                bytes.len()
-            )));
-        }
+        let row_bytes = desc.row_bytes_checked(bytes.len()).map_err(bad)?;
         let f32_values = if desc.rows == 1 {
             let mut v = vec![0.0; desc.cols];
             quant::dequantize_row(desc.ty, bytes, &mut v)?;

@@ -359,19 +359,7 @@ impl Backend for GpuBackend {
         if !layout::supported(desc.ty) {
             return Err(bad(format!("type {} has no GPU kernel", desc.ty.name())));
         }
-        let row_bytes = desc
-            .ty
-            .row_bytes(desc.cols)
-            .map_err(|e| bad(e.to_string()))?;
-        let expected = row_bytes
-            .checked_mul(desc.rows)
-            .ok_or_else(|| bad("size overflows".into()))?;
-        if bytes.len() != expected {
-            return Err(bad(format!(
-                "expected {expected} bytes, got {}",
-                bytes.len()
-            )));
-        }
+        let row_bytes = desc.row_bytes_checked(bytes.len()).map_err(bad)?;
         // rows per chunk: as many as one binding may hold (byte offsets are u32 in the kernels)
         let cap = self
             .gpu

@@ -19,6 +19,20 @@ pub struct WeightDesc {
     pub rows: usize,
 }
 
+impl WeightDesc {
+    /// Bytes per row, once `len` is checked to be exactly `rows` rows of `ty`; else what is wrong.
+    pub fn row_bytes_checked(&self, len: usize) -> Result<usize, String> {
+        let row_bytes = self.ty.row_bytes(self.cols).map_err(|e| e.to_string())?;
+        let expected = row_bytes
+            .checked_mul(self.rows)
+            .ok_or_else(|| "size overflows".to_string())?;
+        if len != expected {
+            return Err(format!("expected {expected} bytes, got {len}"));
+        }
+        Ok(row_bytes)
+    }
+}
+
 /// How RoPE pairs up the elements of a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RopeStyle {
