@@ -1,5 +1,5 @@
 //! The BPE flavour (tokenizer.ggml.model = gpt2) against llama.cpp, on a small byte-level BPE
-//! vocabulary trained for the purpose (tests/data/tiny_bpe.gguf, made by
+//! vocabulary trained for the purpose (tests/data/tiny_bpe.gguf.json, made by
 //! tests/oracle/make_bpe_gguf.py), once per pre-tokenizer family: the GGUF is the same but for
 //! `tokenizer.ggml.pre`, which is patched in memory here (llama.cpp saw one file per value).
 mod common;
@@ -50,7 +50,7 @@ fn with_pre(base: &gguf::Gguf, pre: &str) -> gguf::Gguf {
 
 #[test]
 fn bpe_families_match_llama_cpp() {
-    let base = read_header(&data_dir().join("tiny_bpe.gguf"));
+    let base = fixture("tiny_bpe");
     let mut failures = Vec::new();
     let mut total = 0;
     for pre in PRES {
@@ -77,7 +77,7 @@ fn bpe_families_match_llama_cpp() {
 
 #[test]
 fn missing_pre_defaults_with_a_warning() {
-    let base = read_header(&data_dir().join("tiny_bpe.gguf"));
+    let base = fixture("tiny_bpe");
     let tok = tokenizer::Tokenizer::from_gguf(&with_pre(&base, "none")).unwrap();
     assert!(
         tok.warnings()
@@ -90,7 +90,7 @@ fn missing_pre_defaults_with_a_warning() {
 
 #[test]
 fn unknown_pre_is_an_error_naming_it() {
-    let base = read_header(&data_dir().join("tiny_bpe.gguf"));
+    let base = fixture("tiny_bpe");
     let err = tokenizer::Tokenizer::from_gguf(&with_pre(&base, "foo-bar")).unwrap_err();
     let msg = err.to_string();
     assert!(

@@ -1,6 +1,6 @@
 //! The SPM flavour with LLaMA/Mistral conventions that Gemma 3 does not exercise: a space
 //! prefix (the default), `<unk>` of type unknown, byte fallback for characters outside a small
-//! vocabulary, EOS appended. tests/data/tiny_spm.gguf is a SentencePiece BPE model trained for
+//! vocabulary, EOS appended. tests/data/tiny_spm.gguf.json is a SentencePiece BPE model trained for
 //! the purpose (tests/oracle/make_spm_gguf.py); the variants patch its metadata in memory the
 //! way tests/oracle/patch_gguf.py patched the files llama.cpp saw.
 mod common;
@@ -45,7 +45,7 @@ pub fn patched(base: &gguf::Gguf, set: &[(&str, Value)]) -> gguf::Gguf {
 
 #[test]
 fn spm_variants_match_llama_cpp() {
-    let base = read_header(&data_dir().join("tiny_spm.gguf"));
+    let base = fixture("tiny_spm");
     let mut failures = Vec::new();
     for (name, set) in variants() {
         let tok = tokenizer::Tokenizer::from_gguf(&patched(&base, &set))
@@ -71,7 +71,7 @@ fn spm_variants_match_llama_cpp() {
 
 #[test]
 fn llama_style_defaults() {
-    let tok = load(&data_dir().join("tiny_spm.gguf"));
+    let tok = load_fixture("tiny_spm");
     assert_eq!(
         (tok.bos_id(), tok.eos_id(), tok.unk_id()),
         (Some(1), Some(2), Some(0))

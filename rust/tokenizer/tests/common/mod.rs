@@ -38,6 +38,57 @@ pub fn read_header(path: &Path) -> gguf::Gguf {
     }
 }
 
+/// A vocabulary-only test GGUF of tests/data, committed as `<name>.gguf.json` (typed metadata, see
+/// tests/oracle/gguf_json.py) and written here with the gguf crate's writer, then parsed back.
+pub fn fixture(name: &str) -> gguf::Gguf {
+    use gguf::Value;
+    let path = data_dir().join(format!("{name}.gguf.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let spec: serde_json::Value = serde_json::from_str(&text).expect("fixture JSON");
+    let scalar = |ty: &str, v: &serde_json::Value| -> Value {
+        let int = || v.as_i64().expect("integer");
+        match ty {
+            "u8" => Value::U8(int() as u8),
+            "i8" => Value::I8(int() as i8),
+            "u16" => Value::U16(int() as u16),
+            "i16" => Value::I16(int() as i16),
+            "u32" => Value::U32(int() as u32),
+            "i32" => Value::I32(int() as i32),
+            "u64" => Value::U64(v.as_u64().expect("u64")),
+            "i64" => Value::I64(int()),
+            // exact: the JSON number is the f32's own value
+            "f32" => Value::F32(v.as_f64().expect("number") as f32),
+            "f64" => Value::F64(v.as_f64().expect("number")),
+            "bool" => Value::Bool(v.as_bool().expect("bool")),
+            "string" => Value::String(v.as_str().expect("string").to_string()),
+            other => panic!("{name}: unknown type {other}"),
+        }
+    };
+    let mut w = gguf::GgufWriter::new();
+    w.version(spec["version"].as_u64().expect("version") as u32);
+    for m in spec["metadata"].as_array().expect("metadata") {
+        let key = m["key"].as_str().expect("key");
+        let value = match m["type"].as_str().expect("type") {
+            "array" => Value::Array(
+                m["value"]
+                    .as_array()
+                    .expect("array")
+                    .iter()
+                    .map(|v| scalar(m["elem"].as_str().expect("elem"), v))
+                    .collect(),
+            ),
+            ty => scalar(ty, &m["value"]),
+        };
+        w.add(key, value);
+    }
+    gguf::parse_header(&w.finish()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The tokenizer of a tests/data fixture (see [`fixture`]).
+pub fn load_fixture(name: &str) -> Tokenizer {
+    Tokenizer::from_gguf(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
 pub fn load(path: &Path) -> Tokenizer {
     Tokenizer::from_gguf(&read_header(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -5,11 +5,12 @@
 #
 # Needs: a llama.cpp build (LLAMA_CPP, default ~/.cache/wasm-chord/llama.cpp, built by
 # scripts/oracle/build-llama-cpp.sh), python3 with `gguf` (pip install gguf), the Gemma 3 test
-# model (scripts/test-model.sh fetches it). The small models tiny_bpe.gguf, tiny_spm.gguf and
-# phi3_strip.gguf are inputs here, not outputs: make_bpe_gguf.py / make_spm_gguf.py /
+# model (scripts/test-model.sh fetches it). The small vocabularies tiny_bpe, tiny_spm and
+# phi3_strip are inputs here, not outputs: make_bpe_gguf.py / make_spm_gguf.py /
 # make_strip_gguf.py wrote them once (the first two need `tokenizers` / `sentencepiece` too) and
-# they are committed; every variant llama.cpp sees is
-# derived from them by patch_gguf.py, exactly as the Rust tests patch them in memory.
+# they are committed as ../data/<name>.gguf.json (no model file is committed); gguf_json.py
+# builds the GGUFs from them here, and every variant llama.cpp sees is derived from those by
+# patch_gguf.py, exactly as the Rust tests patch them in memory.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 data="$here/../data"
@@ -19,6 +20,9 @@ gemma="$("$root/scripts/test-model.sh")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cases() { python3 "$here/cases.py" "$@"; }
+for name in tiny_bpe tiny_spm phi3_strip; do
+  python3 "$here/gguf_json.py" build "$data/$name.gguf.json" "$work/$name.gguf"
+done
 digest() { # llama_oracle --vocab output -> header line + FNV-1a 64 of the token lines
   python3 - "$1" <<'PY'
 import sys
@@ -49,7 +53,7 @@ for pre in none default gpt-2 llama-bpe qwen2 qwen35 falcon starcoder command-r 
            tekken gpt-4o chatglm-bpe glm4 dbrx bloom; do
   case $pre in none|default|gpt-2|llama-bpe|qwen2) set=main ;; *) set=other ;; esac
   if [ "$pre" = none ]; then edit=tokenizer.ggml.pre=remove; else edit="tokenizer.ggml.pre=str:$pre"; fi
-  python3 "$here/patch_gguf.py" "$data/tiny_bpe.gguf" "$work/bpe.gguf" "$edit"
+  python3 "$here/patch_gguf.py" "$work/tiny_bpe.gguf" "$work/bpe.gguf" "$edit"
   "$oracle" "$work/bpe.gguf" "$work/bpe_$set.hex" > "$data/bpe/$pre.jsonl"
   "$oracle" "$work/bpe.gguf" --vocab > "$work/bpe.vocab"
   digest "$work/bpe.vocab" > "$data/bpe/$pre.vocab.digest"
@@ -57,21 +61,21 @@ done
 
 # SentencePiece BPE with LLaMA conventions: defaults, no space prefix, EOS instead of BOS.
 mkdir -p "$data/spm"
-cases --random 120 --unicode-stress 30 --seed 31 --pieces-gguf "$data/tiny_spm.gguf" > "$work/spm.hex"
+cases --random 120 --unicode-stress 30 --seed 31 --pieces-gguf "$work/tiny_spm.gguf" > "$work/spm.hex"
 for v in defaults nospace eos; do
   case $v in
     defaults) edits=() ;;
     nospace) edits=(tokenizer.ggml.add_space_prefix=bool:false) ;;
     eos) edits=(tokenizer.ggml.add_bos_token=bool:false tokenizer.ggml.add_eos_token=bool:true) ;;
   esac
-  python3 "$here/patch_gguf.py" "$data/tiny_spm.gguf" "$work/spm.gguf" "${edits[@]}"
+  python3 "$here/patch_gguf.py" "$work/tiny_spm.gguf" "$work/spm.gguf" "${edits[@]}"
   "$oracle" "$work/spm.gguf" "$work/spm.hex" > "$data/spm/$v.jsonl"
   "$oracle" "$work/spm.gguf" --vocab > "$work/spm.vocab"
   digest "$work/spm.vocab" > "$data/spm/$v.vocab.digest"
 done
 # Strip attributes (Phi-3 naming rule) on a tiny hand-made vocabulary.
 cases --no-hand --strip > "$work/strip.hex"
-"$oracle" "$data/phi3_strip.gguf" "$work/strip.hex" > "$data/phi3_strip.jsonl"
-"$oracle" "$data/phi3_strip.gguf" --vocab > "$work/strip.vocab"
+"$oracle" "$work/phi3_strip.gguf" "$work/strip.hex" > "$data/phi3_strip.jsonl"
+"$oracle" "$work/phi3_strip.gguf" --vocab > "$work/strip.vocab"
 digest "$work/strip.vocab" > "$data/phi3_strip.vocab.digest"
 echo "goldens written to $data" >&2
