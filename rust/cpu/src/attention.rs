@@ -70,26 +70,34 @@ impl<'a> Cache<'a> {
     }
 
     /// The keys at `positions` in cell order: one segment, or two when they wrap around the
-    /// cells (a window is never longer than the cache, so at most once).
-    fn segments(&self, positions: RangeInclusive<usize>) -> Vec<Segment> {
+    /// cells (a window is never longer than the cache, so at most once). No allocation: this
+    /// runs for every row and head of a decode step.
+    fn segments(&self, positions: RangeInclusive<usize>) -> impl Iterator<Item = Segment> + Clone {
         let (first, last) = (*positions.start(), *positions.end());
         let wrap = last / self.cells * self.cells;
-        if first >= wrap {
-            return vec![Segment {
+        let (newer, older) = if first >= wrap {
+            let whole = Segment {
                 first_cell: first - wrap,
                 positions,
-            }];
-        }
-        vec![
-            Segment {
+            };
+            (whole, None)
+        } else {
+            let newer = Segment {
                 first_cell: 0,
                 positions: wrap..=last,
-            },
-            Segment {
+            };
+            let older = Segment {
                 first_cell: first % self.cells,
                 positions: first..=wrap - 1,
-            },
-        ]
+            };
+            (newer, Some(older))
+        };
+        std::iter::once(newer).chain(older)
+    }
+
+    /// The cache positions of `positions` in cell order (see [`Cache::segments`]).
+    fn keys_in_cell_order(&self, positions: RangeInclusive<usize>) -> impl Iterator<Item = usize> {
+        self.segments(positions).flat_map(|s| s.positions)
     }
 
     fn key(&self, pos: usize, kv_head: usize) -> &'a [u16] {
@@ -168,10 +176,7 @@ fn attend_rows_f16(q: &Tensor, cache: &Cache, p: &AttentionParams, rows: Rows, o
         let t = rows.first + i;
         for (h, out_head) in out_row.chunks_mut(hd).enumerate() {
             row.set_query(&q.row(t)[h * hd..(h + 1) * hd]);
-            let keys = cache
-                .segments(keys_of(p, t))
-                .into_iter()
-                .flat_map(|s| s.positions);
+            let keys = cache.keys_in_cell_order(keys_of(p, t));
             let (_, sum) = row.attend(cache, h / group, keys, p.kq_scale, out_head);
             let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
             out_head.iter_mut().for_each(|o| *o *= inv);
@@ -260,7 +265,7 @@ fn attend_split_kv(
         let cells = c * chunk_len..(c + 1) * chunk_len;
         // the keys held in this chunk's cells, in cell order
         let keys = || {
-            segments.iter().flat_map(|s| {
+            segments.clone().flat_map(|s| {
                 let at = |cell: usize| s.positions.start() + cell.saturating_sub(s.first_cell);
                 let from = at(cells.start).min(s.positions.end() + 1);
                 let to = at(cells.end).min(s.positions.end() + 1);
