@@ -4,7 +4,10 @@
 #   packages/wasm-chord/src/wasm-threads/  multi-threaded: shared memory + a rayon pool of Web Workers,
 #                                          for cross-origin-isolated pages (nightly Rust, build-std)
 # each as wasm_chord_web.js / .d.ts (wasm-bindgen glue, --target web) and wasm_chord_web_bg.wasm
-# (optimised with wasm-opt from the npm `binaryen` package). The package picks one at run time.
+# (optimised with wasm-opt from the npm `binaryen` package), and each again with relaxed SIMD
+# (+relaxed-simd: one-instruction byte dot products and fused multiply-adds) as
+# wasm_chord_web_relaxed_bg.wasm beside it — the same exports, so the same glue (checked here).
+# The package picks one at run time (src/wasm.ts).
 # Installs what it needs: the wasm32 rustup target (and a nightly toolchain with rust-src for the
 # threaded build), wasm-bindgen-cli at exactly the version of the wasm-bindgen crate in Cargo.lock
 # (they must match), and the npm packages. WASM_CHORD_THREADS=0 skips the threaded build.
@@ -51,6 +54,7 @@ fi
 # (wasm-opt must know them all or it rejects the module) and, for the threaded build, atomics.
 bindgen_and_opt() { # $1 = the cargo output .wasm, $2 = output folder, $3 = extra wasm-opt flags
   rm -rf "$2"
+  mkdir -p "$2"
   wasm-bindgen --target web --out-dir "$2" --out-name wasm_chord_web "$1"
   # shellcheck disable=SC2086
   node_modules/.bin/wasm-opt -O3 $3 \
@@ -60,10 +64,30 @@ bindgen_and_opt() { # $1 = the cargo output .wasm, $2 = output folder, $3 = extr
   ls -l "$2" >&2
 }
 
+# The relaxed-SIMD twin of a build: its module becomes wasm_chord_web_relaxed_bg.wasm in $2,
+# which must already hold the plain build's glue (it is reused: the exports are the same).
+relaxed_twin() { # $1 = the cargo output .wasm, $2 = output folder, $3 = extra wasm-opt flags
+  local tmp="$2.relaxed-tmp"
+  bindgen_and_opt "$1" "$tmp" "--enable-relaxed-simd $3"
+  if ! cmp -s "$tmp/wasm_chord_web.js" "$2/wasm_chord_web.js"; then
+    echo "error: the relaxed-SIMD build's glue differs from the plain build's ($tmp)" >&2
+    exit 1
+  fi
+  mv "$tmp/wasm_chord_web_bg.wasm" "$2/wasm_chord_web_relaxed_bg.wasm"
+  rm -rf "$tmp"
+}
+
 echo "== cargo build (wasm32, single-threaded, release)" >&2
 # Target flags (SIMD128, getrandom's JS backend) come from .cargo/config.toml.
 cargo build --release --target wasm32-unknown-unknown -p wasm-chord-web >&2
 bindgen_and_opt "$target_dir/wasm32-unknown-unknown/release/wasm_chord_web.wasm" "$out" ""
+
+echo "== cargo build (wasm32, single-threaded, relaxed SIMD, release)" >&2
+# RUSTFLAGS replaces .cargo/config.toml's flags: they are repeated here with +relaxed-simd.
+RUSTFLAGS='-C target-feature=+simd128,+relaxed-simd --cfg getrandom_backend="wasm_js"' \
+  CARGO_TARGET_DIR="$target_dir/wasm-relaxed" \
+  cargo build --release --target wasm32-unknown-unknown -p wasm-chord-web >&2
+relaxed_twin "$target_dir/wasm-relaxed/wasm32-unknown-unknown/release/wasm_chord_web.wasm" "$out" ""
 
 if [ "$threads" = 1 ]; then
   echo "== cargo build (wasm32, threads, release; nightly build-std)" >&2
@@ -71,10 +95,23 @@ if [ "$threads" = 1 ]; then
   # the rayon pool all map (up to 4 GiB, wasm32's limit). RUSTFLAGS replaces .cargo/config.toml's
   # flags, so they are all here; the separate target dir keeps the two builds from evicting each
   # other's artefacts.
-  RUSTFLAGS='-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 --cfg getrandom_backend="wasm_js" -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base' \
-    CARGO_TARGET_DIR="$target_dir/wasm-threads" \
-    cargo "+$nightly" build --release --target wasm32-unknown-unknown -Z build-std=panic_abort,std \
-    -p wasm-chord-web --features threads >&2
-  bindgen_and_opt "$target_dir/wasm-threads/wasm32-unknown-unknown/release/wasm_chord_web.wasm" \
-    "$out_threads" "--enable-threads"
+  threads_flags='--cfg getrandom_backend="wasm_js" -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base'
+  for variant in plain relaxed; do
+    features='+atomics,+bulk-memory,+mutable-globals,+simd128'
+    dir="$target_dir/wasm-threads"
+    if [ "$variant" = relaxed ]; then
+      echo "== cargo build (wasm32, threads, relaxed SIMD, release; nightly build-std)" >&2
+      features="$features,+relaxed-simd"
+      dir="$target_dir/wasm-threads-relaxed"
+    fi
+    RUSTFLAGS="-C target-feature=$features $threads_flags" CARGO_TARGET_DIR="$dir" \
+      cargo "+$nightly" build --release --target wasm32-unknown-unknown -Z build-std=panic_abort,std \
+      -p wasm-chord-web --features threads >&2
+    built="$dir/wasm32-unknown-unknown/release/wasm_chord_web.wasm"
+    if [ "$variant" = plain ]; then
+      bindgen_and_opt "$built" "$out_threads" "--enable-threads"
+    else
+      relaxed_twin "$built" "$out_threads" "--enable-threads"
+    fi
+  done
 fi

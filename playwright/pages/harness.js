@@ -31,7 +31,7 @@ window.h = {
     } catch (e) {
       return { error: plainError(e), progress, ms: performance.now() - t0 };
     }
-    return { backend: engine.backend, info: engine.info, progress, ms: performance.now() - t0 };
+    return { backend: engine.backend, cpuKernels: engine.cpuKernels, info: engine.info, progress, ms: performance.now() - t0 };
   },
 
   /** Non-streaming text completion. */

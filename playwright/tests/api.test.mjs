@@ -22,6 +22,10 @@ before(async () => {
   await openHarness(page, server);
   const r = ok(await h(page, 'load', MODEL_URL_PATH), 'createEngine');
   assert.equal(r.backend, 'cpu');
+  // Chromium has relaxed SIMD: the relaxed module is taken (its kernels passed the self-check
+  // against the portable ones when the module loaded, or createEngine would have failed).
+  assert.match(r.cpuKernels, /^simd128 \+ relaxed-simd/);
+  console.log(`# CPU kernels in Chromium: ${r.cpuKernels}`);
   assert.equal(r.info.architecture, 'gemma3');
   // Progress covered the download and the load, each ending complete.
   for (const phase of ['download', 'load']) {

@@ -15,7 +15,12 @@ const dist = path.join(pkg, 'dist');
 // Built beside dist/ and swapped in at the end, so a page or test using dist/ during a rebuild never
 // finds it half-written.
 const out = path.join(pkg, '.dist-build');
-const WASM_FILES = ['wasm_chord_web.js', 'wasm_chord_web.d.ts', 'wasm_chord_web_bg.wasm'].flatMap((f) => [
+const WASM_FILES = [
+  'wasm_chord_web.js',
+  'wasm_chord_web.d.ts',
+  'wasm_chord_web_bg.wasm',
+  'wasm_chord_web_relaxed_bg.wasm',
+].flatMap((f) => [
   `wasm/${f}`,
   `wasm-threads/${f}`,
 ]);

@@ -65,7 +65,7 @@ export class EngineCore implements CoreClient {
     try {
       // Before any download: an unavailable backend should fail at once.
       const { backend, reason } = resolveBackend(req.backend);
-      const { bindings: wasm, threads } = await loadWasm(req.threads);
+      const { bindings: wasm, threads, cpuKernels } = await loadWasm(req.threads);
       checkAborted(signal, 'loading');
       const { source, fromCache, entry } = await this.openSource(req, onProgress, signal);
       try {
@@ -78,7 +78,7 @@ export class EngineCore implements CoreClient {
         this.engine = engine;
         const info = engine.info();
         this.nCtx = info.nCtx;
-        return { info, backend, backendReason: reason, threads };
+        return { info, backend, backendReason: reason, threads, cpuKernels };
       } finally {
         await source.close().catch(() => {});
       }

@@ -73,6 +73,10 @@ export class Engine {
   /** CPU threads the engine runs on: 1 unless the page is cross-origin isolated and the engine
    *  runs in a worker (see CreateEngineOptions.threads). */
   readonly threads: number;
+  /** The CPU kernels in use, e.g. "simd128 + relaxed-simd (fused multiply-add)" where the JS engine
+   *  has relaxed SIMD (fastest), "simd128 (fused multiply-add emulated)" elsewhere. All give the
+   *  same output; they were checked against the portable kernels when the module loaded. */
+  readonly cpuKernels: string;
   /** The chat template in use: the model's Jinja template or a builtin. */
   readonly chatTemplate: ChatTemplateChoice;
 
@@ -94,6 +98,7 @@ export class Engine {
     this.backend = parts.loaded.backend;
     this.backendReason = parts.loaded.backendReason;
     this.threads = parts.loaded.threads;
+    this.cpuKernels = parts.loaded.cpuKernels;
     this.modelLabel = parts.modelLabel;
     this.chatTemplate = template;
     this.tokens = { bosToken: this.info.bosToken, eosToken: this.info.eosToken, addBos: this.info.addBos };

@@ -34,6 +34,8 @@ export interface CoreLoadResult {
   backendReason: string;
   /** CPU threads the engine really runs on (1 with the single-threaded wasm build). */
   threads: number;
+  /** The CPU kernels in use (see Engine.cpuKernels). */
+  cpuKernels: string;
 }
 
 export interface CoreSampling {

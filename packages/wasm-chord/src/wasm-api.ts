@@ -101,5 +101,7 @@ export interface WasmBindings {
   default(arg: { module_or_path: URL }): Promise<unknown>;
   initSync(arg: { module: BufferSource }): unknown;
   ggufHeaderBytesNeeded(prefix: Uint8Array): number;
+  /** Checks the SIMD kernels against the portable ones (throws on a difference); names them. */
+  kernelSelfCheck(): string;
   ModelLoader: new (header: Uint8Array, fileSize: number, options: WasmLoadOptions) => WasmModelLoader;
 }

@@ -21,6 +21,7 @@ use crate::pool::Pool;
 use crate::{CpuError, Tensor};
 use half::f16;
 use model::backend::AttentionParams;
+use quant::float::Fmaf;
 use quant::simd::f16::{dot_f16, mad_f16, scale_f16};
 use quant::simd::tile::{self, TILE};
 use std::ops::RangeInclusive;
@@ -231,7 +232,7 @@ impl OneRow {
             // ggml_vec_mad_f16: one fused multiply-add, rounded to f16.
             mad_f16(&mut self.acc16, cache.value(j, kv_head), vs);
             // ggml's `S = S*ms + vs`, contracted to an FMA by GCC in llama.cpp's build.
-            sum = sum.mul_add(ms, vs);
+            sum = sum.fmaf(ms, vs);
         }
         out.iter_mut()
             .zip(&self.acc16)
@@ -299,9 +300,9 @@ fn attend_split_kv(
             let (scale_old, scale_new) = ((max - new_max).exp(), (c_max - new_max).exp());
             // GCC's contraction in llama.cpp's build: a·s_old + (b·s_new), fused.
             for (a, &v) in acc.iter_mut().zip(values) {
-                *a = a.mul_add(scale_old, v * scale_new);
+                *a = a.fmaf(scale_old, v * scale_new);
             }
-            sum = sum.mul_add(scale_old, c_sum * scale_new);
+            sum = sum.fmaf(scale_old, c_sum * scale_new);
             max = new_max;
         }
         if sum != 0.0 {
@@ -323,6 +324,7 @@ fn attend_tiled(q: &Tensor, cache: &Cache, p: &AttentionParams, rows: Rows, out:
     let mut max = vec![f32::NEG_INFINITY; n_state];
     let mut sum = vec![0.0f32; n_state];
     let mut kt = vec![0.0f32; hd * TILE]; // the key tile transposed: [head_dim][TILE]
+    let mut vt = vec![0.0f32; TILE * hd]; // the value tile as f32: [TILE][head_dim]
     let mut scores = [0.0f32; TILE];
 
     let last_key = p.pos0 + rows.first + rows.count - 1;
@@ -337,6 +339,12 @@ fn attend_tiled(q: &Tensor, cache: &Cache, p: &AttentionParams, rows: Rows, out:
             for (tk, j) in tile_keys.clone().enumerate() {
                 for (d, &k) in cache.key(j, kv_head).iter().enumerate() {
                     kt[d * TILE + tk] = f16::from_bits(k).to_f32();
+                }
+                for (v, &h) in vt[tk * hd..(tk + 1) * hd]
+                    .iter_mut()
+                    .zip(cache.value(j, kv_head))
+                {
+                    *v = f16::from_bits(h).to_f32();
                 }
             }
             for i in 0..rows.count {
@@ -366,9 +374,9 @@ fn attend_tiled(q: &Tensor, cache: &Cache, p: &AttentionParams, rows: Rows, out:
                     max[state] = new_max;
                     // ggml adds the tile's f64 sum to the f32 running sum in double.
                     sum[state] = (sum[state] as f64 + tile::softmax(&mut scores, new_max)) as f32;
-                    for (j, &w) in tile_keys.clone().zip(&scores) {
+                    for (v, &w) in vt.chunks_exact(hd).zip(&scores[..tile_keys.len()]) {
                         if w != 0.0 {
-                            tile::axpy_f16(acc, cache.value(j, kv_head), w);
+                            tile::axpy(acc, v, w);
                         }
                     }
                 }

@@ -2,6 +2,7 @@
 //! greedy decoding lands on the same tokens as llama.cpp.
 
 use model::backend::{RopeParams, RopeStyle};
+use quant::float::Fmaf;
 use std::sync::OnceLock;
 
 /// RMS norm in place: `x * w / sqrt(mean(x²) + eps)`. The sum of squares is accumulated in f64,
@@ -41,8 +42,8 @@ pub fn rope_apply(head: &mut [f32], p: &RopeParams, cos_sin: &[f32]) {
         let (x0, x1) = (head[a], head[b]);
         // ggml's `x0*cos - x1*sin` and `x0*sin + x1*cos`, as GCC compiles them for llama.cpp
         // (-ffp-contract=fast with FMA): the second product rounded, the first fused.
-        head[a] = x0.mul_add(cos, -(x1 * sin));
-        head[b] = x0.mul_add(sin, x1 * cos);
+        head[a] = x0.fmaf(cos, -(x1 * sin));
+        head[b] = x0.fmaf(sin, x1 * cos);
     }
 }
 
@@ -67,7 +68,7 @@ fn gelu_exact(x: f32) -> f32 {
     const COEF_A: f32 = 0.044715;
     // As GCC compiles ggml_gelu_f32 for llama.cpp's table (-ffp-contract=fast, FMA):
     // `1 + COEF_A*x*x` becomes one fused multiply-add.
-    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (COEF_A * x).mul_add(x, 1.0)).tanh())
+    0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (COEF_A * x).fmaf(x, 1.0)).tanh())
 }
 
 /// GELU of every f16 value, rounded to f16 and widened back.

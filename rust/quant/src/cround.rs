@@ -16,6 +16,18 @@ pub(crate) fn nearest_int(f: f32) -> i32 {
     (v.to_bits() as i32 & 0x007f_ffff) - 0x0040_0000
 }
 
+/// `f.round_ties_even()` (what `_mm256_round_ps(.., _MM_FROUND_TO_NEAREST_INT)` gives), without
+/// the libm call that the x86-64 baseline (no SSE4.1) makes of it: below 2^22 in magnitude, adding
+/// and subtracting 1.5·2^23 rounds to an integer, ties to even, exactly.
+#[inline(always)]
+pub(crate) fn round_ties_even(f: f32) -> f32 {
+    if f.abs() < 4_194_304.0 {
+        (f + 12_582_912.0) - 12_582_912.0
+    } else {
+        f.round_ties_even()
+    }
+}
+
 /// C's `(int)f` on x86-64: truncation toward zero; NaN and out-of-range values give `i32::MIN`.
 #[inline(always)]
 pub(crate) fn c_f32_to_i32(f: f32) -> i32 {
@@ -35,6 +47,25 @@ pub(crate) fn c_f32_to_u8_bits(f: f32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_ties_even_matches_std() {
+        let mut x = 0x1234_5678u32;
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let f = f32::from_bits(x);
+            let g = (x % 2001) as f32 * 0.25 - 250.0; // exact halves: ties
+            for f in [f, g, -g, f * 1e-30] {
+                assert_eq!(
+                    round_ties_even(f).to_bits() & 0x7fff_ffff,
+                    f.round_ties_even().to_bits() & 0x7fff_ffff,
+                    "{f:e}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn nearest_int_rounds_half_to_even() {

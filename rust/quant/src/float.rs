@@ -45,3 +45,54 @@ pub fn bf16_to_f32(b: u16) -> f32 {
 pub fn f32_to_bf16(x: f32) -> u16 {
     bf16::from_f32(x).to_bits()
 }
+
+/// `a·b + c` rounded once (a fused multiply-add), fast on every target.
+///
+/// Natively this is `f32::mul_add` (one FMA instruction where the CPU has it). WebAssembly has no
+/// scalar FMA, and `mul_add` there is a software routine costing tens of instructions, so there
+/// [`fma_via_f64`] does it, falling back to `mul_add` on the rare inputs it cannot round.
+#[inline]
+pub fn fmaf(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(r) = fma_via_f64(a, b, c) {
+        return r;
+    }
+    a.mul_add(b, c)
+}
+
+/// The fused `a·b + c` through f64, or `None` where that could round differently. The product of
+/// two f32 is exact in f64 (24 + 24 bits fit in 53), so only the sum is rounded to f64 before the
+/// final rounding to f32. Rounding twice gives the fused result unless the first rounding made an
+/// f32 rounding tie (low 29 mantissa bits `1000…0`) that the exact sum was not: ties are common
+/// with the kernels' few-bit operands, so a tie is accepted when the f64 sum was exact (TwoSum's
+/// error term is zero). Results below f32's normal range (where f32 rounds at another bit) and
+/// non-finite ones are declined.
+#[inline]
+pub fn fma_via_f64(a: f32, b: f32, c: f32) -> Option<f32> {
+    let (xy, c) = ((a as f64) * (b as f64), c as f64);
+    let r = xy + c;
+    if r.to_bits() & 0x1fff_ffff == 0x1000_0000 && sum_error(xy, c, r) != 0.0 {
+        return None;
+    }
+    let normal = r.abs() >= f32::MIN_POSITIVE as f64 && r.is_finite();
+    (normal || r == 0.0).then_some(r as f32)
+}
+
+/// TwoSum: `x + y − r` exactly, for `r` the rounded `x + y` (Knuth; no branch on magnitudes).
+#[inline]
+pub fn sum_error(x: f64, y: f64, r: f64) -> f64 {
+    let y_part = r - x;
+    (x - (r - y_part)) + (y - y_part)
+}
+
+/// [`fmaf`] as a method, so kernel code reads like `f32::mul_add`: `x.fmaf(y, acc)`.
+pub trait Fmaf {
+    fn fmaf(self, b: f32, c: f32) -> f32;
+}
+
+impl Fmaf for f32 {
+    #[inline]
+    fn fmaf(self, b: f32, c: f32) -> f32 {
+        fmaf(self, b, c)
+    }
+}

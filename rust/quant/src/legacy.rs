@@ -224,7 +224,7 @@ fn quantize_q8_block_like_ggml_cpu(x: &[f32], qs: &mut [i8]) -> (f32, i32) {
     let mut sum = 0i32;
     for (q, &v) in qs.iter_mut().zip(x) {
         // cvtps_epi32 then saturating packs: out-of-range values clamp to the i8 range.
-        *q = c_f32_to_i32((v * id).round_ties_even()).clamp(-128, 127) as i8;
+        *q = c_f32_to_i32(crate::cround::round_ties_even(v * id)).clamp(-128, 127) as i8;
         sum += *q as i32;
     }
     (d, sum)

@@ -130,3 +130,60 @@ fn conversions_known_values() {
     );
     assert_eq!(bf16_to_f32(0xC040), -3.0);
 }
+
+/// `fma_via_f64` (the WebAssembly fused multiply-add) equals the correctly rounded `mul_add`
+/// wherever it answers, on random bit patterns, on products of the kernels' kind (small integers
+/// times fp16 scales, sums near cancellation) and on constructed f32 rounding ties.
+#[test]
+fn fma_via_f64_is_the_fused_result_or_declines() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let check =
+        |a: f32, b: f32, c: f32, declined: &mut u32| match quant::float::fma_via_f64(a, b, c) {
+            Some(r) => assert_eq!(
+                r.to_bits(),
+                a.mul_add(b, c).to_bits(),
+                "fma({a:e}, {b:e}, {c:e})"
+            ),
+            None => *declined += 1,
+        };
+    let mut declined = 0;
+    let mut ties = 0; // exact f32 ties in the f64 sum: the case double rounding gets wrong
+    for _ in 0..2_000_000 {
+        let r = next();
+        let (a, b, c) = (
+            f32::from_bits(r as u32),
+            f32::from_bits((r >> 32) as u32),
+            f32::from_bits(next() as u32),
+        );
+        check(a, b, c, &mut 0); // NaN, infinite and subnormal results are declined often here
+                                // integer lane sums times a product of two fp16 scales, accumulated from 0 as the
+                                // kernels do: few-bit operands, so the f64 sums are often exact f32 ties
+        let mut acc = 0.0f32;
+        for step in 0..2 {
+            let r = next();
+            let q = (r as i32 >> (12 + 8 * step)) as f32;
+            let d = fp16_to_f32((r >> 32) as u16 & 0x3bff) * fp16_to_f32((r >> 48) as u16 & 0x3bff);
+            check(d, q, acc, &mut declined);
+            let exact = (d as f64) * (q as f64) + acc as f64;
+            ties += (exact.to_bits() & 0x1fff_ffff == 0x1000_0000) as u32;
+            acc = d.mul_add(q, acc);
+        }
+    }
+    // ties: a·b = 1 + 2^-24 exactly (half an f32 ulp) plus a tiny c decides the rounding
+    let a = 1.0 + f32::EPSILON / 2.0f32.powi(11);
+    for c in [0.0f32, 1e-30, -1e-30, 2.0f32.powi(-60), -2.0f32.powi(-60)] {
+        check(a, a, c - 1.0 - 2.0f32.powi(-11), &mut declined);
+        check(a, a, c, &mut declined);
+    }
+    assert!(ties > 1000, "only {ties} ties exercised");
+    assert!(
+        declined < 100,
+        "declined {declined} of 4 M kernel-like inputs"
+    );
+}

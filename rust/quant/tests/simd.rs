@@ -1,7 +1,7 @@
 //! The ggml-order kernels (`quant::simd`): every SIMD implementation equals the portable one bit
 //! for bit, and both equal the scalar reference `quant::vec_dot` up to float summation order.
 
-use quant::simd::{DotFn, Kernel};
+use quant::simd::{DotFn, Kernel, KERNELS};
 use quant::GgmlType;
 
 /// xorshift, deterministic inputs.
@@ -33,20 +33,6 @@ fn make_row(rng: &mut Rng, n: usize) -> Vec<f32> {
     }
     v
 }
-
-const KERNELS: &[Kernel] = &[
-    Kernel::VecDot(GgmlType::Q4_0),
-    Kernel::VecDot(GgmlType::Q4_1),
-    Kernel::VecDot(GgmlType::Q5_0),
-    Kernel::VecDot(GgmlType::Q5_1),
-    Kernel::VecDot(GgmlType::Q8_0),
-    Kernel::VecDot(GgmlType::Q4_K),
-    Kernel::VecDot(GgmlType::Q6_K),
-    Kernel::Q4KGemv,
-    Kernel::Q4KGemm,
-    Kernel::Q6KTiled,
-    Kernel::Q40Repack,
-];
 
 fn quantized(ty: GgmlType, x: &[f32]) -> Vec<u8> {
     let mut q = vec![0u8; ty.row_bytes(x.len()).unwrap()];
@@ -209,8 +195,9 @@ fn f16_attention_kernels_equal_portable_bit_for_bit() {
         k::portable::scale_f16(&mut b, 0.37);
         assert_eq!(a, b, "scale n={n}");
         let (mut o1, mut o2) = (q.clone(), q.clone());
-        tile::axpy_f16(&mut o1, &v, s);
-        tile::portable::axpy_f16(&mut o2, &v, s);
+        let vf: Vec<f32> = v.iter().map(|&h| quant::fp16_to_f32(h)).collect();
+        tile::axpy(&mut o1, &vf, s);
+        tile::portable::axpy(&mut o2, &vf, s);
         assert_eq!(o1, o2, "axpy n={n}");
 
         let kt: Vec<f32> = (0..n * tile::TILE).map(|_| rng.f()).collect();
@@ -260,4 +247,15 @@ fn the_expected_simd_path_is_selected() {
             assert!(k.avx2_fn().is_some(), "{k:?} has no AVX2 kernel");
         }
     }
+}
+
+/// The run-time self-check the WebAssembly builds run (see quant::simd::self_check) passes here.
+#[test]
+fn self_check_passes() {
+    let compared = quant::simd::self_check().unwrap();
+    assert!(compared > 200, "{compared}");
+    eprintln!(
+        "{} : {compared} values equal",
+        quant::simd::implementation()
+    );
 }

@@ -36,6 +36,21 @@ fn to_js<T: Serialize>(value: &T) -> JsResult<JsValue> {
         .map_err(|e| js_error(ErrorCode::Internal, &e.to_string()))
 }
 
+/// Runs `quant::simd::self_check` (this build's SIMD kernels against the portable specification,
+/// bit for bit, on this JS engine's own SIMD lowering) and names the kernels in use; an
+/// `InternalError` if any differs, so a miscompiling engine is reported instead of giving text
+/// that no longer matches llama.cpp's. Takes a few milliseconds; the package calls it once.
+#[wasm_bindgen(js_name = kernelSelfCheck)]
+pub fn kernel_self_check() -> JsResult<String> {
+    match quant::simd::self_check() {
+        Ok(_) => Ok(quant::simd::implementation().to_string()),
+        Err(e) => Err(js_error(
+            ErrorCode::Internal,
+            &format!("the CPU kernels failed their self-check on this engine: {e}"),
+        )),
+    }
+}
+
 /// 0 when `prefix` (the first bytes of a file) holds the whole GGUF header; otherwise how many
 /// leading bytes to read next (more than `prefix.length`; may pass the end of the file, so clamp).
 #[wasm_bindgen(js_name = ggufHeaderBytesNeeded)]

@@ -67,7 +67,9 @@ const engines = {
         architecture: this.engine.info.architecture,
         backend: this.engine.backend,
         threads: used,
-        build: used > 1 ? 'wasm-threads (multi-threaded)' : 'wasm (single-threaded)',
+        build:
+          (used > 1 ? 'wasm-threads (multi-threaded)' : 'wasm (single-threaded)') +
+          (this.engine.cpuKernels ? `, ${this.engine.cpuKernels}` : ''),
       };
     },
     async complete(prompt, maxTokens) {

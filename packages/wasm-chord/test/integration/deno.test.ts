@@ -25,6 +25,8 @@ Deno.test('wasm-chord in Deno: load, tokenize, greedy text equals the CLI, strea
     await t.step('info', () => {
       assert.equal(engine.info.architecture, 'gemma3');
       assert.equal(engine.backend, 'cpu');
+      // Deno's V8 has relaxed SIMD: the relaxed module, self-checked at load.
+      assert.match(engine.cpuKernels, /^simd128 \+ relaxed-simd/);
     });
 
     await t.step('tokenize equals the CLI', async () => {

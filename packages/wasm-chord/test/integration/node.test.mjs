@@ -60,6 +60,8 @@ test('model info, backend and the chosen chat template', () => {
   assert.equal(engine.info.nVocab, 262144);
   assert.equal(engine.info.fileSize, fs.statSync(MODEL).size);
   assert.equal(engine.backend, 'cpu');
+  // Node 20 has no relaxed SIMD (Node 22+ would take the relaxed module); self-checked at load.
+  assert.match(engine.cpuKernels, /^simd128/);
   assert.match(engine.backendReason, /CPU/);
   assert.deepEqual(engine.chatTemplate, { type: 'builtin', name: 'gemma' });
 });

@@ -36,6 +36,7 @@ pub fn scale_f16(acc: &mut [u16], s: f32) {
 }
 
 pub mod portable {
+    use crate::float::Fmaf;
     use crate::float::{f32_to_fp16, fp16_to_f32};
 
     const LANES: usize = 8;
@@ -51,7 +52,7 @@ pub mod portable {
             for (r, a) in acc.iter_mut().enumerate() {
                 for (lane, x) in a.iter_mut().enumerate() {
                     let i = r * LANES + lane;
-                    *x = fp16_to_f32(kc[i]).mul_add(qc[i], *x);
+                    *x = fp16_to_f32(kc[i]).fmaf(qc[i], *x);
                 }
             }
         }
@@ -67,7 +68,7 @@ pub mod portable {
 
     pub fn mad_f16(acc: &mut [u16], v: &[u16], s: f32) {
         for (a, &v) in acc.iter_mut().zip(v) {
-            *a = f32_to_fp16(fp16_to_f32(v).mul_add(s, fp16_to_f32(*a)));
+            *a = f32_to_fp16(fp16_to_f32(v).fmaf(s, fp16_to_f32(*a)));
         }
     }
 

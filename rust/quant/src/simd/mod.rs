@@ -13,7 +13,10 @@
 pub mod f16;
 mod lanes;
 pub mod portable;
+mod self_check;
 pub mod tile;
+
+pub use self_check::{implementation, self_check, KERNELS};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -172,6 +175,9 @@ impl Kernel {
                 _ => None,
             };
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return self.simd128().rows;
+        #[allow(unreachable_code)]
         None
     }
 
@@ -196,31 +202,29 @@ impl Kernel {
                 _ => None,
             };
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return self.simd128().cols;
+        #[allow(unreachable_code)]
         None
     }
 
     /// The WebAssembly SIMD128 implementation (builds with `+simd128`), the same bits.
     pub fn simd128_fn(self) -> Option<DotFn> {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        {
-            use wasm as s;
-            return Some(match self {
-                Kernel::VecDot(GgmlType::Q4_0) => dot_fn!(s::dot_q4_0_q8_0, BlockQ4_0, BlockQ8_0),
-                Kernel::VecDot(GgmlType::Q5_0) => dot_fn!(s::dot_q5_0_q8_0, BlockQ5_0, BlockQ8_0),
-                Kernel::VecDot(GgmlType::Q8_0) => dot_fn!(s::dot_q8_0_q8_0, BlockQ8_0, BlockQ8_0),
-                Kernel::VecDot(GgmlType::Q4_1) => dot_fn!(s::dot_q4_1_q8_1, BlockQ4_1, BlockQ8_1),
-                Kernel::VecDot(GgmlType::Q5_1) => dot_fn!(s::dot_q5_1_q8_1, BlockQ5_1, BlockQ8_1),
-                Kernel::VecDot(GgmlType::Q4_K) => dot_fn!(s::dot_q4_k_q8_k, BlockQ4K, BlockQ8K),
-                Kernel::VecDot(GgmlType::Q6_K) => dot_fn!(s::dot_q6_k_q8_k, BlockQ6K, BlockQ8K),
-                Kernel::Q4KGemv => dot_fn!(s::dot_q4_k_gemv, BlockQ4K, BlockQ8K),
-                Kernel::Q4KGemm => dot_fn!(s::dot_q4_k_gemm, BlockQ4K, BlockQ8K),
-                Kernel::Q6KTiled => dot_fn!(s::dot_q6_k_tiled, BlockQ6K, BlockQ8K),
-                Kernel::Q40Repack => dot_fn!(s::dot_q4_0_repack, BlockQ4_0, BlockQ8_0),
-                _ => return None,
-            });
-        }
+        return self.simd128().dot;
         #[allow(unreachable_code)]
         None
+    }
+
+    /// The SIMD128 kernels, with `f32x4.relaxed_madd` where the build has relaxed SIMD and this
+    /// engine fuses it (see `wasm`'s module comment).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    fn simd128(self) -> Simd128Fns {
+        #[cfg(target_feature = "relaxed-simd")]
+        if wasm::madd_is_fused() {
+            return simd128_fns::<wasm::Relaxed>(self);
+        }
+        simd128_fns::<wasm::Emulated>(self)
     }
 
     /// The fastest implementation available here: AVX2 when present (x86-64), SIMD128 (wasm32
@@ -230,6 +234,95 @@ impl Kernel {
             .or_else(|| self.simd128_fn())
             .or_else(|| self.portable_fn())
     }
+}
+
+/// A kernel's SIMD128 implementations: one dot, and the many-rows / many-weight-rows forms.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+struct Simd128Fns {
+    dot: Option<DotFn>,
+    rows: Option<RowsFn>,
+    cols: Option<ColsFn>,
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn simd128_fns<F: wasm::Fma4>(k: Kernel) -> Simd128Fns {
+    use wasm as s;
+    macro_rules! dot {
+        ($f:path, $x:ty, $y:ty) => {
+            Some(dot_fn!($f, $x, $y))
+        };
+    }
+    macro_rules! rows {
+        ($f:path, $x:ty) => {
+            Some(
+                (|w: &[u8], a: &[u8], a_row: usize, out: &mut [f32]| {
+                    $f(cast::<$x>(w), a, a_row, out)
+                }) as RowsFn,
+            )
+        };
+    }
+    macro_rules! cols {
+        ($f:path) => {
+            Some(
+                (|w: &[u8], w_row: usize, a: &[u8], out: &mut [f32]| {
+                    $f(w, w_row, cast::<BlockQ8_0>(a), out)
+                }) as ColsFn,
+            )
+        };
+    }
+    let (dot, rows, cols) = match k {
+        Kernel::VecDot(GgmlType::Q4_0) => (
+            dot!(s::dot_q0::<BlockQ4_0, F>, BlockQ4_0, BlockQ8_0),
+            rows!(s::rows_q0::<BlockQ4_0, F>, BlockQ4_0),
+            cols!(s::cols_q0::<BlockQ4_0, F>),
+        ),
+        Kernel::VecDot(GgmlType::Q5_0) => (
+            dot!(s::dot_q0::<BlockQ5_0, F>, BlockQ5_0, BlockQ8_0),
+            rows!(s::rows_q0::<BlockQ5_0, F>, BlockQ5_0),
+            cols!(s::cols_q0::<BlockQ5_0, F>),
+        ),
+        // No cols form: its sign trick is on the activation side, where Q8_0 weights could be
+        // −128 (and the long Q8_0 rows stream best one at a time, as measured natively).
+        Kernel::VecDot(GgmlType::Q8_0) => (
+            dot!(s::dot_q0::<BlockQ8_0, F>, BlockQ8_0, BlockQ8_0),
+            rows!(s::rows_q0::<BlockQ8_0, F>, BlockQ8_0),
+            None,
+        ),
+        Kernel::VecDot(GgmlType::Q4_1) => (
+            dot!(s::dot_q4_1_q8_1::<F>, BlockQ4_1, BlockQ8_1),
+            None,
+            None,
+        ),
+        Kernel::VecDot(GgmlType::Q5_1) => (
+            dot!(s::dot_q5_1_q8_1::<F>, BlockQ5_1, BlockQ8_1),
+            None,
+            None,
+        ),
+        Kernel::VecDot(GgmlType::Q4_K) => {
+            (dot!(s::dot_q4_k_q8_k::<F>, BlockQ4K, BlockQ8K), None, None)
+        }
+        Kernel::VecDot(GgmlType::Q6_K) => {
+            (dot!(s::dot_q6_k_q8_k::<F>, BlockQ6K, BlockQ8K), None, None)
+        }
+        Kernel::Q4KGemv => (
+            dot!(s::dot_q4_k_gemv, BlockQ4K, BlockQ8K),
+            rows!(s::rows_q4_k_gemv::<F>, BlockQ4K),
+            None,
+        ),
+        Kernel::Q4KGemm => (
+            dot!(s::dot_q4_k_gemm, BlockQ4K, BlockQ8K),
+            rows!(s::rows_q4_k_gemm::<F>, BlockQ4K),
+            None,
+        ),
+        Kernel::Q6KTiled => (
+            dot!(s::dot_q6_k_tiled, BlockQ6K, BlockQ8K),
+            rows!(s::rows_q6_k_tiled::<F>, BlockQ6K),
+            None,
+        ),
+        Kernel::Q40Repack => (dot!(s::dot_q4_0_repack, BlockQ4_0, BlockQ8_0), None, None),
+        Kernel::VecDot(_) => (None, None, None),
+    };
+    Simd128Fns { dot, rows, cols }
 }
 
 /// Q8_K activations as ggml's `ggml_quantize_mat_q8_K_4x8` (x86, AVX2) makes them for the

@@ -10,6 +10,7 @@
 use super::lanes::{hsum4, hsum8, F8};
 use crate::blocks::*;
 use crate::float::fp16_to_f32;
+use crate::float::Fmaf;
 
 // ---- blocks of 32 · Q8_0 / Q8_1 -----------------------------------------------------------------
 
@@ -73,7 +74,7 @@ fn q0_dot<X>(x: &[X], y: &[BlockQ8_0], d: impl Fn(&X) -> u16, w: impl Fn(&X) -> 
         let dd = fp16_to_f32(d(x)) * fp16_to_f32(y.d);
         let q = lane_dots32(&w(x), &y.qs);
         for l in 0..8 {
-            acc[l] = dd.mul_add(q[l], acc[l]);
+            acc[l] = dd.fmaf(q[l], acc[l]);
         }
     }
     hsum8(acc)
@@ -104,11 +105,11 @@ fn q1_dot<X>(
     let mut summs = 0.0f32;
     for (x, y) in x.iter().zip(y) {
         let (d, m) = dm(x);
-        summs = fp16_to_f32(m).mul_add(fp16_to_f32(y.s), summs);
+        summs = fp16_to_f32(m).fmaf(fp16_to_f32(y.s), summs);
         let dd = fp16_to_f32(d) * fp16_to_f32(y.d);
         let q = lane_dots32(&w(x), &y.qs);
         for l in 0..8 {
-            acc[l] = dd.mul_add(q[l], acc[l]);
+            acc[l] = dd.fmaf(q[l], acc[l]);
         }
     }
     hsum8(acc) + summs
@@ -201,7 +202,7 @@ pub fn dot_q4_k_q8_k(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
         let bsums = y.bsums;
         let mins = k4_min_pairs(&m, &bsums);
         for p in 0..4 {
-            acc_m[p] = dmin.mul_add(mins[p] as f32, acc_m[p]);
+            acc_m[p] = dmin.fmaf(mins[p] as f32, acc_m[p]);
         }
         let q = q4_k_values(x);
         let mut lanes = [0i32; 8];
@@ -213,7 +214,7 @@ pub fn dot_q4_k_q8_k(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
             }
         }
         for l in 0..8 {
-            acc[l] = d.mul_add(lanes[l] as f32, acc[l]);
+            acc[l] = d.fmaf(lanes[l] as f32, acc[l]);
         }
     }
     hsum8(acc) + hsum4(acc_m)
@@ -240,8 +241,8 @@ pub fn dot_q4_k_gemv(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
         let (sums, mins) = q4_k_sb_sums(x, y);
         let isum: i32 = sums.iter().sum();
         let imin: i32 = mins.iter().sum();
-        acc = (isum as f32).mul_add(fp16_to_f32(x.d) * y.d, acc);
-        acc_m = (imin as f32).mul_add(fp16_to_f32(x.dmin) * y.d, acc_m);
+        acc = (isum as f32).fmaf(fp16_to_f32(x.d) * y.d, acc);
+        acc_m = (imin as f32).fmaf(fp16_to_f32(x.dmin) * y.d, acc_m);
     }
     acc - acc_m
 }
@@ -254,8 +255,8 @@ pub fn dot_q4_k_gemm(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
         let (sums, mins) = q4_k_sb_sums(x, y);
         let (dd, dm) = (fp16_to_f32(x.d) * y.d, fp16_to_f32(x.dmin) * y.d);
         for sb in 0..4 {
-            acc = (sums[sb] as f32).mul_add(dd, acc);
-            acc_m = (mins[sb] as f32).mul_add(dm, acc_m);
+            acc = (sums[sb] as f32).fmaf(dd, acc);
+            acc_m = (mins[sb] as f32).fmaf(dm, acc_m);
         }
     }
     acc - acc_m
@@ -291,7 +292,7 @@ pub fn dot_q6_k_q8_k(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
         let d = y.d * fp16_to_f32(x.d);
         let lanes = q6_k_lanes(x, y);
         for l in 0..8 {
-            acc[l] = d.mul_add(lanes[l] as f32, acc[l]);
+            acc[l] = d.fmaf(lanes[l] as f32, acc[l]);
         }
     }
     hsum8(acc)
@@ -304,7 +305,7 @@ pub fn dot_q6_k_tiled(x: &[BlockQ6K], y: &[BlockQ8K]) -> f32 {
     for (x, y) in x.iter().zip(y) {
         let s1: i32 = q6_k_lanes(x, y).iter().sum();
         let res = fp16_to_f32(x.d) * s1 as f32;
-        out = res.mul_add(y.d, out);
+        out = res.fmaf(y.d, out);
     }
     out
 }
@@ -322,7 +323,7 @@ pub fn dot_q4_0_repack(x: &[BlockQ4_0], y: &[BlockQ8_0]) -> f32 {
             .zip(&y.qs)
             .map(|(&w, &a)| w as i32 * a as i32)
             .sum();
-        acc = (s as f32).mul_add(fp16_to_f32(x.d) * fp16_to_f32(y.d), acc);
+        acc = (s as f32).fmaf(fp16_to_f32(x.d) * fp16_to_f32(y.d), acc);
     }
     acc
 }

@@ -12,6 +12,8 @@
 /// Keys per tile (GGML_FA_TILE_KV); tiles start at multiples of it in the cache.
 pub const TILE: usize = 64;
 
+use crate::float::Fmaf;
+
 /// `kt`: a key tile transposed to `[head_dim][TILE]` f32 (zero past the tile's keys);
 /// `q`: one query head (`head_dim`). `scores[j] = Σ_d kt[d][j]·q[d]`, fused, d in order.
 pub fn scores(kt: &[f32], q: &[f32], scores: &mut [f32; TILE]) {
@@ -21,17 +23,37 @@ pub fn scores(kt: &[f32], q: &[f32], scores: &mut [f32; TILE]) {
         // SAFETY: AVX2 and FMA are present (checked above).
         return unsafe { avx2::scores(kt, q, scores) };
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use super::wasm;
+        #[cfg(target_feature = "relaxed-simd")]
+        if wasm::madd_is_fused() {
+            return wasm::tile_scores::<wasm::Relaxed>(kt, q, scores);
+        }
+        return wasm::tile_scores::<wasm::Emulated>(kt, q, scores);
+    }
+    #[allow(unreachable_code)]
     portable::scores(kt, q, scores)
 }
 
-/// `out[i] = w·v[i] + out[i]`, fused; `v` is f16 bits.
-pub fn axpy_f16(out: &mut [f32], v: &[u16], w: f32) {
+/// `out[i] = v[i]·w + out[i]`, fused (`v`: a value row already converted from f16, exact).
+pub fn axpy(out: &mut [f32], v: &[f32], w: f32) {
     #[cfg(target_arch = "x86_64")]
     if super::has_avx2_fma() {
-        // SAFETY: AVX2, FMA and F16C are present (checked above).
-        return unsafe { avx2::axpy_f16(out, v, w) };
+        // SAFETY: AVX2 and FMA are present (checked above).
+        return unsafe { avx2::axpy(out, v, w) };
     }
-    portable::axpy_f16(out, v, w)
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use super::wasm;
+        #[cfg(target_feature = "relaxed-simd")]
+        if wasm::madd_is_fused() {
+            return wasm::axpy::<wasm::Relaxed>(out, v, w);
+        }
+        return wasm::axpy::<wasm::Emulated>(out, v, w);
+    }
+    #[allow(unreachable_code)]
+    portable::axpy(out, v, w)
 }
 
 /// `x[j] = expf(x[j] - max)` as ggml_vec_soft_max_f32 computes it, returning the f64 sum of the
@@ -52,22 +74,22 @@ pub fn softmax(x: &mut [f32; TILE], max: f32) -> f64 {
 /// including its handling of large |n| (which gives 0 for -inf).
 pub fn expf(x: f32) -> f32 {
     let r = f32::from_bits(0x4b40_0000); // 0x1.8p23
-    let z = x.mul_add(f32::from_bits(0x3fb8_aa3b), r); // 0x1.715476p+0 = log2(e)
+    let z = x.fmaf(f32::from_bits(0x3fb8_aa3b), r); // 0x1.715476p+0 = log2(e)
     let n = z - r;
-    let b = (-n).mul_add(
-        f32::from_bits(0x35bf_be8e),                  // 0x1.7f7d1cp-20
-        (-n).mul_add(f32::from_bits(0x3f31_7200), x), // 0x1.62e4p-1
+    let b = (-n).fmaf(
+        f32::from_bits(0x35bf_be8e),               // 0x1.7f7d1cp-20
+        (-n).fmaf(f32::from_bits(0x3f31_7200), x), // 0x1.62e4p-1
     );
     let e = z.to_bits() << 23;
     let k = f32::from_bits(e.wrapping_add(1.0f32.to_bits()));
     let u = b * b;
     let c = |bits: u32| f32::from_bits(bits);
     let j = c(0x3c07_2010) // 0x1.0e4020p-7
-        .mul_add(b, c(0x3d2b_9f17)) // 0x1.573e2ep-5
-        .mul_add(u, c(0x3e2a_af33).mul_add(b, c(0x3eff_fedb))) // 0x1.555e66p-3, 0x1.fffdb6p-2
-        .mul_add(u, c(0x3f7f_fff6) * b); // 0x1.ffffecp-1
+        .fmaf(b, c(0x3d2b_9f17)) // 0x1.573e2ep-5
+        .fmaf(u, c(0x3e2a_af33).fmaf(b, c(0x3eff_fedb))) // 0x1.555e66p-3, 0x1.fffdb6p-2
+        .fmaf(u, c(0x3f7f_fff6) * b); // 0x1.ffffecp-1
     if n.abs() <= 126.0 || n.is_nan() {
-        return j.mul_add(k, k);
+        return j.fmaf(k, k);
     }
     let g: u32 = if n <= 0.0 { 0x8200_0000 } else { 0 };
     let s1 = f32::from_bits(g.wrapping_add(0x7f00_0000));
@@ -75,25 +97,25 @@ pub fn expf(x: f32) -> f32 {
         return s1 * s1;
     }
     let s2 = f32::from_bits(e.wrapping_sub(g));
-    s2.mul_add(j, s2) * s1
+    s2.fmaf(j, s2) * s1
 }
 
 pub mod portable {
     use super::TILE;
-    use crate::float::fp16_to_f32;
+    use crate::float::Fmaf;
 
     pub fn scores(kt: &[f32], q: &[f32], scores: &mut [f32; TILE]) {
         scores.fill(0.0);
         for (row, &qd) in kt.chunks_exact(TILE).zip(q) {
             for (s, &k) in scores.iter_mut().zip(row) {
-                *s = k.mul_add(qd, *s);
+                *s = k.fmaf(qd, *s);
             }
         }
     }
 
-    pub fn axpy_f16(out: &mut [f32], v: &[u16], w: f32) {
+    pub fn axpy(out: &mut [f32], v: &[f32], w: f32) {
         for (o, &v) in out.iter_mut().zip(v) {
-            *o = fp16_to_f32(v).mul_add(w, *o);
+            *o = v.fmaf(w, *o);
         }
     }
 }
@@ -121,8 +143,8 @@ mod avx2 {
         }
     }
 
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub fn axpy_f16(out: &mut [f32], v: &[u16], w: f32) {
+    #[target_feature(enable = "avx2,fma")]
+    pub fn axpy(out: &mut [f32], v: &[f32], w: f32) {
         let n = out.len().min(v.len());
         let whole = n / 8 * 8;
         let ws = _mm256_set1_ps(w);
@@ -130,14 +152,17 @@ mod avx2 {
         while i < whole {
             // SAFETY: i + 8 <= n for both slices.
             unsafe {
-                let vv = _mm256_cvtph_ps(_mm_loadu_si128(v.as_ptr().add(i) as *const __m128i));
-                let o = _mm256_fmadd_ps(vv, ws, _mm256_loadu_ps(out.as_ptr().add(i)));
+                let o = _mm256_fmadd_ps(
+                    _mm256_loadu_ps(v.as_ptr().add(i)),
+                    ws,
+                    _mm256_loadu_ps(out.as_ptr().add(i)),
+                );
                 _mm256_storeu_ps(out.as_mut_ptr().add(i), o);
             }
             i += 8;
         }
         for j in whole..n {
-            out[j] = crate::float::fp16_to_f32(v[j]).mul_add(w, out[j]);
+            out[j] = v[j].mul_add(w, out[j]);
         }
     }
 }
