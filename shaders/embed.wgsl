@@ -5,7 +5,7 @@
 // (rows row0 .. row0 + rows); other ids are left to the other chunks' dispatches.
 // Reference: quant::dequantize_row — equal bit for bit (tests/kernels.rs).
 // Bindings:
-//   W:   (rows · row_bytes / 4) u32   raw table rows of this chunk
+//   W:   (rows · row_bytes / 4) u32   raw table rows of this chunk (declared in bytes.wgsl)
 //   IDS: (n_ids) u32                  token ids
 //   Y:   (n_ids, cols / 4) vec4<f32>
 //   P:   Params
@@ -18,7 +18,7 @@ struct Params {
     rows: u32,   // table rows in this chunk
 }
 
-@group(0) @binding(0) var<storage, read> W: array<u32>;
+// W (binding 0) is declared by formats/bytes.wgsl.
 @group(0) @binding(1) var<storage, read> IDS: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> P: Params;
