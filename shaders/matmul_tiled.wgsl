@@ -9,7 +9,8 @@
 // Why: matmul.wgsl gives each thread one weight row and reads X from memory for every product, so
 // a prompt step was bound by X traffic and per-element decoding (2 ms a pass on an H200). Here, per
 // step of BK elements of k:
-//  - the BT × BK activations and BR × BK weights (decoded once to f32 by dequant4) are staged in
+//  - the BT × BK activations and BR × BK weights (decoded once to f32 by the format's dequant32,
+//    a thread per weight row: one scale decode per 32 elements for Q4_K / Q6_K) are staged in
 //    workgroup memory, stored transposed (k-major) so the inner loop reads vec4s of 4 tokens / 4
 //    rows; every staged weight serves BT tokens and every activation BR rows;
 //  - thread (tx, ty) (tx = lid % 8, ty = lid / 8) accumulates tokens 4ty .. 4ty + 4 against rows
@@ -69,19 +70,26 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
             Xs[at + 2u * (BT / 4u)][t % 4u] = v.z;
             Xs[at + 3u * (BT / 4u)][t % 4u] = v.w;
         }
-        // stage W: BR · BK / 4 = 512 dequant4, eight per thread, all of row r_stage
-        for (var j = 0u; j < 8u; j = j + 1u) {
-            let k4 = (lid + WG * j) / BR;
-            let k = k0 + 4u * k4;
-            var w = vec4<f32>(0.0);
-            if (k < P.cols) {
-                w = dequant4(rb, k);
+        // stage W: BR · BK = 64 rows of 32 elements, one row per thread: dequant32 decodes the
+        // k-step's scale group once (formats/<type>.wgsl); past the last whole step (f32/f16/bf16
+        // rows of cols % 32 != 0) element groups of four, zero beyond the row
+        var w: array<vec4<f32>, 8>;
+        if (k0 + BK <= P.cols) {
+            w = dequant32(rb, k0);
+        } else {
+            for (var j = 0u; j < 8u; j = j + 1u) {
+                w[j] = vec4<f32>(0.0);
+                if (k0 + 4u * j < P.cols) {
+                    w[j] = dequant4(rb, k0 + 4u * j);
+                }
             }
-            let at = 4u * k4 * (BR / 4u) + r_stage / 4u;
-            Ws[at][r_stage % 4u] = w.x;
-            Ws[at + BR / 4u][r_stage % 4u] = w.y;
-            Ws[at + 2u * (BR / 4u)][r_stage % 4u] = w.z;
-            Ws[at + 3u * (BR / 4u)][r_stage % 4u] = w.w;
+        }
+        for (var j = 0u; j < 8u; j = j + 1u) {
+            let at = 4u * j * (BR / 4u) + r_stage / 4u;
+            Ws[at][r_stage % 4u] = w[j].x;
+            Ws[at + BR / 4u][r_stage % 4u] = w[j].y;
+            Ws[at + 2u * (BR / 4u)][r_stage % 4u] = w[j].z;
+            Ws[at + 3u * (BR / 4u)][r_stage % 4u] = w[j].w;
         }
         workgroupBarrier();
         for (var i = 0u; i < 8u; i = i + 1u) {

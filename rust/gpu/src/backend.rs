@@ -499,7 +499,7 @@ impl Backend for GpuBackend {
                 row0: c.row0 as u32,
                 rows: c.rows as u32,
             };
-            let gx = (table.cols as u32 / 4).div_ceil(WG);
+            let gx = (table.cols as u32).div_ceil(32 * WG); // 32 elements per thread
             self.dispatch(
                 "embed",
                 Some(table.ty),

@@ -7,7 +7,8 @@
 //! weight products also `mat_io.wgsl` (their shared params and bindings); then the op file.
 //! `matvec_rows` also takes a slice decoder: the format's own (`formats/q4_k_slice.wgsl`, which
 //! reads the weight as vec4 and so replaces bytes.wgsl and the decoder; `formats/q6_k_slice.wgsl`)
-//! or the generic `formats/slice.wgsl` over dequant4. So each op and each format has exactly one
+//! or the generic `formats/slice.wgsl` over dequant4; `embed` and `matmul_tiled` take the format's
+//! `dequant32` (in the decoder file for Q4_K/Q6_K, else `formats/dequant32.wgsl`). So each op and each format has exactly one
 //! file, and the (op × format) modules are built here; every one of them is validated by naga in
 //! tests/shaders.rs.
 
@@ -24,6 +25,8 @@ const MAT_IO: &str = include_str!("../../../shaders/mat_io.wgsl");
 const SLICE: &str = include_str!("../../../shaders/formats/slice.wgsl");
 const Q4_K_SLICE: &str = include_str!("../../../shaders/formats/q4_k_slice.wgsl");
 const Q6_K_SLICE: &str = include_str!("../../../shaders/formats/q6_k_slice.wgsl");
+/// dequant32 over dequant4, for the formats without their own (embed, matmul_tiled).
+const DEQUANT32: &str = include_str!("../../../shaders/formats/dequant32.wgsl");
 
 /// Ops whose module is the op file alone (plus half.wgsl).
 pub const PLAIN_OPS: &[(&str, &str)] = &[
@@ -96,6 +99,11 @@ fn format_source(ty: GgmlType) -> Option<&'static str> {
     })
 }
 
+/// Whether the format's decoder file has its own dequant32 (else formats/dequant32.wgsl).
+fn has_dequant32(ty: GgmlType) -> bool {
+    matches!(ty, GgmlType::Q4_K | GgmlType::Q6_K)
+}
+
 /// formats/kscales.wgsl where the format's decoder needs it.
 fn kscales(ty: GgmlType) -> &'static str {
     if matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
@@ -124,8 +132,13 @@ pub fn module_source(op: &str, ty: Option<GgmlType>) -> Option<String> {
         });
     }
     let io = if op == "embed" { "" } else { MAT_IO };
+    let d32 = if matches!(op, "embed" | "matmul_tiled") && !has_dequant32(ty) {
+        DEQUANT32
+    } else {
+        ""
+    };
     Some(format!(
-        "{HALF}\n{BYTES}\n{}\n{fmt}\n{io}\n{src}",
+        "{HALF}\n{BYTES}\n{}\n{fmt}\n{d32}\n{io}\n{src}",
         kscales(ty)
     ))
 }

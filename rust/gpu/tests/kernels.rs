@@ -88,8 +88,14 @@ fn cols_for(ty: GgmlType) -> usize {
 fn embed_dequantizes_every_format_bit_for_bit() {
     let mut g = gpu();
     let mut rng = StdRng::seed_from_u64(1);
-    for &ty in gpu::shaders::FORMATS {
-        let (rows, cols) = (7, cols_for(ty));
+    // every format, and F16 rows of 100 elements: embed decodes 32 elements per thread with the
+    // format's dequant32 (matmul_tiled's decoder) and a row tail by dequant4
+    let shapes = gpu::shaders::FORMATS
+        .iter()
+        .map(|&ty| (ty, cols_for(ty)))
+        .chain([(GgmlType::F16, 100)]);
+    for (ty, cols) in shapes {
+        let rows = 7;
         let bytes = weight_bytes(&mut rng, ty, rows, cols);
         let want = dequant(ty, &bytes, rows, cols);
         for chunk_limit in [None, Some(2 * ty.row_bytes(cols).unwrap() as u64 + 8)] {
