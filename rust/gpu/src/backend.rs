@@ -16,6 +16,8 @@ const FLUSH_EVERY: usize = 256;
 const WG: u32 = 64;
 /// Workgroups per dispatch dimension (WebGPU's guaranteed maxComputeWorkgroupsPerDimension).
 const MAX_GRID: u32 = 65535;
+/// Largest head_dim attention.wgsl takes (its HD_MAX: workgroup copies of a query, accumulators).
+const ATTN_HEAD_DIM_MAX: usize = 256;
 /// Query rows from which attention switches to the tiled f32 mode (ggml's GGML_FA_TILE_Q).
 const TILED_MIN_ROWS: usize = 64;
 
@@ -111,7 +113,14 @@ impl GpuBackend {
 
     pub fn with_gpu(gpu: Gpu) -> Self {
         let profiler = crate::profile::enabled().then(|| Profiler::new(&gpu.device, &gpu.queue));
-        let (matvec, matmul) = if gpu.is_cpu {
+        // WASM_CHORD_GPU_KERNELS=gpu|software overrides the choice by adapter type (to run the GPU
+        // kernels through a whole model on lavapipe, or compare the two sets on a GPU)
+        let software = match std::env::var("WASM_CHORD_GPU_KERNELS").as_deref() {
+            Ok("gpu") => false,
+            Ok("software") => true,
+            _ => gpu.is_cpu,
+        };
+        let (matvec, matmul) = if software {
             (MatvecKernel::RowPerThread, MatmulKernel::RowPerThread)
         } else {
             (MatvecKernel::RowsPerWorkgroup, MatmulKernel::Tiled)
@@ -808,11 +817,12 @@ impl Backend for GpuBackend {
             || p.n_head_kv * p.head_dim != cache.kv_dim
             || p.pos0 + q.rows > cache.n_ctx
             || p.layer >= cache.k.len()
+            || p.head_dim > ATTN_HEAD_DIM_MAX
         {
             return Err(shape(
                 "attention",
                 format!(
-                    "q {}×{} with {} heads of {} at {}",
+                    "q {}×{} with {} heads of {} at {} (head sizes up to {ATTN_HEAD_DIM_MAX})",
                     q.rows, q.cols, p.n_head, p.head_dim, p.pos0
                 ),
             ));

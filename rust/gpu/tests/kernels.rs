@@ -329,65 +329,68 @@ fn elementwise_ops_match_the_cpu_backend() {
 /// mode), grouped-query heads and a sliding window, against the CPU backend.
 #[test]
 fn attention_matches_the_cpu_backend() {
-    let mut g = gpu();
-    let mut c = CpuBackend::new(1);
     let mut rng = StdRng::seed_from_u64(4);
-    let (n_head, n_head_kv, hd, n_ctx) = (4, 2, 64, 160);
-    let kv_dim = n_head_kv * hd;
-    g.init_kv_cache(1, n_ctx, kv_dim).unwrap();
-    c.init_kv_cache(1, n_ctx, kv_dim).unwrap();
-    // (pos0, rows, window): prefill tiled, then chunks and single-token steps, windowed or not
-    for (pos0, rows, window) in [
-        (0, 70, None),
-        (70, 5, None),
-        (75, 1, None),
-        (76, 1, Some(16)),
-        (77, 66, Some(40)),
-        (143, 1, Some(40)),
-    ] {
-        let k = random(&mut rng, rows * kv_dim, 2.0);
-        let v = random(&mut rng, rows * kv_dim, V_MAX);
-        let q = random(&mut rng, rows * n_head * hd, 2.0);
-        let (kg, vg) = (
-            g.upload(&k, rows, kv_dim).unwrap(),
-            g.upload(&v, rows, kv_dim).unwrap(),
-        );
-        g.store_kv(0, pos0, &kg, &vg).unwrap();
-        c.store_kv(
-            0,
-            pos0,
-            &cpu_tensor(k, rows, kv_dim),
-            &cpu_tensor(v, rows, kv_dim),
-        )
-        .unwrap();
-        let p = AttentionParams {
-            layer: 0,
-            n_head,
-            n_head_kv,
-            head_dim: hd,
-            pos0,
-            window,
-            kq_scale: 1.0 / (hd as f32).sqrt(),
-        };
-        let qg = g.upload(&q, rows, n_head * hd).unwrap();
-        let o = g.attention(&qg, &p).unwrap();
-        let got = g.read(&o).unwrap();
-        let want = c
-            .attention(&cpu_tensor(q, rows, n_head * hd), &p)
-            .unwrap()
-            .data;
-        let mut worst = 0.0f32;
-        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-            let err = (a - b).abs();
-            worst = worst.max(err);
-            assert!(
-                err <= ATTN_ABS * V_MAX,
-                "attention pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}"
+    // head sizes of one (64) and of four (256, the kernel's largest) dimensions per thread
+    for (n_head, n_head_kv, hd) in [(4, 2, 64), (2, 1, 256)] {
+        let mut g = gpu();
+        let mut c = CpuBackend::new(1);
+        let n_ctx = 160;
+        let kv_dim = n_head_kv * hd;
+        g.init_kv_cache(1, n_ctx, kv_dim).unwrap();
+        c.init_kv_cache(1, n_ctx, kv_dim).unwrap();
+        // (pos0, rows, window): prefill tiled, then chunks and single-token steps, windowed or not
+        for (pos0, rows, window) in [
+            (0, 70, None),
+            (70, 5, None),
+            (75, 1, None),
+            (76, 1, Some(16)),
+            (77, 66, Some(40)),
+            (143, 1, Some(40)),
+        ] {
+            let k = random(&mut rng, rows * kv_dim, 2.0);
+            let v = random(&mut rng, rows * kv_dim, V_MAX);
+            let q = random(&mut rng, rows * n_head * hd, 2.0);
+            let (kg, vg) = (
+                g.upload(&k, rows, kv_dim).unwrap(),
+                g.upload(&v, rows, kv_dim).unwrap(),
             );
-        }
-        eprintln!(
-            "attention pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}"
+            g.store_kv(0, pos0, &kg, &vg).unwrap();
+            c.store_kv(
+                0,
+                pos0,
+                &cpu_tensor(k, rows, kv_dim),
+                &cpu_tensor(v, rows, kv_dim),
+            )
+            .unwrap();
+            let p = AttentionParams {
+                layer: 0,
+                n_head,
+                n_head_kv,
+                head_dim: hd,
+                pos0,
+                window,
+                kq_scale: 1.0 / (hd as f32).sqrt(),
+            };
+            let qg = g.upload(&q, rows, n_head * hd).unwrap();
+            let o = g.attention(&qg, &p).unwrap();
+            let got = g.read(&o).unwrap();
+            let want = c
+                .attention(&cpu_tensor(q, rows, n_head * hd), &p)
+                .unwrap()
+                .data;
+            let mut worst = 0.0f32;
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                let err = (a - b).abs();
+                worst = worst.max(err);
+                assert!(
+                err <= ATTN_ABS * V_MAX,
+                "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}"
+            );
+            }
+            eprintln!(
+            "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}"
         );
+        }
     }
 }
 
