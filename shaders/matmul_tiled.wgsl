@@ -39,13 +39,45 @@ var<workgroup> Xs: array<vec4<f32>, 256>;
 // (BK, BR / 4): Ws[k · BR/4 + r / 4][r % 4] = W[row0 + r][k0 + k]
 var<workgroup> Ws: array<vec4<f32>, 512>;
 
+// This thread's four vec4 of the X tile of the k-step at k0: vec4 j holds token t0 + idx % BT,
+// elements k0 + 4·(idx / BT) .. + 4 (idx = lid + WG·j); zero past the prompt or the row.
+fn read_x_step(t0: u32, k0: u32, lid: u32) -> array<vec4<f32>, 4> {
+    var out: array<vec4<f32>, 4>;
+    for (var j = 0u; j < 4u; j = j + 1u) {
+        let idx = lid + WG * j;
+        let t = t0 + idx % BT;
+        let k = k0 + 4u * (idx / BT);
+        out[j] = vec4<f32>(0.0);
+        if (t < P.n_tok && k < P.cols) {
+            out[j] = X[t * (P.cols / 4u) + k / 4u];
+        }
+    }
+    return out;
+}
+
+// Elements k0 .. k0 + BK of the weight row at byte rb: dequant32 decodes the k-step's scale group
+// once (formats/<type>.wgsl); past the last whole step (f32/f16/bf16 rows of cols % 32 != 0)
+// groups of four, zero beyond the row.
+fn read_w_step(rb: u32, k0: u32) -> array<vec4<f32>, 8> {
+    if (k0 + BK <= P.cols) {
+        return dequant32(rb, k0);
+    }
+    var out: array<vec4<f32>, 8>;
+    for (var j = 0u; j < 8u; j = j + 1u) {
+        out[j] = vec4<f32>(0.0);
+        if (k0 + 4u * j < P.cols) {
+            out[j] = dequant4(rb, k0 + 4u * j);
+        }
+    }
+    return out;
+}
+
 @compute @workgroup_size(WG)
 fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row0 = (wid.x + wid.y * P.grid_x) * BR;
     let t0 = wid.z * BT;
     let tx = lid % 8u;
     let ty = lid / 8u;
-    let x_row = P.cols / 4u;
     // the weight row this thread stages (rows past the chunk repeat its last; never written)
     let r_stage = lid % BR;
     let rb = min(row0 + r_stage, P.rows - 1u) * P.row_bytes;
@@ -53,45 +85,34 @@ fn matmul_tiled(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     // acc[i] / acc[4 + i]: token 4ty + i × rows 4tx.. / 32 + 4tx..
     var acc: array<vec4<f32>, 8>;
     var part: array<vec4<f32>, 8>;
+    // the operands of a k-step, read (and decoded) from memory one step ahead, so that the
+    // reads of step k0 + BK are in flight while step k0 is multiplied
+    var xr = read_x_step(t0, 0u, lid);
+    var wr = read_w_step(rb, 0u);
     for (var k0 = 0u; k0 < P.cols; k0 = k0 + BK) {
-        // stage X: BT · BK / 4 = 256 vec4, four per thread; thread → token idx % BT
+        // stage X: BT · BK / 4 = 256 vec4, four per thread (token idx % BT, k4 = idx / BT)
         for (var j = 0u; j < 4u; j = j + 1u) {
             let idx = lid + WG * j;
             let t = idx % BT;
-            let k4 = idx / BT;
-            let k = k0 + 4u * k4;
-            var v = vec4<f32>(0.0);
-            if (t0 + t < P.n_tok && k < P.cols) {
-                v = X[(t0 + t) * x_row + k / 4u];
-            }
-            let at = 4u * k4 * (BT / 4u) + t / 4u;
-            Xs[at][t % 4u] = v.x;
-            Xs[at + BT / 4u][t % 4u] = v.y;
-            Xs[at + 2u * (BT / 4u)][t % 4u] = v.z;
-            Xs[at + 3u * (BT / 4u)][t % 4u] = v.w;
+            let at = 4u * (idx / BT) * (BT / 4u) + t / 4u;
+            Xs[at][t % 4u] = xr[j].x;
+            Xs[at + BT / 4u][t % 4u] = xr[j].y;
+            Xs[at + 2u * (BT / 4u)][t % 4u] = xr[j].z;
+            Xs[at + 3u * (BT / 4u)][t % 4u] = xr[j].w;
         }
-        // stage W: BR · BK = 64 rows of 32 elements, one row per thread: dequant32 decodes the
-        // k-step's scale group once (formats/<type>.wgsl); past the last whole step (f32/f16/bf16
-        // rows of cols % 32 != 0) element groups of four, zero beyond the row
-        var w: array<vec4<f32>, 8>;
-        if (k0 + BK <= P.cols) {
-            w = dequant32(rb, k0);
-        } else {
-            for (var j = 0u; j < 8u; j = j + 1u) {
-                w[j] = vec4<f32>(0.0);
-                if (k0 + 4u * j < P.cols) {
-                    w[j] = dequant4(rb, k0 + 4u * j);
-                }
-            }
-        }
+        // stage W: BR rows of BK = 32 elements, one row per thread
         for (var j = 0u; j < 8u; j = j + 1u) {
             let at = 4u * j * (BR / 4u) + r_stage / 4u;
-            Ws[at][r_stage % 4u] = w[j].x;
-            Ws[at + BR / 4u][r_stage % 4u] = w[j].y;
-            Ws[at + 2u * (BR / 4u)][r_stage % 4u] = w[j].z;
-            Ws[at + 3u * (BR / 4u)][r_stage % 4u] = w[j].w;
+            Ws[at][r_stage % 4u] = wr[j].x;
+            Ws[at + BR / 4u][r_stage % 4u] = wr[j].y;
+            Ws[at + 2u * (BR / 4u)][r_stage % 4u] = wr[j].z;
+            Ws[at + 3u * (BR / 4u)][r_stage % 4u] = wr[j].w;
         }
         workgroupBarrier();
+        if (k0 + BK < P.cols) {
+            xr = read_x_step(t0, k0 + BK, lid);
+            wr = read_w_step(rb, k0 + BK);
+        }
         for (var i = 0u; i < 8u; i = i + 1u) {
             part[i] = vec4<f32>(0.0);
         }
