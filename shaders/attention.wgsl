@@ -18,10 +18,15 @@
 //   S:  (rows · n_head, 2 · n_keys) f32 scratch: scores, then per-key factors
 //   O:  (rows, n_head · head_dim) f32
 //   P:  Params
-// Dispatch: one workgroup of WG threads per (head, row): (n_head, rows, 1).
-// Phases: (1) threads split the keys and write scores; (2) thread 0 walks the keys once and turns
+// Dispatch: one workgroup of WG threads per (head, row): (n_head, rows, 1). head_dim ≤ HD_MAX.
+// Phases: (0) the query (rounded to f16 in mode 0) goes to workgroup memory once, not once per
+// key; (1) threads split the keys and write scores; (2) thread 0 walks the keys once and turns
 // them into the softmax's per-key factors (identical for every output dimension); (3) each thread
 // owns head dimensions and replays the accumulation over the keys in order.
+// In mode 0 (decode) phases 2 and 3 run per chunk of WG keys through workgroup memory: the chunk's
+// scores are loaded by all threads at once, thread 0 turns them into factors there, and the
+// dimension owners consume them there — so no serial walk waits on a global-memory load per key
+// (that walk was most of a decode step's attention time on a GPU).
 
 struct Params {
     head_dim: u32,
@@ -45,11 +50,21 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> O: array<f32>;
 @group(0) @binding(5) var<uniform> P: Params;
 
-override WG: u32 = 64u;
+// Threads per workgroup (a const: it sizes the chunk arrays).
+const WG: u32 = 64u;
+// Largest head_dim (the backend checks): sizes the query copy and each thread's accumulators.
+const HD_MAX: u32 = 256u;
+// Head dimensions per thread in mode 0's chunked phase 3 (HD_MAX / WG).
+const DPT: u32 = 4u;
 // Keys per tile in mode 1 (ggml's GGML_FA_TILE_KV).
 const KV_TILE: u32 = 64u;
 
 var<workgroup> total: f32;
+// (head_dim) this (row, head)'s query, rounded to f16 in mode 0
+var<workgroup> qv: array<f32, HD_MAX>;
+// mode 0, one chunk of WG keys: the scores, then ms (accumulator scale before the key) and vs
+var<workgroup> chunk_ms: array<f32, WG>;
+var<workgroup> chunk_vs: array<f32, WG>;
 
 // f16 element d of cache row j (KC or VC), at KV-head offset `off`.
 fn k_at(j: u32, off: u32, d: u32) -> f32 {
@@ -76,6 +91,16 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let q_base = (t * P.n_head + h) * hd;
     let s_base = (t * P.n_head + h) * 2u * P.n_keys;
 
+    // (0) the query, once
+    for (var d = lid; d < hd; d = d + WG) {
+        var q = Q[q_base + d];
+        if (P.mode == 0u) {
+            q = round_f16(q);
+        }
+        qv[d] = q;
+    }
+    workgroupBarrier();
+
     // (1) scores
     var lanes: array<f32, 32>;
     var l8: array<f32, 8>;
@@ -90,11 +115,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         let whole = hd / 32u * 32u;
         for (var c = 0u; c < whole; c = c + 32u) {
             for (var i = 0u; i < 32u; i = i + 1u) {
-                var q = Q[q_base + c + i];
-                if (P.mode == 0u) {
-                    q = round_f16(q);
-                }
-                lanes[i] = fma(k_at(j, off, c + i), q, lanes[i]);
+                lanes[i] = fma(k_at(j, off, c + i), qv[c + i], lanes[i]);
             }
         }
         for (var i = 0u; i < 8u; i = i + 1u) {
@@ -102,66 +123,100 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         }
         var sum = ((l8[0] + l8[4]) + (l8[1] + l8[5])) + ((l8[2] + l8[6]) + (l8[3] + l8[7]));
         for (var d = whole; d < hd; d = d + 1u) {
-            var q = Q[q_base + d];
-            if (P.mode == 0u) {
-                q = round_f16(q);
-            }
-            sum = sum + k_at(j, off, d) * q;
+            sum = sum + k_at(j, off, d) * qv[d];
         }
         S[s_base + jj] = sum * P.kq_scale;
     }
     storageBarrier();
     workgroupBarrier();
 
-    // (2) per-key factors, once for all dimensions
+    if (P.mode == 0u) {
+        // (2 + 3) chunk by chunk: S[jj] → (ms, vs) by thread 0, then every owned dimension
+        // accumulates the chunk: acc ← round(acc · ms) when ms ≠ 1, acc ← round(v · vs + acc)
+        var m = bitcast<f32>(0xff800000u); // −inf; thread 0's running max and sum
+        var sum = 0.0;
+        var accs: array<f32, DPT>;
+        for (var c0 = 0u; c0 < n; c0 = c0 + WG) {
+            let cn = min(WG, n - c0);
+            if (lid < cn) {
+                chunk_ms[lid] = S[s_base + c0 + lid];
+            }
+            workgroupBarrier();
+            if (lid == 0u) {
+                for (var i = 0u; i < cn; i = i + 1u) {
+                    let s = chunk_ms[i];
+                    var ms = 1.0;
+                    var vs = 1.0;
+                    if (s > m) {
+                        ms = exp(m - s);
+                        m = s;
+                    } else {
+                        vs = exp(s - m);
+                    }
+                    chunk_ms[i] = ms;
+                    chunk_vs[i] = vs;
+                    sum = fma(sum, ms, vs);
+                }
+                total = sum;
+            }
+            workgroupBarrier();
+            for (var di = 0u; di < DPT; di = di + 1u) {
+                let d = lid + di * WG;
+                if (d < hd) {
+                    var acc = accs[di];
+                    for (var i = 0u; i < cn; i = i + 1u) {
+                        let ms = chunk_ms[i];
+                        if (ms != 1.0) {
+                            acc = round_f16(acc * ms);
+                        }
+                        acc = round_f16(fma(v_at(first + c0 + i, off, d), chunk_vs[i], acc));
+                    }
+                    accs[di] = acc;
+                }
+            }
+            workgroupBarrier(); // the chunk arrays are refilled next
+        }
+        let inv0 = select(1.0 / total, 0.0, total == 0.0);
+        for (var di = 0u; di < DPT; di = di + 1u) {
+            let d = lid + di * WG;
+            if (d < hd) {
+                O[q_base + d] = accs[di] * inv0;
+            }
+        }
+        return;
+    }
+
+    // mode 1: (2) per-key factors, once for all dimensions
     if (lid == 0u) {
         var m = bitcast<f32>(0xff800000u); // −inf
         var sum = 0.0;
-        if (P.mode == 0u) {
-            // S[jj] ← ms (scale of the accumulator before key jj), S[n_keys + jj] ← vs
-            for (var jj = 0u; jj < n; jj = jj + 1u) {
-                let s = S[s_base + jj];
-                var ms = 1.0;
-                var vs = 1.0;
-                if (s > m) {
-                    ms = exp(m - s);
-                    m = s;
-                } else {
-                    vs = exp(s - m);
-                }
-                S[s_base + jj] = ms;
-                S[s_base + P.n_keys + jj] = vs;
-                sum = fma(sum, ms, vs);
+        // S[jj] ← exp(score − running max of its tile); S[n_keys + tile] ← the tile's rescale
+        var ts = first / KV_TILE * KV_TILE;
+        var tile = 0u;
+        while (ts <= pos) {
+            let a = max(ts, first) - first;
+            let b = min(ts + KV_TILE - 1u, pos) - first;
+            var tmax = bitcast<f32>(0xff800000u);
+            for (var jj = a; jj <= b; jj = jj + 1u) {
+                tmax = max(tmax, S[s_base + jj]);
             }
-        } else {
-            // S[jj] ← exp(score − running max of its tile); S[n_keys + tile] ← the tile's rescale
-            var ts = first / KV_TILE * KV_TILE;
-            var tile = 0u;
-            while (ts <= pos) {
-                let a = max(ts, first) - first;
-                let b = min(ts + KV_TILE - 1u, pos) - first;
-                var tmax = bitcast<f32>(0xff800000u);
-                for (var jj = a; jj <= b; jj = jj + 1u) {
-                    tmax = max(tmax, S[s_base + jj]);
-                }
-                let m_new = max(m, tmax);
-                var ms = 1.0;
-                if (m_new > m) {
-                    ms = exp(m - m_new);
-                    sum = sum * ms;
-                }
-                m = m_new;
-                var tsum = 0.0;
-                for (var jj = a; jj <= b; jj = jj + 1u) {
-                    let e = exp(S[s_base + jj] - m);
-                    S[s_base + jj] = e;
-                    tsum = tsum + e;
-                }
-                sum = sum + tsum;
-                S[s_base + P.n_keys + tile] = ms;
-                tile = tile + 1u;
-                ts = ts + KV_TILE;
+            let m_new = max(m, tmax);
+            var ms = 1.0;
+            if (m_new > m) {
+                ms = exp(m - m_new);
+                sum = sum * ms;
             }
+            m = m_new;
+            var tsum = 0.0;
+            for (var jj = a; jj <= b; jj = jj + 1u) {
+                let e = exp(S[s_base + jj] - m);
+                S[s_base + jj] = e;
+                tsum = tsum + e;
+            }
+            sum = sum + tsum;
+            S[s_base + P.n_keys + tile] = ms;
+            tile = tile + 1u;
+            ts = ts + KV_TILE;
         }
         total = sum;
     }
@@ -169,32 +224,22 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     workgroupBarrier();
     let inv = select(1.0 / total, 0.0, total == 0.0);
 
-    // (3) weighted values, one thread per head dimension
+    // mode 1: (3) weighted values, one thread per head dimension
     var acc: f32;
     for (var d = lid; d < hd; d = d + WG) {
         acc = 0.0;
-        if (P.mode == 0u) {
-            for (var jj = 0u; jj < n; jj = jj + 1u) {
-                let ms = S[s_base + jj];
-                if (ms != 1.0) {
-                    acc = round_f16(acc * ms);
-                }
-                acc = round_f16(fma(v_at(first + jj, off, d), S[s_base + P.n_keys + jj], acc));
+        var ts = first / KV_TILE * KV_TILE;
+        var tile = 0u;
+        while (ts <= pos) {
+            let a = max(ts, first) - first;
+            let b = min(ts + KV_TILE - 1u, pos) - first;
+            acc = acc * S[s_base + P.n_keys + tile];
+            for (var jj = a; jj <= b; jj = jj + 1u) {
+                let p = S[s_base + jj] * v_at(first + jj, off, d);
+                acc = acc + p;
             }
-        } else {
-            var ts = first / KV_TILE * KV_TILE;
-            var tile = 0u;
-            while (ts <= pos) {
-                let a = max(ts, first) - first;
-                let b = min(ts + KV_TILE - 1u, pos) - first;
-                acc = acc * S[s_base + P.n_keys + tile];
-                for (var jj = a; jj <= b; jj = jj + 1u) {
-                    let p = S[s_base + jj] * v_at(first + jj, off, d);
-                    acc = acc + p;
-                }
-                tile = tile + 1u;
-                ts = ts + KV_TILE;
-            }
+            tile = tile + 1u;
+            ts = ts + KV_TILE;
         }
         O[q_base + d] = acc * inv;
     }

@@ -5,11 +5,13 @@
 // (rows row0 .. row0 + rows); other ids are left to the other chunks' dispatches.
 // Reference: quant::dequantize_row — equal bit for bit (tests/kernels.rs).
 // Bindings:
-//   W:   (rows · row_bytes / 4) u32   raw table rows of this chunk
+//   W:   (rows · row_bytes / 4) u32   raw table rows of this chunk (declared in bytes.wgsl)
 //   IDS: (n_ids) u32                  token ids
 //   Y:   (n_ids, cols / 4) vec4<f32>
 //   P:   Params
-// Dispatch: (ceil(cols / 4 / WG), n_ids, 1), one thread per four elements.
+// Dispatch: (ceil(cols / 32 / WG), n_ids, 1), one thread per 32 elements, decoded by the format's
+// dequant32 (so the kernel tests pin matmul_tiled's decoders to the CPU bit for bit here too);
+// a row tail past the last multiple of 32 (f32/f16/bf16 only) by dequant4.
 
 struct Params {
     cols: u32,
@@ -18,7 +20,7 @@ struct Params {
     rows: u32,   // table rows in this chunk
 }
 
-@group(0) @binding(0) var<storage, read> W: array<u32>;
+// W (binding 0) is declared by formats/bytes.wgsl.
 @group(0) @binding(1) var<storage, read> IDS: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<vec4<f32>>;
 @group(0) @binding(3) var<uniform> P: Params;
@@ -30,8 +32,19 @@ fn embed(@builtin(global_invocation_id) gid: vec3<u32>) {
     let q = gid.x;
     let t = gid.y;
     let id = IDS[t];
-    if (4u * q >= P.cols || id < P.row0 || id >= P.row0 + P.rows) {
+    if (32u * q >= P.cols || id < P.row0 || id >= P.row0 + P.rows) {
         return;
     }
-    Y[t * (P.cols / 4u) + q] = dequant4((id - P.row0) * P.row_bytes, 4u * q);
+    let rb = (id - P.row0) * P.row_bytes;
+    let y = t * (P.cols / 4u) + 8u * q;
+    if (32u * q + 32u <= P.cols) {
+        let v = dequant32(rb, 32u * q);
+        for (var j = 0u; j < 8u; j = j + 1u) {
+            Y[y + j] = v[j];
+        }
+    } else {
+        for (var i = 32u * q; i < P.cols; i = i + 4u) {
+            Y[y + (i % 32u) / 4u] = dequant4(rb, i);
+        }
+    }
 }

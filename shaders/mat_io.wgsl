@@ -1,9 +1,11 @@
 // mat_io.wgsl — the parameters and bindings shared by the weight products matvec.wgsl,
-// matvec_coop.wgsl and matmul.wgsl (composed in front of them, see rust/gpu/src/shaders.rs).
+// matvec_coop.wgsl, matvec_rows.wgsl, matmul.wgsl and matmul_tiled.wgsl (composed in front of
+// them, see rust/gpu/src/shaders.rs).
 //
 // Bindings:
 //   W: (rows · row_bytes / 4) u32        raw GGUF bytes of this chunk's weight rows, row r at
-//                                        byte r · row_bytes (LAYOUTS.md)
+//                                        byte r · row_bytes (LAYOUTS.md); declared by
+//                                        formats/bytes.wgsl (as vec4<u32> by q4_k_slice.wgsl)
 //   X: (n_tok, cols / 4) vec4<f32>       activations; cols % 4 == 0
 //   Y: (n_tok, n_out) f32                columns out_offset .. out_offset + rows written
 //   P: Params
@@ -19,7 +21,6 @@ struct Params {
     _pad: u32,
 }
 
-@group(0) @binding(0) var<storage, read> W: array<u32>;
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(3) var<uniform> P: Params;

@@ -7,7 +7,8 @@
 // Reference: as matvec.wgsl (f32 activations; tests/kernels.rs against an f64 dot).
 // Bindings and Params: mat_io.wgsl (composed in front of this file).
 // Dispatch: (min(g, 65535), ceil(g / 65535), ceil(n_tok / TILE_T)) with g = ceil(rows / WG);
-// row = (wid.x + wid.y · grid_x) · WG + lid, token tile = wid.z. No barriers (see matvec.wgsl).
+// row = (wid.x + wid.y · grid_x) · WG + lid, token tile = wid.z. No barriers (see matvec.wgsl):
+// the kernel for software adapters; real GPUs get matmul_tiled.wgsl.
 
 // Weight rows (threads) per workgroup.
 override WG: u32 = 64u;

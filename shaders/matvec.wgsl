@@ -13,7 +13,7 @@
 // Why one thread per row and no workgroup reduction: barriers are what software rasterisers
 // (lavapipe, SwiftShader) run slowest, and decode matrices have thousands of rows, enough to
 // fill a GPU. Four partial sums (the vec4 lanes) keep the f32 rounding error at ~cols/4 steps.
-// Coalesced or subgroup variants are the speed work that follows (numeric knobs as overrides).
+// Real GPUs get matvec_rows.wgsl instead (rust/gpu/src/backend.rs, MatvecKernel).
 
 // Weight rows (threads) per workgroup.
 override WG: u32 = 64u;

@@ -6,8 +6,9 @@
 // software rasterisers (no barriers) but on a GPU leaves most cores idle and makes neighbouring
 // threads read bytes a row apart. Here the COOP threads of a workgroup walk one row together —
 // thread t takes elements 4·(t + k·COOP), so neighbours read neighbouring bytes of the same block —
-// and add their partial sums in a tree in workgroup memory. The backend picks this variant on
-// every adapter that is not a CPU (rust/gpu/src/backend.rs, MatvecKernel).
+// and add their partial sums in a tree in workgroup memory. On real GPUs the backend now uses
+// matvec_rows.wgsl, and this variant only for rows that are not whole 32-element slices
+// (f32/f16/bf16 rows of cols % 32 != 0; rust/gpu/src/backend.rs, MatvecKernel).
 // Reference: as matvec.wgsl (f32 activations; tests/kernels.rs checks both variants against an
 // f64 dot of the CPU's dequantized weights).
 // Bindings and Params: mat_io.wgsl (composed in front of this file).

@@ -13,8 +13,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 cache="${WASM_CHORD_CACHE:-$HOME/.cache/wasm-chord}"
+exclude="$(git rev-parse --git-path info/exclude)"   # .git may be a file (a worktree)
 for d in .devcarry .gl; do
-  grep -qx "/$d/" .git/info/exclude 2>/dev/null || echo "/$d/" >> .git/info/exclude
+  grep -qx "/$d/" "$exclude" 2>/dev/null || echo "/$d/" >> "$exclude"
   mkdir -p "$d"
 done
 

@@ -4,8 +4,12 @@
 // may start at any even byte offset (Q4_0 blocks are 18 B, Q8_0 34 B, Q6_K 210 B). WGSL storage is
 // `array<u32>`, little-endian, so a byte at offset o is bits 8*(o%4).. of word o/4.
 //
-// Requires the op file to declare the weight binding:
-//   var<storage, read> W: array<u32>;   // (chunk_bytes / 4) raw GGUF bytes of one row chunk
+// Declares the weight binding for every op that reads weights through it (binding 0 of embed,
+// matvec, matvec_coop, matmul, matmul_tiled, matvec_rows with the generic or Q6_K slices); only
+// formats/q4_k_slice.wgsl, whose blocks are 16-byte aligned, reads W as vec4<u32> instead.
+
+// (chunk_bytes / 4) raw GGUF bytes of one row chunk (LAYOUTS.md)
+@group(0) @binding(0) var<storage, read> W: array<u32>;
 
 // Byte at byte offset `o`.
 fn byte_at(o: u32) -> u32 {

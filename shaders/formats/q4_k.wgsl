@@ -18,3 +18,23 @@ fn dequant4(rb: u32, i: u32) -> vec4<f32> {
         & vec4<u32>(0xfu);
     return d1 * vec4<f32>(q) - m1;
 }
+
+// fn dequant32(rb, i) -> array<vec4<f32>, 8>: elements i..i+32 (i % 32 == 0: one scale group),
+// as dequant4 computes them, bit for bit, but with the group's scale and min decoded once and its
+// 16 bytes of quants read as four aligned words (rows are 144·n bytes, so blocks are 4-aligned).
+// Used by matmul_tiled.wgsl to stage a weight row's 32 elements of one k-step.
+fn dequant32(rb: u32, i: u32) -> array<vec4<f32>, 8> {
+    let bo = rb + 144u * (i / 256u);
+    let g = (i % 256u) / 32u;
+    let sm = scale_min_k4(bo + 4u, g);
+    let d1 = f16_bits_to_f32(u16_at(bo)) * f32(sm.x);
+    let m1 = f16_bits_to_f32(u16_at(bo + 2u)) * f32(sm.y);
+    // group g: the low (even g) or high nibbles of the 32 bytes at 16 + 32·(g / 2)
+    let w0 = (bo + 16u + 32u * (g / 2u)) / 4u;
+    let sh = vec4<u32>(0u, 8u, 16u, 24u) + vec4<u32>(4u * (g % 2u));
+    var out: array<vec4<f32>, 8>;
+    for (var w = 0u; w < 8u; w = w + 1u) {
+        out[w] = d1 * vec4<f32>((vec4<u32>(W[w0 + w]) >> sh) & vec4<u32>(0xfu)) - m1;
+    }
+    return out;
+}

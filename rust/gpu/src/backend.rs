@@ -16,6 +16,8 @@ const FLUSH_EVERY: usize = 256;
 const WG: u32 = 64;
 /// Workgroups per dispatch dimension (WebGPU's guaranteed maxComputeWorkgroupsPerDimension).
 const MAX_GRID: u32 = 65535;
+/// Largest head_dim attention.wgsl takes (its HD_MAX: workgroup copies of a query, accumulators).
+const ATTN_HEAD_DIM_MAX: usize = 256;
 /// Query rows from which attention switches to the tiled f32 mode (ggml's GGML_FA_TILE_Q).
 const TILED_MIN_ROWS: usize = 64;
 
@@ -45,19 +47,41 @@ pub struct GpuBackend {
     /// Per-kernel pass counts and GPU times (`WASM_CHORD_GPU_PROFILE=1`).
     profiler: Option<Profiler>,
     matvec: MatvecKernel,
+    matmul: MatmulKernel,
     /// Every pass's parameters and small tables, one buffer per batch.
     params: ParamRing,
 }
 
 /// The decode matrix-vector kernel: a thread per row where the adapter is a CPU (no barriers),
-/// a workgroup per row on real GPUs (coalesced reads, every core busy).
+/// a workgroup per few rows on real GPUs (coalesced reads, scales decoded per 32 elements, every
+/// core busy).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatvecKernel {
     /// matvec.wgsl
     RowPerThread,
-    /// matvec_coop.wgsl
+    /// matvec_coop.wgsl (kept as the fallback for rows that are not whole 32-element slices)
     RowPerWorkgroup,
+    /// matvec_rows.wgsl (R rows per workgroup, with the format's slice decoder)
+    RowsPerWorkgroup,
 }
+
+/// The prefill matrix-matrix kernel: a thread per weight row (no barriers) on CPU adapters,
+/// tiles staged in workgroup memory on real GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatmulKernel {
+    /// matmul.wgsl
+    RowPerThread,
+    /// matmul_tiled.wgsl
+    Tiled,
+}
+
+/// Weight rows per workgroup of matvec_rows.wgsl (its `R`).
+const MATVEC_ROWS_R: u32 = 4;
+/// Output tile of matmul_tiled.wgsl: (token rows, weight rows) (its `BT`, `BR`).
+const TILED_BT: u32 = 32;
+const TILED_BR: u32 = 64;
+/// Token rows per thread of matmul.wgsl (its `TILE_T`).
+const MATMUL_TILE_T: u32 = 8;
 
 impl Drop for GpuBackend {
     fn drop(&mut self) {
@@ -89,14 +113,22 @@ impl GpuBackend {
 
     pub fn with_gpu(gpu: Gpu) -> Self {
         let profiler = crate::profile::enabled().then(|| Profiler::new(&gpu.device, &gpu.queue));
-        let matvec = if gpu.is_cpu {
-            MatvecKernel::RowPerThread
+        // WASM_CHORD_GPU_KERNELS=gpu|software overrides the choice by adapter type (to run the GPU
+        // kernels through a whole model on lavapipe, or compare the two sets on a GPU)
+        let software = match std::env::var("WASM_CHORD_GPU_KERNELS").as_deref() {
+            Ok("gpu") => false,
+            Ok("software") => true,
+            _ => gpu.is_cpu,
+        };
+        let (matvec, matmul) = if software {
+            (MatvecKernel::RowPerThread, MatmulKernel::RowPerThread)
         } else {
-            MatvecKernel::RowPerWorkgroup
+            (MatvecKernel::RowsPerWorkgroup, MatmulKernel::Tiled)
         };
         GpuBackend {
             profiler,
             matvec,
+            matmul,
             params: ParamRing::new(&gpu.device),
             gpu,
             pipelines: Pipelines::default(),
@@ -118,6 +150,11 @@ impl GpuBackend {
     /// Overrides the decode kernel chosen from the adapter type (tests run both on lavapipe).
     pub fn set_matvec_kernel(&mut self, kernel: MatvecKernel) {
         self.matvec = kernel;
+    }
+
+    /// Overrides the prompt kernel chosen from the adapter type (tests run both on lavapipe).
+    pub fn set_matmul_kernel(&mut self, kernel: MatmulKernel) {
+        self.matmul = kernel;
     }
 
     pub fn gpu(&self) -> &Gpu {
@@ -471,7 +508,7 @@ impl Backend for GpuBackend {
                 row0: c.row0 as u32,
                 rows: c.rows as u32,
             };
-            let gx = (table.cols as u32 / 4).div_ceil(WG);
+            let gx = (table.cols as u32).div_ceil(32 * WG); // 32 elements per thread
             self.dispatch(
                 "embed",
                 Some(table.ty),
@@ -495,18 +532,25 @@ impl Backend for GpuBackend {
         if x.rows == 0 {
             return Ok(out);
         }
-        let (op, tiles) = match (x.rows, self.matvec) {
-            (1, MatvecKernel::RowPerThread) => ("matvec", 1),
-            (1, MatvecKernel::RowPerWorkgroup) => ("matvec_coop", 1),
-            _ => ("matmul", (x.rows as u32).div_ceil(8)), // TILE_T in matmul.wgsl
+        let op = match (x.rows, self.matvec, self.matmul) {
+            (1, MatvecKernel::RowPerThread, _) => "matvec",
+            (1, MatvecKernel::RowsPerWorkgroup, _) if w.cols % 32 == 0 => "matvec_rows",
+            (1, _, _) => "matvec_coop",
+            (_, _, MatmulKernel::RowPerThread) => "matmul",
+            (_, _, MatmulKernel::Tiled) => "matmul_tiled",
         };
+        let n = x.rows as u32;
         for c in &w.chunks {
-            // matvec_coop: a workgroup per weight row; matvec / matmul: a thread per weight row,
-            // WG rows per workgroup
-            let (gx, gy) = match op {
-                "matvec_coop" => grid(c.rows as u32),
-                _ => grid((c.rows as u32).div_ceil(WG)),
+            // workgroups along the weight rows (a 2-D grid past 65535) and along the tokens
+            let rows = c.rows as u32;
+            let (row_groups, tiles) = match op {
+                "matvec_coop" => (rows, 1),
+                "matvec_rows" => (rows.div_ceil(MATVEC_ROWS_R), 1),
+                "matmul_tiled" => (rows.div_ceil(TILED_BR), n.div_ceil(TILED_BT)),
+                "matmul" => (rows.div_ceil(WG), n.div_ceil(MATMUL_TILE_T)),
+                _ => (rows.div_ceil(WG), 1), // matvec
             };
+            let (gx, gy) = grid(row_groups);
             let p = MatParams {
                 rows: c.rows as u32,
                 cols: w.cols as u32,
@@ -773,11 +817,12 @@ impl Backend for GpuBackend {
             || p.n_head_kv * p.head_dim != cache.kv_dim
             || p.pos0 + q.rows > cache.n_ctx
             || p.layer >= cache.k.len()
+            || p.head_dim > ATTN_HEAD_DIM_MAX
         {
             return Err(shape(
                 "attention",
                 format!(
-                    "q {}×{} with {} heads of {} at {}",
+                    "q {}×{} with {} heads of {} at {} (head sizes up to {ATTN_HEAD_DIM_MAX})",
                     q.rows, q.cols, p.n_head, p.head_dim, p.pos0
                 ),
             ));

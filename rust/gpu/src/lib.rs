@@ -18,7 +18,7 @@ mod profile;
 pub mod shaders;
 mod tensor;
 
-pub use backend::{GpuBackend, MatvecKernel};
+pub use backend::{GpuBackend, MatmulKernel, MatvecKernel};
 pub use device::Gpu;
 pub use tensor::{Tensor, Weight};
 

@@ -1,11 +1,15 @@
 //! The WGSL sources of `shaders/`, composed into modules, and the pipeline cache.
 //!
 //! WGSL has no `#include`, so a module is a concatenation: `half.wgsl` (f16 conversions) for every
-//! op; for the ops that read weights (`matvec`, `matvec_coop`, `matmul`, `embed`) also
-//! `formats/bytes.wgsl` and the format's decoder `formats/<type>.wgsl` (with
-//! `formats/kscales.wgsl` for Q4_K/Q5_K); for the weight products also `mat_io.wgsl` (their shared
-//! params and bindings); then the op file. So each op and each format has exactly one file, and
-//! the (op × format) modules are built here; every one of them is validated by naga in
+//! op; for the ops that read weights (`matvec`, `matvec_coop`, `matvec_rows`, `matmul`,
+//! `matmul_tiled`, `embed`) also `formats/bytes.wgsl` (the weight binding and byte reads) and the
+//! format's decoder `formats/<type>.wgsl` (with `formats/kscales.wgsl` for Q4_K/Q5_K); for the
+//! weight products also `mat_io.wgsl` (their shared params and bindings); then the op file.
+//! `matvec_rows` also takes a slice decoder: the format's own (`formats/q4_k_slice.wgsl`, which
+//! reads the weight as vec4 and so replaces bytes.wgsl and the decoder; `formats/q6_k_slice.wgsl`)
+//! or the generic `formats/slice.wgsl` over dequant4; `embed` and `matmul_tiled` take the format's
+//! `dequant32` (in the decoder file for Q4_K/Q6_K, else `formats/dequant32.wgsl`). So each op and each format has exactly one
+//! file, and the (op × format) modules are built here; every one of them is validated by naga in
 //! tests/shaders.rs.
 
 use quant::GgmlType;
@@ -14,8 +18,15 @@ use std::collections::HashMap;
 const HALF: &str = include_str!("../../../shaders/half.wgsl");
 const BYTES: &str = include_str!("../../../shaders/formats/bytes.wgsl");
 const KSCALES: &str = include_str!("../../../shaders/formats/kscales.wgsl");
-/// Params and bindings of the weight products (matvec, matvec_coop, matmul).
+/// Params and bindings of the weight products (matvec, matvec_coop, matvec_rows, matmul,
+/// matmul_tiled).
 const MAT_IO: &str = include_str!("../../../shaders/mat_io.wgsl");
+/// matvec_rows' slice decoders: generic (over dequant4), Q4_K's and Q6_K's own.
+const SLICE: &str = include_str!("../../../shaders/formats/slice.wgsl");
+const Q4_K_SLICE: &str = include_str!("../../../shaders/formats/q4_k_slice.wgsl");
+const Q6_K_SLICE: &str = include_str!("../../../shaders/formats/q6_k_slice.wgsl");
+/// dequant32 over dequant4, for the formats without their own (embed, matmul_tiled).
+const DEQUANT32: &str = include_str!("../../../shaders/formats/dequant32.wgsl");
 
 /// Ops whose module is the op file alone (plus half.wgsl).
 pub const PLAIN_OPS: &[(&str, &str)] = &[
@@ -38,7 +49,15 @@ pub const WEIGHT_OPS: &[(&str, &str)] = &[
         "matvec_coop",
         include_str!("../../../shaders/matvec_coop.wgsl"),
     ),
+    (
+        "matvec_rows",
+        include_str!("../../../shaders/matvec_rows.wgsl"),
+    ),
     ("matmul", include_str!("../../../shaders/matmul.wgsl")),
+    (
+        "matmul_tiled",
+        include_str!("../../../shaders/matmul_tiled.wgsl"),
+    ),
     ("embed", include_str!("../../../shaders/embed.wgsl")),
 ];
 
@@ -80,6 +99,20 @@ fn format_source(ty: GgmlType) -> Option<&'static str> {
     })
 }
 
+/// Whether the format's decoder file has its own dequant32 (else formats/dequant32.wgsl).
+fn has_dequant32(ty: GgmlType) -> bool {
+    matches!(ty, GgmlType::Q4_K | GgmlType::Q6_K)
+}
+
+/// formats/kscales.wgsl where the format's decoder needs it.
+fn kscales(ty: GgmlType) -> &'static str {
+    if matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
+        KSCALES
+    } else {
+        ""
+    }
+}
+
 /// The full WGSL module of `op` (with `ty`'s decoder for weight ops), or None if unknown.
 pub fn module_source(op: &str, ty: Option<GgmlType>) -> Option<String> {
     if let Some((_, src)) = PLAIN_OPS.iter().find(|(name, _)| *name == op) {
@@ -88,17 +121,26 @@ pub fn module_source(op: &str, ty: Option<GgmlType>) -> Option<String> {
     let (_, src) = WEIGHT_OPS.iter().find(|(name, _)| *name == op)?;
     let ty = ty?;
     let fmt = format_source(ty)?;
-    let kscales = if matches!(ty, GgmlType::Q4_K | GgmlType::Q5_K) {
-        KSCALES
+    if op == "matvec_rows" {
+        return Some(match ty {
+            GgmlType::Q4_K => format!("{HALF}\n{MAT_IO}\n{Q4_K_SLICE}\n{src}"),
+            GgmlType::Q6_K => format!("{HALF}\n{BYTES}\n{MAT_IO}\n{Q6_K_SLICE}\n{src}"),
+            _ => format!(
+                "{HALF}\n{BYTES}\n{}\n{fmt}\n{MAT_IO}\n{SLICE}\n{src}",
+                kscales(ty)
+            ),
+        });
+    }
+    let io = if op == "embed" { "" } else { MAT_IO };
+    let d32 = if matches!(op, "embed" | "matmul_tiled") && !has_dequant32(ty) {
+        DEQUANT32
     } else {
         ""
     };
-    let io = if matches!(op, "matvec" | "matvec_coop" | "matmul") {
-        MAT_IO
-    } else {
-        ""
-    };
-    Some(format!("{HALF}\n{BYTES}\n{kscales}\n{fmt}\n{io}\n{src}"))
+    Some(format!(
+        "{HALF}\n{BYTES}\n{}\n{fmt}\n{d32}\n{io}\n{src}",
+        kscales(ty)
+    ))
 }
 
 /// Every module the backend can build, as (label, source): what the naga test validates.

@@ -6,7 +6,7 @@
 //! uses the GPU's exp.
 
 use cpu::CpuBackend;
-use gpu::{GpuBackend, MatvecKernel};
+use gpu::{GpuBackend, MatmulKernel, MatvecKernel};
 use model::backend::{
     AttentionParams, Backend, GatedActivation, RopeParams, RopeStyle, WeightDesc,
 };
@@ -14,9 +14,10 @@ use quant::GgmlType;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// matmul: |gpu − ref| ≤ MATMUL_REL · Σ|w·x|: the GPU sums each row in f32 in four interleaved
-/// partial sums, cols/4 + 2 roundings of ≤ 6e-8 deep: 128 + 2 for the 512-column test rows,
-/// under 8e-6 even in the worst case.
+/// matmul: |gpu − ref| ≤ MATMUL_REL · Σ|w·x|: the GPU sums each row in f32 in partial sums at
+/// most ~cols/4 roundings of ≤ 6e-8 deep (matvec, matmul: four interleaved lanes; matmul_tiled:
+/// 32-element steps, then the steps; matvec_rows: 32-element slices, then a tree): 128 + 2 for
+/// the 512-column test rows, under 8e-6 even in the worst case.
 const MATMUL_REL: f64 = 1e-5;
 /// rms_norm: relative to the value (the scale differs by a few ulps).
 const NORM_REL: f32 = 1e-5;
@@ -87,8 +88,14 @@ fn cols_for(ty: GgmlType) -> usize {
 fn embed_dequantizes_every_format_bit_for_bit() {
     let mut g = gpu();
     let mut rng = StdRng::seed_from_u64(1);
-    for &ty in gpu::shaders::FORMATS {
-        let (rows, cols) = (7, cols_for(ty));
+    // every format, and F16 rows of 100 elements: embed decodes 32 elements per thread with the
+    // format's dequant32 (matmul_tiled's decoder) and a row tail by dequant4
+    let shapes = gpu::shaders::FORMATS
+        .iter()
+        .map(|&ty| (ty, cols_for(ty)))
+        .chain([(GgmlType::F16, 100)]);
+    for (ty, cols) in shapes {
+        let rows = 7;
         let bytes = weight_bytes(&mut rng, ty, rows, cols);
         let want = dequant(ty, &bytes, rows, cols);
         for chunk_limit in [None, Some(2 * ty.row_bytes(cols).unwrap() as u64 + 8)] {
@@ -112,30 +119,54 @@ fn embed_dequantizes_every_format_bit_for_bit() {
     g.set_chunk_limit(None);
 }
 
+/// The weight-product kernels a case runs: decode (one token row) or prompt.
+#[derive(Debug, Clone, Copy)]
+enum Product {
+    Matvec(MatvecKernel),
+    Matmul(MatmulKernel),
+}
+
 #[test]
 fn matvec_and_matmul_match_the_reference_for_every_format() {
     let mut g = gpu();
     let mut rng = StdRng::seed_from_u64(2);
-    // the short rows, and rows long enough for matvec_coop's unrolled loop and its remainder
+    // the short rows, and rows of several super-blocks / many blocks (several steps of every
+    // kernel's loop over k, with remainders); F16 rows of 100 elements are not whole 32-element
+    // slices (matvec_rows falls back to matvec_coop) nor whole k-steps of matmul_tiled
     let long_cols = |ty: GgmlType| if ty.block_size() == 256 { 1536 } else { 1632 };
-    for (ty, cols) in gpu::shaders::FORMATS
+    let shapes = gpu::shaders::FORMATS
         .iter()
-        .flat_map(|&ty| [(ty, cols_for(ty)), (ty, long_cols(ty))])
-    {
-        let rows = 37;
+        .flat_map(|&ty| [(ty, cols_for(ty), 37), (ty, long_cols(ty), 37)])
+        .chain([(GgmlType::F16, 100, 37)])
+        // rows past two 64-row tiles and five R-row workgroups, for the hot formats
+        .chain([(GgmlType::Q4_K, 1024, 133), (GgmlType::Q6_K, 1280, 133)]);
+    use MatmulKernel as Mm;
+    use MatvecKernel as Mv;
+    use Product::*;
+    // (token rows, kernel): matmul_tiled with a partial tile, one whole and a partial, three
+    let cases = [
+        (1usize, Matvec(Mv::RowPerThread)),
+        (1, Matvec(Mv::RowPerWorkgroup)),
+        (1, Matvec(Mv::RowsPerWorkgroup)),
+        (3, Matmul(Mm::RowPerThread)),
+        (8, Matmul(Mm::RowPerThread)),
+        (13, Matmul(Mm::RowPerThread)),
+        (3, Matmul(Mm::Tiled)),
+        (45, Matmul(Mm::Tiled)),
+        (70, Matmul(Mm::Tiled)),
+    ];
+    for (ty, cols, rows) in shapes {
         let bytes = weight_bytes(&mut rng, ty, rows, cols);
         let wf = dequant(ty, &bytes, rows, cols);
+        // one chunk, and chunks of 5 rows (not a multiple of any kernel's row tile)
         for chunk_limit in [None, Some(5 * ty.row_bytes(cols).unwrap() as u64 + 8)] {
             g.set_chunk_limit(chunk_limit);
             let w = g.load_weight(&desc("w", ty, rows, cols), &bytes).unwrap();
-            for (n_tok, matvec) in [
-                (1usize, MatvecKernel::RowPerThread),
-                (1, MatvecKernel::RowPerWorkgroup),
-                (3, MatvecKernel::RowPerThread),
-                (8, MatvecKernel::RowPerThread),
-                (13, MatvecKernel::RowPerThread),
-            ] {
-                g.set_matvec_kernel(matvec);
+            for (n_tok, kernel) in cases {
+                match kernel {
+                    Matvec(k) => g.set_matvec_kernel(k),
+                    Matmul(k) => g.set_matmul_kernel(k),
+                }
                 let x = random(&mut rng, n_tok * cols, 1.0);
                 let xt = g.upload(&x, n_tok, cols).unwrap();
                 let y = g.matmul(&w, &xt).unwrap();
@@ -152,7 +183,7 @@ fn matvec_and_matmul_match_the_reference_for_every_format() {
                         let err = (got[t * rows + r] as f64 - want).abs();
                         assert!(
                             err <= MATMUL_REL * mag + 1e-30,
-                            "{} cols {cols} tokens {n_tok} {matvec:?} (chunks {chunk_limit:?}): [{t}][{r}] gpu {} ref {want} (err {err}, Σ|wx| {mag})",
+                            "{} {rows}×{cols} tokens {n_tok} {kernel:?} (chunks {chunk_limit:?}): [{t}][{r}] gpu {} ref {want} (err {err}, Σ|wx| {mag})",
                             ty.name(),
                             got[t * rows + r]
                         );
@@ -298,65 +329,68 @@ fn elementwise_ops_match_the_cpu_backend() {
 /// mode), grouped-query heads and a sliding window, against the CPU backend.
 #[test]
 fn attention_matches_the_cpu_backend() {
-    let mut g = gpu();
-    let mut c = CpuBackend::new(1);
     let mut rng = StdRng::seed_from_u64(4);
-    let (n_head, n_head_kv, hd, n_ctx) = (4, 2, 64, 160);
-    let kv_dim = n_head_kv * hd;
-    g.init_kv_cache(1, n_ctx, kv_dim).unwrap();
-    c.init_kv_cache(1, n_ctx, kv_dim).unwrap();
-    // (pos0, rows, window): prefill tiled, then chunks and single-token steps, windowed or not
-    for (pos0, rows, window) in [
-        (0, 70, None),
-        (70, 5, None),
-        (75, 1, None),
-        (76, 1, Some(16)),
-        (77, 66, Some(40)),
-        (143, 1, Some(40)),
-    ] {
-        let k = random(&mut rng, rows * kv_dim, 2.0);
-        let v = random(&mut rng, rows * kv_dim, V_MAX);
-        let q = random(&mut rng, rows * n_head * hd, 2.0);
-        let (kg, vg) = (
-            g.upload(&k, rows, kv_dim).unwrap(),
-            g.upload(&v, rows, kv_dim).unwrap(),
-        );
-        g.store_kv(0, pos0, &kg, &vg).unwrap();
-        c.store_kv(
-            0,
-            pos0,
-            &cpu_tensor(k, rows, kv_dim),
-            &cpu_tensor(v, rows, kv_dim),
-        )
-        .unwrap();
-        let p = AttentionParams {
-            layer: 0,
-            n_head,
-            n_head_kv,
-            head_dim: hd,
-            pos0,
-            window,
-            kq_scale: 1.0 / (hd as f32).sqrt(),
-        };
-        let qg = g.upload(&q, rows, n_head * hd).unwrap();
-        let o = g.attention(&qg, &p).unwrap();
-        let got = g.read(&o).unwrap();
-        let want = c
-            .attention(&cpu_tensor(q, rows, n_head * hd), &p)
-            .unwrap()
-            .data;
-        let mut worst = 0.0f32;
-        for (i, (a, b)) in got.iter().zip(&want).enumerate() {
-            let err = (a - b).abs();
-            worst = worst.max(err);
-            assert!(
-                err <= ATTN_ABS * V_MAX,
-                "attention pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}"
+    // head sizes of one (64) and of four (256, the kernel's largest) dimensions per thread
+    for (n_head, n_head_kv, hd) in [(4, 2, 64), (2, 1, 256)] {
+        let mut g = gpu();
+        let mut c = CpuBackend::new(1);
+        let n_ctx = 160;
+        let kv_dim = n_head_kv * hd;
+        g.init_kv_cache(1, n_ctx, kv_dim).unwrap();
+        c.init_kv_cache(1, n_ctx, kv_dim).unwrap();
+        // (pos0, rows, window): prefill tiled, then chunks and single-token steps, windowed or not
+        for (pos0, rows, window) in [
+            (0, 70, None),
+            (70, 5, None),
+            (75, 1, None),
+            (76, 1, Some(16)),
+            (77, 66, Some(40)),
+            (143, 1, Some(40)),
+        ] {
+            let k = random(&mut rng, rows * kv_dim, 2.0);
+            let v = random(&mut rng, rows * kv_dim, V_MAX);
+            let q = random(&mut rng, rows * n_head * hd, 2.0);
+            let (kg, vg) = (
+                g.upload(&k, rows, kv_dim).unwrap(),
+                g.upload(&v, rows, kv_dim).unwrap(),
             );
-        }
-        eprintln!(
-            "attention pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}"
+            g.store_kv(0, pos0, &kg, &vg).unwrap();
+            c.store_kv(
+                0,
+                pos0,
+                &cpu_tensor(k, rows, kv_dim),
+                &cpu_tensor(v, rows, kv_dim),
+            )
+            .unwrap();
+            let p = AttentionParams {
+                layer: 0,
+                n_head,
+                n_head_kv,
+                head_dim: hd,
+                pos0,
+                window,
+                kq_scale: 1.0 / (hd as f32).sqrt(),
+            };
+            let qg = g.upload(&q, rows, n_head * hd).unwrap();
+            let o = g.attention(&qg, &p).unwrap();
+            let got = g.read(&o).unwrap();
+            let want = c
+                .attention(&cpu_tensor(q, rows, n_head * hd), &p)
+                .unwrap()
+                .data;
+            let mut worst = 0.0f32;
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                let err = (a - b).abs();
+                worst = worst.max(err);
+                assert!(
+                err <= ATTN_ABS * V_MAX,
+                "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}"
+            );
+            }
+            eprintln!(
+            "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}"
         );
+        }
     }
 }
 
