@@ -46,6 +46,11 @@ struct Params {
 @group(0) @binding(5) var<uniform> P: Params;
 
 override WG: u32 = 64u;
+// The lowest finite f32, the start of every running maximum. Not −inf: a WGSL const-expression
+// may not evaluate to an infinity, and Tint (Chromium's WebGPU) rejects `bitcast<f32>(0xff800000u)`.
+// Scores are finite, so exp(LOWEST − s) is 0 exactly as exp(−inf − s) and nothing else changes.
+const LOWEST: f32 = bitcast<f32>(0xff7fffffu);
+
 // Keys per tile in mode 1 (ggml's GGML_FA_TILE_KV).
 const KV_TILE: u32 = 64u;
 
@@ -115,7 +120,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
 
     // (2) per-key factors, once for all dimensions
     if (lid == 0u) {
-        var m = bitcast<f32>(0xff800000u); // −inf
+        var m = LOWEST; // stands for −inf
         var sum = 0.0;
         if (P.mode == 0u) {
             // S[jj] ← ms (scale of the accumulator before key jj), S[n_keys + jj] ← vs
@@ -140,7 +145,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
             while (ts <= pos) {
                 let a = max(ts, first) - first;
                 let b = min(ts + KV_TILE - 1u, pos) - first;
-                var tmax = bitcast<f32>(0xff800000u);
+                var tmax = LOWEST;
                 for (var jj = a; jj <= b; jj = jj + 1u) {
                     tmax = max(tmax, S[s_base + jj]);
                 }

@@ -66,7 +66,9 @@ export class EngineCore implements CoreClient {
       // Before any download: an unavailable backend should fail at once.
       const { backend, reason, adapter } = await chooseBackend(req.backend);
       onProgress({ phase: 'backend', loaded: 0, total: 0, fromCache: false, text: `Backend: ${backend} (${reason})` });
-      const { bindings: wasm, threads } = await loadWasm(req.threads);
+      // WebGPU does the heavy work on the GPU; the worker's own share (tokenizer, sampling) is
+      // single-threaded, so it takes the single-threaded build and starts no thread pool.
+      const { bindings: wasm, threads } = await loadWasm(backend === 'webgpu' ? 1 : req.threads);
       checkAborted(signal, 'loading');
       const gpu = adapter ? await openWebGpu(wasm, adapter) : undefined;
       const { source, fromCache, entry } = await this.openSource(req, onProgress, signal);

@@ -62,7 +62,8 @@ export interface CreateEngineOptions {
   /** CPU threads. More than one needs the multi-threaded wasm build, which runs only in a Web
    *  Worker of a cross-origin-isolated page (COOP/COEP headers); elsewhere the engine uses one
    *  thread. Default: `navigator.hardwareConcurrency` (at most 8) where threads are possible. The
-   *  count is fixed for the worker's lifetime (each engine has its own worker by default). */
+   *  count is fixed for the worker's lifetime (each engine has its own worker by default). The
+   *  WebGPU backend always runs one CPU thread (the GPU does the heavy work). */
   threads?: number;
   /** Cache URL models in the Origin Private File System (default true where OPFS exists). */
   cache?: boolean;

@@ -982,7 +982,10 @@ impl Backend for GpuBackend {
         let signals: SharedSignals = self.gpu.signals.clone();
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let mut s = lock(&signals);
-            s.read = Some((id, r.map_err(|e| e.to_string())));
+            // (a late callback of an abandoned, older read must not hide a newer one's outcome)
+            if s.read.as_ref().is_none_or(|(done, _)| *done < id) {
+                s.read = Some((id, r.map_err(|e| e.to_string())));
+            }
             if let Some(w) = s.waker.take() {
                 w.wake();
             }
