@@ -49,7 +49,7 @@ override WG: u32 = 64u;
 // The lowest finite f32, the start of every running maximum. Not −inf: a WGSL const-expression
 // may not evaluate to an infinity, and Tint (Chromium's WebGPU) rejects `bitcast<f32>(0xff800000u)`.
 // Scores are finite, so exp(LOWEST − s) is 0 exactly as exp(−inf − s) and nothing else changes.
-const LOWEST: f32 = bitcast<f32>(0xff7fffffu);
+const LOWEST: f32 = -0x1.fffffep+127f;
 
 // Keys per tile in mode 1 (ggml's GGML_FA_TILE_KV).
 const KV_TILE: u32 = 64u;
