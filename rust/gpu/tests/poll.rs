@@ -31,7 +31,10 @@ fn greedy(n: usize) -> GenerateOptions {
 }
 
 /// Polls to the end; returns the tokens and how many polls were `Pending`.
-fn poll_to_end(model: &mut Model<GpuBackend>, gen: &mut Generation<GpuBackend>) -> (Vec<u32>, usize) {
+fn poll_to_end(
+    model: &mut Model<GpuBackend>,
+    gen: &mut Generation<GpuBackend>,
+) -> (Vec<u32>, usize) {
     let mut pending = 0;
     loop {
         match model.poll_step(gen).unwrap() {
@@ -47,7 +50,10 @@ fn poll_to_end(model: &mut Model<GpuBackend>, gen: &mut Generation<GpuBackend>) 
 #[test]
 fn poll_step_gives_the_tokens_of_step_without_blocking() {
     let mut model = load();
-    let prompt = model.tokenizer.encode("Once upon a time", true, true).unwrap();
+    let prompt = model
+        .tokenizer
+        .encode("Once upon a time", true, true)
+        .unwrap();
     let want = model.generate(&prompt, &greedy(12), &mut |_| true).unwrap();
 
     model.reset();
@@ -69,7 +75,10 @@ fn poll_step_gives_the_tokens_of_step_without_blocking() {
 #[test]
 fn cancel_while_a_read_is_in_flight_leaves_the_engine_usable() {
     let mut model = load();
-    let prompt = model.tokenizer.encode("The quick brown fox", true, true).unwrap();
+    let prompt = model
+        .tokenizer
+        .encode("The quick brown fox", true, true)
+        .unwrap();
     let want = model.generate(&prompt, &greedy(6), &mut |_| true).unwrap();
 
     model.reset();

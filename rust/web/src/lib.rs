@@ -82,10 +82,10 @@ pub async fn open_webgpu(
     Ok(WebGpu { gpu })
 }
 
-/// `ModelBuilder` on either backend.
+/// `ModelBuilder` on either backend (boxed: they are kilobytes, and of different sizes).
 enum Builder {
-    Cpu(ModelBuilder<CpuBackend>),
-    Gpu(ModelBuilder<GpuBackend>),
+    Cpu(Box<ModelBuilder<CpuBackend>>),
+    Gpu(Box<ModelBuilder<GpuBackend>>),
 }
 
 /// Runs `$body` with `$b` bound to the `ModelBuilder` of whichever backend.
@@ -139,14 +139,14 @@ impl ModelLoader {
                 let b = ModelBuilder::new(&gguf, backend, options.n_ctx)
                     .map_err(errors::model_error)?;
                 let info = ModelInfo::new(&gguf, file_size, &b, "cpu", None);
-                (Builder::Cpu(b), info)
+                (Builder::Cpu(Box::new(b)), info)
             }
             Some(WebGpu { gpu }) => {
                 let adapter = gpu.adapter_name.clone();
                 let b = ModelBuilder::new(&gguf, GpuBackend::with_gpu(gpu), options.n_ctx)
                     .map_err(errors::model_error)?;
                 let info = ModelInfo::new(&gguf, file_size, &b, "webgpu", Some(adapter));
-                (Builder::Gpu(b), info)
+                (Builder::Gpu(Box::new(b)), info)
             }
         };
         Ok(ModelLoader { builder, info })
@@ -184,8 +184,12 @@ impl ModelLoader {
     /// The ready engine, once every tensor is loaded. Consumes the loader.
     pub fn finish(self) -> JsResult<Engine> {
         let runner = match self.builder {
-            Builder::Cpu(b) => Runner::Cpu(Run::new(b.finish().map_err(errors::model_error)?)),
-            Builder::Gpu(b) => Runner::Gpu(Run::new(b.finish().map_err(errors::model_error)?)),
+            Builder::Cpu(b) => {
+                Runner::Cpu(Box::new(Run::new(b.finish().map_err(errors::model_error)?)))
+            }
+            Builder::Gpu(b) => {
+                Runner::Gpu(Box::new(Run::new(b.finish().map_err(errors::model_error)?)))
+            }
         };
         Ok(Engine {
             runner,
@@ -260,9 +264,10 @@ impl<B: Backend> Run<B> {
     }
 }
 
+/// `Run` on either backend (boxed as `Builder`).
 enum Runner {
-    Cpu(Run<CpuBackend>),
-    Gpu(Run<GpuBackend>),
+    Cpu(Box<Run<CpuBackend>>),
+    Gpu(Box<Run<GpuBackend>>),
 }
 
 /// Runs `$body` with `$r` bound to the `Run` of whichever backend.
