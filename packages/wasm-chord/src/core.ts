@@ -261,7 +261,11 @@ async function loadTensors(
       checkAborted(signal, 'loading');
       const start = range[0]!;
       const end = range[1]!;
-      loader.loadTensor(await source.read(start, end));
+      const bytes = await source.read(start, end);
+      // WebGPU: the tensor goes from this JS array to GPU buffers piece by piece (never whole in
+      // the wasm heap); the CPU keeps its weights in the wasm heap anyway.
+      if (toGpu) loader.loadTensorFrom(bytes);
+      else loader.loadTensor(bytes);
       report();
     }
     checkAborted(signal, 'loading');

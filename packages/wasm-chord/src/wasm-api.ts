@@ -97,6 +97,9 @@ export interface WasmModelLoader {
   /** [start, end) absolute file offsets (wasm-bindgen hands a Vec<f64> over as a Float64Array). */
   nextRange(): ArrayLike<number> | undefined;
   loadTensor(bytes: Uint8Array): void;
+  /** loadTensor without first copying the whole tensor into the wasm heap (WebGPU: piece by
+   *  piece on to GPU buffers). */
+  loadTensorFrom(bytes: Uint8Array): void;
   totalBytes(): number;
   loadedBytes(): number;
   finish(): WasmEngine;

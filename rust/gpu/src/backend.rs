@@ -55,6 +55,8 @@ pub struct GpuBackend {
     gelu: Option<wgpu::Buffer>,
     /// Tests lower the weight chunk size to exercise multi-chunk weights on small tensors.
     chunk_limit: Option<u64>,
+    /// Bytes per piece of `load_weight_from` (a multiple of 4).
+    upload_piece: usize,
     /// Per-kernel pass counts and GPU times (`WASM_CHORD_GPU_PROFILE=1`).
     profiler: Option<Profiler>,
     matvec: MatvecKernel,
@@ -134,6 +136,7 @@ impl GpuBackend {
             cache: None,
             gelu: None,
             chunk_limit: None,
+            upload_piece: 8 << 20,
             pending_read: None,
             read_id: 0,
         }
@@ -152,6 +155,12 @@ impl GpuBackend {
     /// Caps the bytes of one weight chunk below the adapter's limit (tests: multi-chunk weights).
     pub fn set_chunk_limit(&mut self, bytes: Option<u64>) {
         self.chunk_limit = bytes;
+    }
+
+    /// Sets the bytes per piece of `load_weight_from` (default 8 MiB; rounded up to a multiple
+    /// of 4). Tests lower it to exercise several pieces per chunk.
+    pub fn set_upload_piece(&mut self, bytes: usize) {
+        self.upload_piece = bytes.max(1).div_ceil(4) * 4;
     }
 
     /// Overrides the decode kernel chosen from the adapter type (tests run both on lavapipe).
@@ -405,6 +414,92 @@ impl GpuBackend {
         }
     }
 
+    /// Rows of a weight per chunk buffer: as many as one binding may hold (byte offsets are u32
+    /// in the kernels).
+    fn rows_per_chunk(&self, desc: &WeightDesc, row_bytes: usize) -> Result<usize, GpuError> {
+        let cap = self
+            .gpu
+            .max_chunk_bytes()
+            .min(self.chunk_limit.unwrap_or(u64::MAX))
+            .min(u32::MAX as u64)
+            .saturating_sub(8);
+        let per_chunk = (cap / row_bytes.max(1) as u64) as usize;
+        if per_chunk == 0 {
+            return Err(GpuError::BadWeight {
+                name: desc.name.clone(),
+                problem: format!(
+                    "one row ({row_bytes} B) exceeds the adapter's binding limit ({} B)",
+                    self.gpu.max_binding
+                ),
+            });
+        }
+        Ok(per_chunk)
+    }
+
+    /// `load_weight` for a tensor of `len` bytes that `read(offset, dst)` copies in piece by
+    /// piece (filling `dst` with the bytes from `offset` on): each piece goes to its chunk buffer
+    /// with `queue.write_buffer`, through one reused scratch buffer of 8 MiB (`set_upload_piece`). The
+    /// browser uploads this way from the JS `Uint8Array` it read from the file, so a tensor never
+    /// sits whole in the wasm heap (the token embedding of a 262k vocabulary is 180 MB).
+    pub fn load_weight_from(
+        &mut self,
+        desc: &WeightDesc,
+        len: usize,
+        read: &mut dyn FnMut(usize, &mut [u8]) -> Result<(), String>,
+    ) -> Result<Weight, GpuError> {
+        let piece = self.upload_piece; // (a multiple of 4, as write_buffer wants)
+        let bad = |problem: String| GpuError::BadWeight {
+            name: desc.name.clone(),
+            problem,
+        };
+        if desc.rows == 1 {
+            // vectors are small, and also dequantized on the host: the plain path
+            let mut bytes = vec![0u8; len];
+            read(0, &mut bytes).map_err(bad)?;
+            return self.load_weight(desc, &bytes);
+        }
+        self.gpu.check()?;
+        if !layout::supported(desc.ty) {
+            return Err(bad(format!("type {} has no GPU kernel", desc.ty.name())));
+        }
+        let row_bytes = desc.row_bytes_checked(len).map_err(bad)?;
+        let per_chunk = self.rows_per_chunk(desc, row_bytes)?;
+        let mut scratch = vec![0u8; piece.min(len.div_ceil(4) * 4)];
+        let mut chunks = Vec::new();
+        let mut row0 = 0;
+        while row0 < desc.rows {
+            let rows = per_chunk.min(desc.rows - row0);
+            let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&desc.name),
+                size: layout::chunk_buffer_bytes(rows, row_bytes),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false, // (zeroed on creation: the padding stays 0)
+            });
+            let (start, end) = (row0 * row_bytes, (row0 + rows) * row_bytes);
+            let mut at = start;
+            while at < end {
+                let n = piece.min(end - at);
+                let padded = n.div_ceil(4) * 4; // (only the chunk's last piece is short)
+                scratch[n..padded].fill(0);
+                read(at, &mut scratch[..n]).map_err(bad)?;
+                self.gpu
+                    .queue
+                    .write_buffer(&buf, (at - start) as u64, &scratch[..padded]);
+                at += n;
+            }
+            chunks.push(Chunk { buf, row0, rows });
+            row0 += rows;
+        }
+        Ok(Weight {
+            ty: desc.ty,
+            rows: desc.rows,
+            cols: desc.cols,
+            row_bytes,
+            chunks,
+            vector: None,
+        })
+    }
+
     fn gelu_table(&mut self) -> wgpu::Buffer {
         if self.gelu.is_none() {
             let t = host::gelu_table();
@@ -483,20 +578,7 @@ impl Backend for GpuBackend {
             return Err(bad(format!("type {} has no GPU kernel", desc.ty.name())));
         }
         let row_bytes = desc.row_bytes_checked(bytes.len()).map_err(bad)?;
-        // rows per chunk: as many as one binding may hold (byte offsets are u32 in the kernels)
-        let cap = self
-            .gpu
-            .max_chunk_bytes()
-            .min(self.chunk_limit.unwrap_or(u64::MAX))
-            .min(u32::MAX as u64)
-            .saturating_sub(8);
-        let per_chunk = (cap / row_bytes.max(1) as u64) as usize;
-        if per_chunk == 0 {
-            return Err(bad(format!(
-                "one row ({row_bytes} B) exceeds the adapter's binding limit ({} B)",
-                self.gpu.max_binding
-            )));
-        }
+        let per_chunk = self.rows_per_chunk(desc, row_bytes)?;
         let mut chunks = Vec::new();
         let mut row0 = 0;
         while row0 < desc.rows {

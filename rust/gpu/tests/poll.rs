@@ -9,7 +9,11 @@ use model::{FinishReason, GenerateOptions, Generation, Model, SamplingParams, St
 use std::task::Poll;
 
 fn load() -> Model<GpuBackend> {
-    let path = testkit::llama_test_model("llama-spm-q8_0")
+    load_variant("llama-spm-q8_0")
+}
+
+fn load_variant(variant: &str) -> Model<GpuBackend> {
+    let path = testkit::llama_test_model(variant)
         .to_string_lossy()
         .into_owned();
     let gpu = GpuBackend::new().unwrap_or_else(|e| panic!("{e}"));
@@ -103,4 +107,49 @@ fn cancel_while_a_read_is_in_flight_leaves_the_engine_usable() {
     let mut again = model.begin(&prompt, &greedy(6)).unwrap();
     let (tokens, _) = poll_to_end(&mut model, &mut again);
     assert_eq!(tokens, want.generated_tokens);
+}
+
+/// The browser's upload path (`load_weight_from`: each tensor copied piece by piece, here in
+/// pieces smaller than a chunk and chunks smaller than a tensor) gives the same weights as
+/// `load_weight`: the same greedy tokens.
+#[test]
+fn weights_uploaded_piece_by_piece_give_the_same_tokens() {
+    let path = testkit::llama_test_model("llama-spm-q4_0")
+        .to_string_lossy()
+        .into_owned();
+    let file = std::fs::read(&path).unwrap();
+    let header = gguf::parse_header(&file).unwrap();
+    let mut gpu = GpuBackend::new().unwrap_or_else(|e| panic!("{e}"));
+    gpu.set_chunk_limit(Some(40_000)); // several chunks per matrix,
+    gpu.set_upload_piece(4_099); // several pieces per chunk, chunks not a multiple of a piece
+    let mut builder = model::ModelBuilder::new(&header, gpu, Some(256)).unwrap();
+    let mut pieces = 0;
+    while let Some(t) = builder.next_tensor() {
+        let bytes = &file[t.range.start as usize..t.range.end as usize];
+        builder
+            .load_tensor_with(|be, desc, len| {
+                assert_eq!(len, bytes.len());
+                be.load_weight_from(desc, len, &mut |at, dst| {
+                    pieces += 1;
+                    dst.copy_from_slice(&bytes[at..at + dst.len()]);
+                    Ok(())
+                })
+            })
+            .unwrap();
+    }
+    let mut streamed = builder.finish().unwrap();
+    let mut plain = load_variant("llama-spm-q4_0");
+    let prompt = plain
+        .tokenizer
+        .encode("Once upon a time", true, true)
+        .unwrap();
+    let want = plain.generate(&prompt, &greedy(8), &mut |_| true).unwrap();
+    let got = streamed
+        .generate(&prompt, &greedy(8), &mut |_| true)
+        .unwrap();
+    assert_eq!(got.generated_tokens, want.generated_tokens);
+    assert!(pieces > 0);
+    let (a, _) = plain.eval(&prompt).unwrap();
+    let (b, _) = streamed.eval(&prompt).unwrap();
+    assert_eq!(a, b, "the same weights give bit-identical logits");
 }

@@ -1,7 +1,7 @@
 //! A loaded model: building it tensor by tensor, and evaluating tokens against its KV cache
 //! (reusing whatever prefix is already cached). The generation loop is in `generation.rs`.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, WeightDesc};
 use crate::config::Config;
 use crate::forward::{
     begin_forward, finish_forward_logits, forward_layers, read_logits, ForwardPass, Trace, Tracer,
@@ -93,6 +93,15 @@ impl<B: Backend> ModelBuilder<B> {
     /// The bytes of the tensor `next_tensor()` named.
     pub fn load_tensor(&mut self, bytes: &[u8]) -> Result<(), ModelError> {
         self.weights.load_next(&mut self.backend, bytes)
+    }
+
+    /// Loads the tensor `next_tensor()` named through `make(backend, desc, byte length)`, which
+    /// fetches its bytes itself (see `WeightLoader::load_next_with`).
+    pub fn load_tensor_with(
+        &mut self,
+        make: impl FnOnce(&mut B, &WeightDesc, usize) -> Result<B::Weight, B::Error>,
+    ) -> Result<(), ModelError> {
+        self.weights.load_next_with(&mut self.backend, make)
     }
 
     pub fn total_bytes(&self) -> u64 {

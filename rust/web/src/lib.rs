@@ -171,6 +171,36 @@ impl ModelLoader {
         with_builder!(&mut self.builder, b => b.load_tensor(bytes)).map_err(errors::model_error)
     }
 
+    /// `loadTensor` from a JS `Uint8Array` left where it is: the CPU backend copies it into the
+    /// wasm heap (it keeps the weights there); the WebGPU backend copies it piece by piece on to
+    /// GPU buffers, so the tensor never sits whole in the wasm heap.
+    #[wasm_bindgen(js_name = loadTensorFrom)]
+    pub fn load_tensor_from(&mut self, bytes: js_sys::Uint8Array) -> JsResult<()> {
+        let b = match &mut self.builder {
+            Builder::Cpu(b) => return b.load_tensor(&bytes.to_vec()).map_err(errors::model_error),
+            Builder::Gpu(b) => b,
+        };
+        let len = bytes.length() as usize;
+        let expected = b
+            .next_tensor()
+            .map(|t| (t.desc.name.clone(), (t.range.end - t.range.start) as usize));
+        if let Some((name, want)) = expected.filter(|(_, want)| *want != len) {
+            return Err(errors::model_error(ModelError::BadTensor {
+                name,
+                problem: format!("expected {want} bytes, got {len}"),
+            }));
+        }
+        b.load_tensor_with(|be, desc, len| {
+            be.load_weight_from(desc, len, &mut |at, dst| {
+                bytes
+                    .subarray(at as u32, (at + dst.len()) as u32)
+                    .copy_to(dst);
+                Ok(())
+            })
+        })
+        .map_err(errors::model_error)
+    }
+
     #[wasm_bindgen(js_name = totalBytes)]
     pub fn total_bytes(&self) -> f64 {
         with_builder!(&self.builder, b => b.total_bytes()) as f64
