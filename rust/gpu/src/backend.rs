@@ -68,6 +68,9 @@ pub struct GpuBackend {
     read_id: u64,
 }
 
+/// `load_weight_from`'s source: fills the buffer with the tensor's bytes from the offset on.
+pub type ReadPiece<'a> = dyn FnMut(usize, &mut [u8]) -> Result<(), String> + 'a;
+
 /// A copy of `src`'s first `bytes` into `staging`, mapped asynchronously (`begin_read`).
 struct PendingRead {
     id: u64,
@@ -445,7 +448,7 @@ impl GpuBackend {
         &mut self,
         desc: &WeightDesc,
         len: usize,
-        read: &mut dyn FnMut(usize, &mut [u8]) -> Result<(), String>,
+        read: &mut ReadPiece<'_>,
     ) -> Result<Weight, GpuError> {
         let piece = self.upload_piece; // (a multiple of 4, as write_buffer wants)
         let bad = |problem: String| GpuError::BadWeight {
