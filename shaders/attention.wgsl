@@ -56,6 +56,10 @@ const WG: u32 = 64u;
 const HD_MAX: u32 = 256u;
 // Head dimensions per thread in mode 0's chunked phase 3 (HD_MAX / WG).
 const DPT: u32 = 4u;
+// The lowest finite f32, the start of every running maximum. Not −inf: a WGSL const-expression
+// may not evaluate to an infinity, and Tint (Chromium's WebGPU) rejects `bitcast<f32>(0xff800000u)`.
+// Scores are finite, so exp(LOWEST − s) is 0 exactly as exp(−inf − s) and nothing else changes.
+const LOWEST: f32 = -0x1.fffffep+127f;
 // Keys per tile in mode 1 (ggml's GGML_FA_TILE_KV).
 const KV_TILE: u32 = 64u;
 
@@ -133,7 +137,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     if (P.mode == 0u) {
         // (2 + 3) chunk by chunk: S[jj] → (ms, vs) by thread 0, then every owned dimension
         // accumulates the chunk: acc ← round(acc · ms) when ms ≠ 1, acc ← round(v · vs + acc)
-        var m = bitcast<f32>(0xff800000u); // −inf; thread 0's running max and sum
+        var m = LOWEST; // thread 0's running max and sum
         var sum = 0.0;
         var accs: array<f32, DPT>;
         for (var c0 = 0u; c0 < n; c0 = c0 + WG) {
@@ -188,7 +192,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
 
     // mode 1: (2) per-key factors, once for all dimensions
     if (lid == 0u) {
-        var m = bitcast<f32>(0xff800000u); // −inf
+        var m = LOWEST; // stands for −inf
         var sum = 0.0;
         // S[jj] ← exp(score − running max of its tile); S[n_keys + tile] ← the tile's rescale
         var ts = first / KV_TILE * KV_TILE;
@@ -196,7 +200,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         while (ts <= pos) {
             let a = max(ts, first) - first;
             let b = min(ts + KV_TILE - 1u, pos) - first;
-            var tmax = bitcast<f32>(0xff800000u);
+            var tmax = LOWEST;
             for (var jj = a; jj <= b; jj = jj + 1u) {
                 tmax = max(tmax, S[s_base + jj]);
             }

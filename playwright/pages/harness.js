@@ -10,7 +10,7 @@ let loadController = null;
 
 window.wc = wc;
 window.h = {
-  /** createEngine from a URL; records every progress event. */
+  /** createEngine from a URL (options.backend: default 'auto'); records every progress event. */
   async load(url, options = {}) {
     const progress = [];
     loadController = new AbortController();
@@ -18,10 +18,10 @@ window.h = {
     try {
       engine = await wc.createEngine({
         model: url,
-        backend: 'auto',
+        backend: options.backend ?? 'auto',
         signal: loadController.signal,
         onProgress: (p) => {
-          progress.push({ phase: p.phase, loaded: p.loaded, total: p.total, fromCache: p.fromCache });
+          progress.push({ phase: p.phase, loaded: p.loaded, total: p.total, fromCache: p.fromCache, text: p.text });
           if (options.abortAtBytes != null && p.phase === 'download' && p.loaded >= options.abortAtBytes) {
             loadController.abort();
           }
@@ -31,7 +31,14 @@ window.h = {
     } catch (e) {
       return { error: plainError(e), progress, ms: performance.now() - t0 };
     }
-    return { backend: engine.backend, cpuKernels: engine.cpuKernels, info: engine.info, progress, ms: performance.now() - t0 };
+    return {
+      backend: engine.backend,
+      backendReason: engine.backendReason,
+      cpuKernels: engine.cpuKernels,
+      info: engine.info,
+      progress,
+      ms: performance.now() - t0,
+    };
   },
 
   /** Non-streaming text completion. */

@@ -21,7 +21,13 @@ before(async () => {
   page = browser.page;
   await openHarness(page, server);
   const r = ok(await h(page, 'load', MODEL_URL_PATH), 'createEngine');
+  // backend 'auto' reports its choice: Chromium here offers only SwiftShader, a software WebGPU
+  // adapter, so the CPU backend (tests/webgpu.test.mjs forces WebGPU on it).
   assert.equal(r.backend, 'cpu');
+  assert.equal(r.info.backend, 'cpu');
+  assert.match(r.backendReason, /software one \(.*swiftshader.*\).*using the CPU backend/i);
+  assert.equal(r.progress[0].phase, 'backend', 'the first progress event names the backend');
+  assert.match(r.progress[0].text, /^Backend: cpu \(/);
   // Chromium has relaxed SIMD: the relaxed module is taken (its kernels passed the self-check
   // against the portable ones when the module loaded, or createEngine would have failed).
   assert.match(r.cpuKernels, /^simd128 \+ relaxed-simd/);

@@ -8,6 +8,7 @@ import {
   AbortError,
   BackendUnavailableError,
   BadGgufError,
+  InternalError,
   IntegrityError,
   InvalidRequestError,
   PromptTooLongError,
@@ -20,8 +21,9 @@ import { downloadToCache, downloadToMemory } from './download.js';
 import { Sha256, toHex } from './sha256.js';
 import { runGeneration } from './generation.js';
 import { loadWasm } from './wasm.js';
-import type { WasmEngine, WasmGenerateOptions, WasmModelLoader } from './wasm-api.js';
-import type { BackendName, BackendRequest, LoadProgress } from './types.js';
+import { chooseBackend, type AdapterDescription } from './backend.js';
+import type { WasmBindings, WasmEngine, WasmGenerateOptions, WasmModelLoader, WasmWebGpu } from './wasm-api.js';
+import type { LoadProgress } from './types.js';
 import type {
   CoreClient,
   CoreEvent,
@@ -37,20 +39,18 @@ const HEADER_PREFIX_BYTES = 4 << 20;
 /** Chunk size for hashing (sha256 option). */
 const HASH_CHUNK_BYTES = 8 << 20;
 
-export function resolveBackend(requested: BackendRequest): { backend: BackendName; reason: string } {
-  if (requested === 'webgpu') {
+/** Opens the WebGPU device in the wasm module (rejections become BackendUnavailableError). */
+async function openWebGpu(wasm: WasmBindings, adapter: AdapterDescription): Promise<WasmWebGpu> {
+  try {
+    return await wasm.openWebGpu(adapter.name, adapter.isSoftware);
+  } catch (err) {
+    const e = toWasmChordError(err);
+    if (e instanceof BackendUnavailableError) throw e;
     throw new BackendUnavailableError(
-      "the WebGPU backend is not available in this version of wasm-chord; use backend: 'cpu' or 'auto'",
+      `could not open the WebGPU device (${adapter.name}): ${e.message}; use backend: 'cpu' or 'auto'`,
+      { cause: err },
     );
   }
-  if (requested === 'cpu') return { backend: 'cpu', reason: "backend: 'cpu' was requested" };
-  const hasGpu = typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu !== 'undefined';
-  return {
-    backend: 'cpu',
-    reason: hasGpu
-      ? 'WebGPU is available but the WebGPU backend is not implemented yet; using the CPU (WebAssembly) backend'
-      : 'WebGPU is not available here; using the CPU (WebAssembly) backend',
-  };
 }
 
 function checkAborted(signal: AbortSignal | undefined, what: string): void {
@@ -64,19 +64,28 @@ export class EngineCore implements CoreClient {
   async load(req: CoreLoadRequest, onProgress: (p: LoadProgress) => void, signal?: AbortSignal): Promise<CoreLoadResult> {
     try {
       // Before any download: an unavailable backend should fail at once.
-      const { backend, reason } = resolveBackend(req.backend);
-      const { bindings: wasm, threads, cpuKernels } = await loadWasm(req.threads);
+      const { backend, reason, adapter } = await chooseBackend(req.backend);
+      onProgress({ phase: 'backend', loaded: 0, total: 0, fromCache: false, text: `Backend: ${backend} (${reason})` });
+      // WebGPU does the heavy work on the GPU; the worker's own share (tokenizer, sampling) is
+      // single-threaded, so it takes the single-threaded build and starts no thread pool.
+      const { bindings: wasm, threads, cpuKernels } = await loadWasm(backend === 'webgpu' ? 1 : req.threads);
       checkAborted(signal, 'loading');
+      const gpu = adapter ? await openWebGpu(wasm, adapter) : undefined;
       const { source, fromCache, entry } = await this.openSource(req, onProgress, signal);
       try {
         if (req.sha256) await this.verify(source, req.sha256, entry, fromCache, onProgress, signal);
         const header = await readHeader(source, (prefix) => wasm.ggufHeaderBytesNeeded(prefix));
         checkAborted(signal, 'loading');
-        const loader = new wasm.ModelLoader(header, source.size, req.nCtx !== undefined ? { nCtx: req.nCtx } : {});
-        const engine = await loadTensors(loader, source, fromCache, onProgress, signal);
+        const options = req.nCtx !== undefined ? { nCtx: req.nCtx } : {};
+        // (the loader takes the device over; it is freed with the loader or the engine)
+        const loader = new wasm.ModelLoader(header, source.size, options, gpu);
+        const engine = await loadTensors(loader, source, fromCache, onProgress, signal, backend === 'webgpu');
         this.engine?.free();
         this.engine = engine;
         const info = engine.info();
+        if (info.backend !== backend) {
+          throw new InternalError(`the engine runs on ${info.backend}, but ${backend} was chosen`);
+        }
         this.nCtx = info.nCtx;
         return { info, backend, backendReason: reason, threads, cpuKernels };
       } finally {
@@ -231,7 +240,8 @@ async function loadTensors(
   source: ByteSource,
   fromCache: boolean,
   onProgress: (p: LoadProgress) => void,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  toGpu: boolean,
 ): Promise<WasmEngine> {
   let finished = false;
   try {
@@ -243,7 +253,7 @@ async function loadTensors(
         loaded,
         total,
         fromCache,
-        text: `Loading weights ${formatBytes(loaded)} / ${formatBytes(total)}`,
+        text: `${toGpu ? 'Uploading weights to the GPU' : 'Loading weights'} ${formatBytes(loaded)} / ${formatBytes(total)}`,
       });
     };
     report();
@@ -251,7 +261,11 @@ async function loadTensors(
       checkAborted(signal, 'loading');
       const start = range[0]!;
       const end = range[1]!;
-      loader.loadTensor(await source.read(start, end));
+      const bytes = await source.read(start, end);
+      // WebGPU: the tensor goes from this JS array to GPU buffers piece by piece (never whole in
+      // the wasm heap); the CPU keeps its weights in the wasm heap anyway.
+      if (toGpu) loader.loadTensorFrom(bytes);
+      else loader.loadTensor(bytes);
       report();
     }
     checkAborted(signal, 'loading');

@@ -4,7 +4,8 @@
  */
 
 import { Engine } from './engine.js';
-import { EngineCore, resolveBackend } from './core.js';
+import { EngineCore } from './core.js';
+import { precheckBackend } from './backend.js';
 import { WorkerClient } from './worker-client.js';
 import { InvalidRequestError, toWasmChordError } from './errors.js';
 import { isServerRuntime } from './platform.js';
@@ -35,8 +36,9 @@ export async function createEngine(options: CreateEngineOptions): Promise<Engine
   if (!BACKENDS.has(backend)) {
     throw new InvalidRequestError(`backend: expected 'auto', 'cpu' or 'webgpu', got ${JSON.stringify(backend)}`);
   }
-  // Fail before starting a worker or a download when the backend cannot be had.
-  resolveBackend(backend);
+  // Fail before starting a worker or a download when the backend cannot be had (the adapter
+  // itself is requested where the engine runs: see backend.ts).
+  precheckBackend(backend);
   if (options.nCtx !== undefined && !(Number.isInteger(options.nCtx) && options.nCtx > 0)) {
     throw new InvalidRequestError(`nCtx: expected a positive integer, got ${JSON.stringify(options.nCtx)}`);
   }

@@ -66,9 +66,10 @@ export interface EngineParts {
 export class Engine {
   /** The model, as the GGUF header describes it. */
   readonly info: ModelInfo;
-  /** The backend in use ('cpu' today). */
+  /** The backend in use: 'cpu' (WebAssembly) or 'webgpu' (`info.gpuAdapter` names the adapter). */
   readonly backend: BackendName;
-  /** Why this backend was chosen, e.g. "WebGPU is not available here; using the CPU …". */
+  /** Why this backend was chosen, e.g. "WebGPU is not available here; using the CPU …" or
+   *  "WebGPU adapter found (nvidia ampere); using the WebGPU backend". */
   readonly backendReason: string;
   /** CPU threads the engine runs on: 1 unless the page is cross-origin isolated and the engine
    *  runs in a worker (see CreateEngineOptions.threads). */

@@ -15,7 +15,7 @@ import type { WasmEngine } from './wasm-api.js';
  * immediately usable for the next request (API.md).
  */
 export async function runGeneration(
-  engine: Pick<WasmEngine, 'step' | 'cancel'>,
+  engine: Pick<WasmEngine, 'step' | 'cancel'> & Partial<Pick<WasmEngine, 'ready'>>,
   stops: readonly string[],
   onEvent: (e: CoreEvent) => void,
   signal?: AbortSignal,
@@ -28,6 +28,13 @@ export async function runGeneration(
       cancelled = true;
     }
     const ev = engine.step();
+    if (ev.type === 'pending') {
+      // WebGPU: the GPU is computing and its result is on its way back. Await it (or an abort:
+      // then the next step ends the request and the read in flight is abandoned).
+      if (!cancelled) await untilReadyOrAborted(engine, signal);
+      else await yieldToEventLoop();
+      continue;
+    }
     if (ev.type === 'prefill') {
       onEvent({ type: 'prefill', evaluated: ev.evaluated, total: ev.total });
     } else if (ev.type === 'token') {
@@ -44,5 +51,25 @@ export async function runGeneration(
       return { finishReason: matcher.stopped ? 'stop' : ev.finishReason, usage: ev.usage };
     }
     await yieldToEventLoop();
+  }
+}
+
+/** engine.ready(), or the signal's abort, whichever comes first. */
+async function untilReadyOrAborted(engine: Partial<Pick<WasmEngine, 'ready'>>, signal?: AbortSignal): Promise<void> {
+  const ready = engine.ready?.() ?? Promise.resolve();
+  if (!signal) {
+    await ready;
+    return;
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([ready, aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

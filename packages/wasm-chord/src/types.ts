@@ -14,13 +14,17 @@ export type BackendRequest = 'auto' | BackendName;
 export type ModelSource = string | URL | Blob;
 
 export type ProgressPhase =
+  /** The backend was chosen (one event, before anything else): `text` says which and why. */
+  | 'backend'
   /** Bytes coming over the network (into the OPFS cache, or into memory). */
   | 'download'
   /** Hashing the bytes for the `sha256` option. */
   | 'verify'
-  /** Reading tensors from the file / cache / Blob into the engine (and, later, onto the GPU). */
+  /** Reading tensors from the file / cache / Blob into the engine (WebGPU: straight on to GPU
+   *  buffers, tensor by tensor). */
   | 'load'
-  /** Compiling GPU pipelines (WebGPU backend, not yet). */
+  /** Compiling GPU pipelines. Reserved: today the WebGPU backend compiles each kernel when the
+   *  first request uses it. */
   | 'compile';
 
 export interface LoadProgress {
@@ -38,7 +42,13 @@ export interface LoadProgress {
 export interface CreateEngineOptions {
   /** URL (string or URL), File or Blob; in Node/Deno also a file path. */
   model: ModelSource;
-  /** 'auto' (default) picks the best available backend; today that is always 'cpu'. */
+  /**
+   * 'auto' (default): WebGPU when the browser offers a hardware GPU adapter, else the CPU
+   * (WebAssembly) backend; a software adapter (SwiftShader) counts as none, being slower than the
+   * CPU backend. 'webgpu': WebGPU or a BackendUnavailableError that says what to do (Node and
+   * Deno have no WebGPU backend). 'cpu': the CPU backend. `engine.backend` and
+   * `engine.backendReason` tell what was chosen and why (also the first progress event).
+   */
   backend?: BackendRequest;
   onProgress?: (progress: LoadProgress) => void;
   /** Aborts the download / load (rejects with AbortError); a later createEngine starts afresh
@@ -52,7 +62,8 @@ export interface CreateEngineOptions {
   /** CPU threads. More than one needs the multi-threaded wasm build, which runs only in a Web
    *  Worker of a cross-origin-isolated page (COOP/COEP headers); elsewhere the engine uses one
    *  thread. Default: `navigator.hardwareConcurrency` (at most 8) where threads are possible. The
-   *  count is fixed for the worker's lifetime (each engine has its own worker by default). */
+   *  count is fixed for the worker's lifetime (each engine has its own worker by default). The
+   *  WebGPU backend always runs one CPU thread (the GPU does the heavy work). */
   threads?: number;
   /** Cache URL models in the Origin Private File System (default true where OPFS exists). */
   cache?: boolean;

@@ -37,8 +37,10 @@ export interface ModelInfo {
   eosToken: string | null;
   /** tokenize(…, addSpecial = true) prepends BOS. */
   addBos: boolean;
-  /** The backend the Rust side runs on ("cpu"). */
-  backend: string;
+  /** The backend the Rust side runs on: "cpu" or "webgpu". */
+  backend: 'cpu' | 'webgpu';
+  /** WebGPU: the adapter, as the page described it when the device was opened. */
+  gpuAdapter: string | null;
 }
 
 export interface WasmGenerateOptions {
@@ -64,6 +66,8 @@ export interface WasmUsage {
 }
 
 export type WasmStepEvent =
+  /** WebGPU: the logits are on their way back from the GPU; await ready(), then step again. */
+  | { type: 'pending' }
   | { type: 'prefill'; evaluated: number; total: number }
   | { type: 'token'; token: number; text: string }
   | { type: 'finish'; text: string; finishReason: 'stop' | 'length' | 'abort'; usage: WasmUsage };
@@ -74,9 +78,18 @@ export interface WasmEngine {
   detokenize(ids: Uint32Array): string;
   begin(prompt: Uint32Array, options: WasmGenerateOptions): void;
   step(): WasmStepEvent;
+  /** Resolves when the GPU read a 'pending' step started has landed (at once on the CPU). Never
+   *  rejects: a failure (e.g. a lost device) is thrown by the next step(). */
+  ready(): Promise<unknown>;
   cancel(): void;
   reset(): void;
   free(): void;
+}
+
+/** An open WebGPU device (openWebGpu), consumed by the ModelLoader it is given to. */
+export interface WasmWebGpu {
+  free(): void;
+  [Symbol.dispose](): void;
 }
 
 export interface WasmModelLoader {
@@ -84,6 +97,9 @@ export interface WasmModelLoader {
   /** [start, end) absolute file offsets (wasm-bindgen hands a Vec<f64> over as a Float64Array). */
   nextRange(): ArrayLike<number> | undefined;
   loadTensor(bytes: Uint8Array): void;
+  /** loadTensor without first copying the whole tensor into the wasm heap (WebGPU: piece by
+   *  piece on to GPU buffers). */
+  loadTensorFrom(bytes: Uint8Array): void;
   totalBytes(): number;
   loadedBytes(): number;
   finish(): WasmEngine;
@@ -103,5 +119,13 @@ export interface WasmBindings {
   ggufHeaderBytesNeeded(prefix: Uint8Array): number;
   /** Checks the SIMD kernels against the portable ones (throws on a difference); names them. */
   kernelSelfCheck(): string;
-  ModelLoader: new (header: Uint8Array, fileSize: number, options: WasmLoadOptions) => WasmModelLoader;
+  /** Opens the WebGPU device of this realm; rejects with BACKEND_UNAVAILABLE. */
+  openWebGpu(adapterName: string, isSoftware: boolean): Promise<WasmWebGpu>;
+  /** With `gpu` the model runs on WebGPU (the device is consumed), else on the CPU. */
+  ModelLoader: new (
+    header: Uint8Array,
+    fileSize: number,
+    options: WasmLoadOptions,
+    gpu?: WasmWebGpu | null,
+  ) => WasmModelLoader;
 }

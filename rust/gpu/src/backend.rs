@@ -1,5 +1,15 @@
 //! `GpuBackend`: the model crate's `Backend` trait on wgpu.
+//!
+//! Reads. `read` copies a tensor into a staging buffer, maps it and waits (natively
+//! `Device::poll` blocks until the map completes). A browser's WebGPU device cannot be waited on
+//! by blocking: `map_async` completes only once the JS event loop runs. So the web path is split
+//! (`Model::poll_step` drives it): `begin_read` records the copy, submits and starts `map_async`;
+//! the caller awaits `read_wait()` (a `'static` future, so the wasm glue can turn it into a JS
+//! Promise without holding a borrow of the backend); `read_ready` then says the map landed and
+//! `read` takes the mapped bytes without waiting. A device loss or an asynchronous validation
+//! error ends that wait with the error (see `device::Signals`).
 
+use crate::device::{lock, SharedSignals};
 use crate::params::ParamRing;
 use crate::profile::Profiler;
 use crate::tensor::{BufferPool, Chunk, SharedPool, Tensor, Weight};
@@ -8,6 +18,9 @@ use model::backend::{
     AttentionParams, Backend, GatedActivation, RopeParams, RopeStyle, WeightDesc,
 };
 use quant::GgmlType;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use wgpu::util::DeviceExt;
 
 /// Passes recorded before an intermediate submit, so one encoder never grows without bound.
@@ -44,12 +57,29 @@ pub struct GpuBackend {
     gelu: Option<wgpu::Buffer>,
     /// Tests lower the weight chunk size to exercise multi-chunk weights on small tensors.
     chunk_limit: Option<u64>,
+    /// Bytes per piece of `load_weight_from` (a multiple of 4).
+    upload_piece: usize,
     /// Per-kernel pass counts and GPU times (`WASM_CHORD_GPU_PROFILE=1`).
     profiler: Option<Profiler>,
     matvec: MatvecKernel,
     matmul: MatmulKernel,
     /// Every pass's parameters and small tables, one buffer per batch.
     params: ParamRing,
+    /// The read `begin_read` started, if it was not taken by `read` yet.
+    pending_read: Option<PendingRead>,
+    /// Ids of `begin_read` calls, so a late callback of an abandoned read is told apart.
+    read_id: u64,
+}
+
+/// `load_weight_from`'s source: fills the buffer with the tensor's bytes from the offset on.
+pub type ReadPiece<'a> = dyn FnMut(usize, &mut [u8]) -> Result<(), String> + 'a;
+
+/// A copy of `src`'s first `bytes` into `staging`, mapped asynchronously (`begin_read`).
+struct PendingRead {
+    id: u64,
+    src: wgpu::Buffer,
+    bytes: u64,
+    staging: wgpu::Buffer,
 }
 
 /// The decode matrix-vector kernel: a thread per row where the adapter is a CPU (no barriers),
@@ -106,7 +136,9 @@ fn shape(op: &'static str, detail: String) -> GpuError {
 }
 
 impl GpuBackend {
-    /// Opens the default adapter (see `Gpu::new`).
+    /// Opens the default adapter (see `Gpu::new`; native only: a browser opens it with
+    /// `Gpu::new_async` and hands it to `with_gpu`).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new() -> Result<Self, GpuError> {
         Ok(Self::with_gpu(Gpu::new()?))
     }
@@ -139,12 +171,31 @@ impl GpuBackend {
             cache: None,
             gelu: None,
             chunk_limit: None,
+            upload_piece: 8 << 20,
+            pending_read: None,
+            read_id: 0,
+        }
+    }
+
+    /// Resolves when the read `begin_read` started has landed (or failed: the error comes from
+    /// `read_ready`); at once when no read is in flight. Holds no borrow of the backend, so a
+    /// wasm glue can hand it to JS as a Promise while the backend stays usable.
+    pub fn read_wait(&self) -> impl Future<Output = ()> + 'static {
+        ReadWait {
+            signals: self.gpu.signals.clone(),
+            id: self.pending_read.as_ref().map(|p| p.id),
         }
     }
 
     /// Caps the bytes of one weight chunk below the adapter's limit (tests: multi-chunk weights).
     pub fn set_chunk_limit(&mut self, bytes: Option<u64>) {
         self.chunk_limit = bytes;
+    }
+
+    /// Sets the bytes per piece of `load_weight_from` (default 8 MiB; rounded up to a multiple
+    /// of 4). Tests lower it to exercise several pieces per chunk.
+    pub fn set_upload_piece(&mut self, bytes: usize) {
+        self.upload_piece = bytes.max(1).div_ceil(4) * 4;
     }
 
     /// Overrides the decode kernel chosen from the adapter type (tests run both on lavapipe).
@@ -293,6 +344,7 @@ impl GpuBackend {
     }
 
     /// Copies a device buffer's first `bytes` back to the host (blocking).
+    #[cfg(not(target_arch = "wasm32"))]
     fn read_bytes(&mut self, buf: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>, GpuError> {
         let staging = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
@@ -319,6 +371,173 @@ impl GpuBackend {
         let out = slice.get_mapped_range().to_vec();
         staging.unmap();
         Ok(out)
+    }
+
+    /// In a browser a read cannot wait: only reads started by `begin_read` can complete.
+    #[cfg(target_arch = "wasm32")]
+    fn read_bytes(&mut self, _buf: &wgpu::Buffer, _bytes: u64) -> Result<Vec<u8>, GpuError> {
+        Err(GpuError::Wgpu(
+            "a WebGPU read cannot block in a browser: start it with begin_read and await read_wait (Model::poll_step does)"
+                .into(),
+        ))
+    }
+
+    /// The bytes of the pending read of `buf` once its map landed: `Ok(None)` when `buf` is not
+    /// what `begin_read` was given (then `read` takes the blocking path). Natively this waits for
+    /// the map; in a browser it must have landed already (`read_ready`).
+    fn take_pending_read(
+        &mut self,
+        buf: &wgpu::Buffer,
+        bytes: u64,
+    ) -> Result<Option<Vec<u8>>, GpuError> {
+        match &self.pending_read {
+            Some(p) if p.src == *buf && p.bytes == bytes => {}
+            _ => return Ok(None),
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        self.gpu
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Wgpu(e.to_string()))?;
+        if !self.read_ready()? {
+            return Err(GpuError::Wgpu(
+                "read before the device's copy landed: await read_wait first".into(),
+            ));
+        }
+        let p = self.pending_read.take().expect("matched above");
+        let out = p.staging.slice(..bytes).get_mapped_range().to_vec();
+        p.staging.unmap();
+        p.staging.destroy(); // (in a browser, dropping a buffer leaves it to the garbage collector)
+        Ok(Some(out))
+    }
+
+    /// A weight chunk's buffer of `size` bytes holding `src` (then zeros). Natively the bytes
+    /// are written into the buffer mapped at creation; in a browser `queue.write_buffer` hands
+    /// them to the GPU process straight from the caller's bytes (wgpu's mapped range would first
+    /// copy the whole chunk into another buffer of the wasm heap).
+    fn weight_buffer(&self, label: &str, size: u64, src: &[u8]) -> wgpu::Buffer {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: true,
+            });
+            {
+                let mut view = buf.slice(..).get_mapped_range_mut();
+                view[..src.len()].copy_from_slice(src);
+                view[src.len()..].fill(0);
+            }
+            buf.unmap();
+            buf
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            // (zeroed by WebGPU on creation; write_buffer wants a multiple of 4 bytes)
+            let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let whole = src.len() / 4 * 4;
+            if whole > 0 {
+                self.gpu.queue.write_buffer(&buf, 0, &src[..whole]);
+            }
+            if whole < src.len() {
+                let mut tail = [0u8; 4];
+                tail[..src.len() - whole].copy_from_slice(&src[whole..]);
+                self.gpu.queue.write_buffer(&buf, whole as u64, &tail);
+            }
+            buf
+        }
+    }
+
+    /// Rows of a weight per chunk buffer: as many as one binding may hold (byte offsets are u32
+    /// in the kernels).
+    fn rows_per_chunk(&self, desc: &WeightDesc, row_bytes: usize) -> Result<usize, GpuError> {
+        let cap = self
+            .gpu
+            .max_chunk_bytes()
+            .min(self.chunk_limit.unwrap_or(u64::MAX))
+            .min(u32::MAX as u64)
+            .saturating_sub(8);
+        let per_chunk = (cap / row_bytes.max(1) as u64) as usize;
+        if per_chunk == 0 {
+            return Err(GpuError::BadWeight {
+                name: desc.name.clone(),
+                problem: format!(
+                    "one row ({row_bytes} B) exceeds the adapter's binding limit ({} B)",
+                    self.gpu.max_binding
+                ),
+            });
+        }
+        Ok(per_chunk)
+    }
+
+    /// `load_weight` for a tensor of `len` bytes that `read(offset, dst)` copies in piece by
+    /// piece (filling `dst` with the bytes from `offset` on): each piece goes to its chunk buffer
+    /// with `queue.write_buffer`, through one reused scratch buffer of 8 MiB (`set_upload_piece`). The
+    /// browser uploads this way from the JS `Uint8Array` it read from the file, so a tensor never
+    /// sits whole in the wasm heap (the token embedding of a 262k vocabulary is 180 MB).
+    pub fn load_weight_from(
+        &mut self,
+        desc: &WeightDesc,
+        len: usize,
+        read: &mut ReadPiece<'_>,
+    ) -> Result<Weight, GpuError> {
+        let piece = self.upload_piece; // (a multiple of 4, as write_buffer wants)
+        let bad = |problem: String| GpuError::BadWeight {
+            name: desc.name.clone(),
+            problem,
+        };
+        if desc.rows == 1 {
+            // vectors are small, and also dequantized on the host: the plain path
+            let mut bytes = vec![0u8; len];
+            read(0, &mut bytes).map_err(bad)?;
+            return self.load_weight(desc, &bytes);
+        }
+        self.gpu.check()?;
+        if !layout::supported(desc.ty) {
+            return Err(bad(format!("type {} has no GPU kernel", desc.ty.name())));
+        }
+        let row_bytes = desc.row_bytes_checked(len).map_err(bad)?;
+        let per_chunk = self.rows_per_chunk(desc, row_bytes)?;
+        let mut scratch = vec![0u8; piece.min(len.div_ceil(4) * 4)];
+        let mut chunks = Vec::new();
+        let mut row0 = 0;
+        while row0 < desc.rows {
+            let rows = per_chunk.min(desc.rows - row0);
+            let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&desc.name),
+                size: layout::chunk_buffer_bytes(rows, row_bytes),
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false, // (zeroed on creation: the padding stays 0)
+            });
+            let (start, end) = (row0 * row_bytes, (row0 + rows) * row_bytes);
+            let mut at = start;
+            while at < end {
+                let n = piece.min(end - at);
+                let padded = n.div_ceil(4) * 4; // (only the chunk's last piece is short)
+                scratch[n..padded].fill(0);
+                read(at, &mut scratch[..n]).map_err(bad)?;
+                self.gpu
+                    .queue
+                    .write_buffer(&buf, (at - start) as u64, &scratch[..padded]);
+                at += n;
+            }
+            chunks.push(Chunk { buf, row0, rows });
+            row0 += rows;
+        }
+        Ok(Weight {
+            ty: desc.ty,
+            rows: desc.rows,
+            cols: desc.cols,
+            row_bytes,
+            chunks,
+            vector: None,
+        })
     }
 
     fn gelu_table(&mut self) -> wgpu::Buffer {
@@ -393,42 +612,20 @@ impl Backend for GpuBackend {
             name: desc.name.clone(),
             problem,
         };
+        // (an earlier upload may have failed asynchronously, or the device been lost)
+        self.gpu.check()?;
         if !layout::supported(desc.ty) {
             return Err(bad(format!("type {} has no GPU kernel", desc.ty.name())));
         }
         let row_bytes = desc.row_bytes_checked(bytes.len()).map_err(bad)?;
-        // rows per chunk: as many as one binding may hold (byte offsets are u32 in the kernels)
-        let cap = self
-            .gpu
-            .max_chunk_bytes()
-            .min(self.chunk_limit.unwrap_or(u64::MAX))
-            .min(u32::MAX as u64)
-            .saturating_sub(8);
-        let per_chunk = (cap / row_bytes.max(1) as u64) as usize;
-        if per_chunk == 0 {
-            return Err(bad(format!(
-                "one row ({row_bytes} B) exceeds the adapter's binding limit ({} B)",
-                self.gpu.max_binding
-            )));
-        }
+        let per_chunk = self.rows_per_chunk(desc, row_bytes)?;
         let mut chunks = Vec::new();
         let mut row0 = 0;
         while row0 < desc.rows {
             let rows = per_chunk.min(desc.rows - row0);
             let size = layout::chunk_buffer_bytes(rows, row_bytes);
-            let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&desc.name),
-                size,
-                usage: wgpu::BufferUsages::STORAGE,
-                mapped_at_creation: true,
-            });
-            {
-                let src = &bytes[row0 * row_bytes..(row0 + rows) * row_bytes];
-                let mut view = buf.slice(..).get_mapped_range_mut();
-                view[..src.len()].copy_from_slice(src);
-                view[src.len()..].fill(0);
-            }
-            buf.unmap();
+            let src = &bytes[row0 * row_bytes..(row0 + rows) * row_bytes];
+            let buf = self.weight_buffer(&desc.name, size, src);
             chunks.push(Chunk { buf, row0, rows });
             row0 += rows;
         }
@@ -883,10 +1080,96 @@ impl Backend for GpuBackend {
             return Ok(Vec::new());
         }
         let buf = x.buffer().clone();
-        let bytes = self.read_bytes(&buf, (4 * n) as u64)?;
+        let bytes = match self.take_pending_read(&buf, (4 * n) as u64)? {
+            Some(bytes) => bytes,
+            None => self.read_bytes(&buf, (4 * n) as u64)?,
+        };
         Ok(bytes
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect())
+    }
+
+    fn begin_read(&mut self, x: &Tensor) -> Result<(), GpuError> {
+        self.gpu.check()?;
+        // A read started earlier and never taken is abandoned (its map may still be in flight).
+        if let Some(p) = self.pending_read.take() {
+            p.staging.destroy();
+        }
+        let bytes = (4 * x.rows * x.cols).max(4) as u64;
+        let staging = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let src = x.buffer().clone();
+        self.encoder()
+            .copy_buffer_to_buffer(&src, 0, &staging, 0, bytes);
+        self.flush();
+        self.read_id += 1;
+        let id = self.read_id;
+        let signals: SharedSignals = self.gpu.signals.clone();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let mut s = lock(&signals);
+            // (a late callback of an abandoned, older read must not hide a newer one's outcome)
+            if s.read.as_ref().is_none_or(|(done, _)| *done < id) {
+                s.read = Some((id, r.map_err(|e| e.to_string())));
+            }
+            if let Some(w) = s.waker.take() {
+                w.wake();
+            }
+        });
+        self.pending_read = Some(PendingRead {
+            id,
+            src,
+            bytes,
+            staging,
+        });
+        Ok(())
+    }
+
+    fn read_ready(&mut self) -> Result<bool, GpuError> {
+        let Some(id) = self.pending_read.as_ref().map(|p| p.id) else {
+            return Ok(true);
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        self.gpu
+            .device
+            .poll(wgpu::PollType::Poll)
+            .map_err(|e| GpuError::Wgpu(e.to_string()))?;
+        self.gpu.check()?;
+        match &lock(&self.gpu.signals).read {
+            Some((done, Ok(()))) if *done == id => Ok(true),
+            Some((done, Err(e))) if *done == id => {
+                Err(GpuError::Wgpu(format!("reading from the GPU failed: {e}")))
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// `GpuBackend::read_wait`'s future: ready when read `id` completed or the device reported an
+/// error (or lost itself).
+struct ReadWait {
+    signals: SharedSignals,
+    id: Option<u64>,
+}
+
+impl Future for ReadWait {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(id) = self.id else {
+            return Poll::Ready(());
+        };
+        let mut s = lock(&self.signals);
+        let done = s.error.is_some() || s.read.as_ref().is_some_and(|(d, _)| *d == id);
+        if done {
+            Poll::Ready(())
+        } else {
+            s.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! The wgpu backend: the `Backend` trait on Vulkan / Metal / DX12 (and, later, browser WebGPU),
+//! The wgpu backend: the `Backend` trait on Vulkan / Metal / DX12 and browser WebGPU (wasm32),
 //! with the hand-written kernels of `shaders/`.
 //!
 //! - Weights are uploaded tensor by tensor straight from their GGUF bytes (no repacking, see
@@ -18,7 +18,7 @@ mod profile;
 pub mod shaders;
 mod tensor;
 
-pub use backend::{GpuBackend, MatmulKernel, MatvecKernel};
+pub use backend::{GpuBackend, MatmulKernel, MatvecKernel, ReadPiece};
 pub use device::Gpu;
 pub use tensor::{Tensor, Weight};
 

@@ -162,4 +162,19 @@ pub trait Backend {
 
     /// Copies a tensor back to the host, row-major.
     fn read(&mut self, x: &Self::Tensor) -> Result<Vec<f32>, Self::Error>;
+
+    /// Starts copying `x` to the host without waiting, for a `read` of the same tensor once
+    /// `read_ready` says the copy has landed. Only `Model::poll_step` uses this pair: a backend
+    /// that must never block its thread (WebGPU in a browser, whose reads complete through the
+    /// JS event loop) starts the copy here and the caller awaits it between two polls. Backends
+    /// whose `read` is immediate (the CPU) keep the defaults.
+    fn begin_read(&mut self, _x: &Self::Tensor) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// Whether the copy `begin_read` started has landed (a following `read` will not wait);
+    /// an error when it failed (e.g. the device was lost).
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
 }

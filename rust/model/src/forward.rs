@@ -107,6 +107,20 @@ pub fn finish_forward<B: Backend>(
     pass: ForwardPass<B::Tensor>,
     tr: &mut Tracer,
 ) -> Result<Vec<f32>, ModelError> {
+    let logits = finish_forward_logits(cfg, w, be, pass, tr)?;
+    read_logits(cfg, be, &logits, tr)
+}
+
+/// Ends a pass whose blocks are all done, leaving the raw logits `(1, n_vocab)` of the last token
+/// on the device (before any softcap): a backend that cannot wait for the device (WebGPU in a
+/// browser) starts their copy to the host and reads them once it has landed (`read_logits`).
+pub fn finish_forward_logits<B: Backend>(
+    cfg: &Config,
+    w: &Weights<B::Weight>,
+    be: &mut B,
+    pass: ForwardPass<B::Tensor>,
+    tr: &mut Tracer,
+) -> Result<B::Tensor, ModelError> {
     let e = ModelError::backend;
     if pass.next_layer != w.layers.len() {
         return Err(ModelError::BadRequest(format!(
@@ -122,8 +136,17 @@ pub fn finish_forward<B: Backend>(
         .rms_norm(&x, &w.output_norm, cfg.n_embd, cfg.rms_eps)
         .map_err(e)?;
     tr.name(be, &x, "result_norm", None)?;
-    let logits = be.matmul(w.output(), &x).map_err(e)?;
-    let mut logits = be.read(&logits).map_err(e)?;
+    be.matmul(w.output(), &x).map_err(e)
+}
+
+/// The host copy of `finish_forward_logits`' tensor, with the final logit softcap applied.
+pub fn read_logits<B: Backend>(
+    cfg: &Config,
+    be: &mut B,
+    logits: &B::Tensor,
+    tr: &mut Tracer,
+) -> Result<Vec<f32>, ModelError> {
+    let mut logits = be.read(logits).map_err(ModelError::backend)?;
     if let Some(cap) = cfg.final_logit_softcap {
         for l in &mut logits {
             *l = cap * (*l / cap).tanh();

@@ -2,12 +2,22 @@
 //! `Model::step` does one unit of work (one prompt chunk, or one token). A caller that must stay
 //! responsive — a Web Worker listening for an abort message — returns to its event loop between
 //! steps; `Model::generate` simply runs the steps to the end with a text callback.
+//!
+//! Reads from the device: `step` reads the logits with `Backend::read`, which waits for the
+//! device (the CPU has nothing to wait for; native wgpu blocks on `Device::poll`). A browser's
+//! WebGPU device can only be waited on by returning to the JS event loop, so `poll_step` never
+//! waits: where logits must come back from the device it starts their copy
+//! (`Backend::begin_read`), keeps the device tensor in the `Generation` and returns
+//! `Poll::Pending`; the caller awaits the backend's completion (the GPU backend's `read_wait`)
+//! and polls again, which then finds the copy landed (`Backend::read_ready`) and goes on from
+//! there. The two give the same tokens: only where the wait happens differs.
 
 use crate::backend::Backend;
 use crate::forward::{ForwardPass, Tracer};
 use crate::model::{Model, PREFILL_CHUNK};
 use crate::sampler::{Sampler, SamplingParams};
 use crate::ModelError;
+use std::task::Poll;
 use std::time::Duration;
 use tokenizer::StreamDecoder;
 use web_time::Instant;
@@ -78,6 +88,12 @@ pub struct Generation<B: Backend> {
     prefill_start: usize,
     /// Logits for the next token, once the prompt is in.
     logits: Vec<f32>,
+    /// `poll_step` only: the next token's logits still on the device, their copy to the host
+    /// started; they become `logits` once it has landed.
+    device_logits: Option<B::Tensor>,
+    /// `poll_step` only: when the step that is waiting for the device began (its wait counts
+    /// towards the prompt or decode time).
+    waiting_since: Option<Instant>,
     /// The last sampled token, not yet run through the network (it is only needed if another
     /// token is wanted, so a request that ends or is cancelled never pays for it).
     pending: Option<u32>,
@@ -144,6 +160,8 @@ impl<B: Backend> Model<B> {
             prefilled: prefill_start,
             prefill_start,
             logits: Vec::new(),
+            device_logits: None,
+            waiting_since: None,
             pending: None,
             decoder: StreamDecoder::new(),
             generated: Vec::new(),
@@ -155,22 +173,45 @@ impl<B: Backend> Model<B> {
     }
 
     /// Does the next unit of work of `gen`. After `Step::Finished`, further calls are an error.
+    /// Waits for the device where logits are read (see the module comment).
     pub fn step(&mut self, gen: &mut Generation<B>) -> Result<Step, ModelError> {
+        match self.step_inner(gen, true)? {
+            Poll::Ready(step) => Ok(step),
+            // (only poll_step leaves reads in flight)
+            Poll::Pending => Err(ModelError::BadRequest(
+                "this generation is waiting for the device: continue it with poll_step".into(),
+            )),
+        }
+    }
+
+    /// `step` without ever waiting for the device: `Poll::Pending` when the logits' copy to the
+    /// host was started or has not landed yet; await the backend, then poll again. A generation
+    /// driven by `poll_step` should be driven by it to the end.
+    pub fn poll_step(&mut self, gen: &mut Generation<B>) -> Result<Poll<Step>, ModelError> {
+        self.step_inner(gen, false)
+    }
+
+    fn step_inner(
+        &mut self,
+        gen: &mut Generation<B>,
+        wait: bool,
+    ) -> Result<Poll<Step>, ModelError> {
         if gen.finished {
             return Err(ModelError::BadRequest(
                 "this generation has finished; begin a new one".into(),
             ));
         }
         if gen.cancelled {
-            return Ok(self.finish(gen, FinishReason::Abort));
+            gen.device_logits = None;
+            return Ok(Poll::Ready(self.finish(gen, FinishReason::Abort)));
         }
         if gen.prefilled < gen.prompt.len() {
-            return self.prefill_step(gen);
+            return self.prefill_step(gen, wait).map(Poll::Ready);
         }
-        self.decode_step(gen)
+        self.decode_step(gen, wait)
     }
 
-    fn prefill_step(&mut self, gen: &mut Generation<B>) -> Result<Step, ModelError> {
+    fn prefill_step(&mut self, gen: &mut Generation<B>, wait: bool) -> Result<Step, ModelError> {
         let t0 = Instant::now();
         let mut tr = Tracer::new(None);
         // Chunks are aligned to where evaluation started, as in `Model::eval`, so a prompt is
@@ -186,7 +227,17 @@ impl<B: Backend> Model<B> {
             n => n,
         };
         if self.continue_chunk(&mut pass, max_layers, &mut tr)? {
-            gen.logits = self.finish_chunk(pass, chunk, &mut tr)?;
+            if wait {
+                gen.logits = self.finish_chunk(pass, chunk, &mut tr)?;
+            } else {
+                let logits = self.finish_chunk_logits(pass, chunk, &mut tr)?;
+                // Only the last chunk's logits are used: its copy is awaited by the first
+                // decode poll. (The other chunks' work is simply queued on the device.)
+                if end == gen.prompt.len() {
+                    self.begin_read(&logits)?;
+                    gen.device_logits = Some(logits);
+                }
+            }
             gen.prefilled = end;
         } else {
             gen.chunk = Some(pass);
@@ -198,28 +249,59 @@ impl<B: Backend> Model<B> {
         })
     }
 
-    fn decode_step(&mut self, gen: &mut Generation<B>) -> Result<Step, ModelError> {
+    fn decode_step(
+        &mut self,
+        gen: &mut Generation<B>,
+        wait: bool,
+    ) -> Result<Poll<Step>, ModelError> {
         if gen.generated.len() >= gen.opts.max_tokens {
-            return Ok(self.finish(gen, FinishReason::Length));
+            gen.device_logits = None;
+            return Ok(Poll::Ready(self.finish(gen, FinishReason::Length)));
         }
-        let t0 = Instant::now();
-        if let Some(token) = gen.pending.take() {
+        let t0 = gen.waiting_since.take().unwrap_or_else(Instant::now);
+        if gen.device_logits.is_some() {
+            // poll_step: a copy started earlier (by the last prefill chunk or the poll before).
+            if !self.read_ready()? {
+                gen.waiting_since = Some(t0);
+                return Ok(Poll::Pending);
+            }
+            let logits = gen.device_logits.take().expect("checked above");
+            gen.logits = self.read_logits(&logits, &mut Tracer::new(None))?;
+            if gen.generated.is_empty() {
+                // the wait was for the prompt's last chunk
+                gen.prompt_time += t0.elapsed();
+                return Ok(Poll::Ready(self.sample_next(gen, Instant::now())));
+            }
+        } else if let Some(token) = gen.pending.take() {
             let pos = self.cached.len();
             if pos >= self.n_ctx() {
-                return Ok(self.finish(gen, FinishReason::Length));
+                return Ok(Poll::Ready(self.finish(gen, FinishReason::Length)));
             }
-            gen.logits = self.forward_traced(&[token], pos, None)?;
+            if wait {
+                gen.logits = self.forward_traced(&[token], pos, None)?;
+            } else {
+                let logits = self.forward_logits(&[token], pos, &mut Tracer::new(None))?;
+                self.begin_read(&logits)?;
+                gen.device_logits = Some(logits);
+                gen.waiting_since = Some(t0);
+                return Ok(Poll::Pending);
+            }
         }
+        Ok(Poll::Ready(self.sample_next(gen, t0)))
+    }
+
+    /// Samples the next token from `gen.logits` (the decode step begun at `t0`).
+    fn sample_next(&mut self, gen: &mut Generation<B>, t0: Instant) -> Step {
         let token = gen.sampler.sample(&gen.logits);
         gen.decode_time += t0.elapsed();
         if !gen.opts.ignore_eos && self.tokenizer.is_end_of_generation(token) {
-            return Ok(self.finish(gen, FinishReason::Stop));
+            return self.finish(gen, FinishReason::Stop);
         }
         gen.generated.push(token);
         gen.sampler.accept(token);
         gen.pending = Some(token);
         let text = gen.decoder.push(&self.tokenizer, token);
-        Ok(Step::Token { token, text })
+        Step::Token { token, text }
     }
 
     fn finish(&self, gen: &mut Generation<B>, reason: FinishReason) -> Step {

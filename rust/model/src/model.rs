@@ -1,9 +1,11 @@
 //! A loaded model: building it tensor by tensor, and evaluating tokens against its KV cache
 //! (reusing whatever prefix is already cached). The generation loop is in `generation.rs`.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, WeightDesc};
 use crate::config::Config;
-use crate::forward::{begin_forward, finish_forward, forward_layers, ForwardPass, Trace, Tracer};
+use crate::forward::{
+    begin_forward, finish_forward_logits, forward_layers, read_logits, ForwardPass, Trace, Tracer,
+};
 use crate::weights::{PlannedTensor, TensorReader, WeightLoader, Weights};
 use crate::ModelError;
 use gguf::Gguf;
@@ -93,6 +95,15 @@ impl<B: Backend> ModelBuilder<B> {
         self.weights.load_next(&mut self.backend, bytes)
     }
 
+    /// Loads the tensor `next_tensor()` named through `make(backend, desc, byte length)`, which
+    /// fetches its bytes itself (see `WeightLoader::load_next_with`).
+    pub fn load_tensor_with(
+        &mut self,
+        make: impl FnOnce(&mut B, &WeightDesc, usize) -> Result<B::Weight, B::Error>,
+    ) -> Result<(), ModelError> {
+        self.weights.load_next_with(&mut self.backend, make)
+    }
+
     pub fn total_bytes(&self) -> u64 {
         self.weights.total_bytes()
     }
@@ -145,6 +156,11 @@ impl<B: Backend> Model<B> {
         self.n_ctx
     }
 
+    /// The backend the model runs on (e.g. to await a GPU read started by `poll_step`).
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
     /// Forgets the cached sequence (the next prompt is evaluated from scratch).
     pub fn reset(&mut self) {
         self.cached.clear();
@@ -160,9 +176,39 @@ impl<B: Backend> Model<B> {
         trace: Option<&mut Trace<'_>>,
     ) -> Result<Vec<f32>, ModelError> {
         let mut tr = Tracer::new(trace);
-        let mut pass = self.begin_chunk(tokens, pos0, &mut tr)?;
-        self.continue_chunk(&mut pass, usize::MAX, &mut tr)?;
-        self.finish_chunk(pass, tokens, &mut tr)
+        let logits = self.forward_logits(tokens, pos0, &mut tr)?;
+        self.read_logits(&logits, &mut tr)
+    }
+
+    /// `forward_traced` up to the logits, which stay on the device.
+    pub(crate) fn forward_logits(
+        &mut self,
+        tokens: &[u32],
+        pos0: usize,
+        tr: &mut Tracer,
+    ) -> Result<B::Tensor, ModelError> {
+        let mut pass = self.begin_chunk(tokens, pos0, tr)?;
+        self.continue_chunk(&mut pass, usize::MAX, tr)?;
+        self.finish_chunk_logits(pass, tokens, tr)
+    }
+
+    /// The host copy of logits left on the device (softcap applied).
+    pub(crate) fn read_logits(
+        &mut self,
+        logits: &B::Tensor,
+        tr: &mut Tracer,
+    ) -> Result<Vec<f32>, ModelError> {
+        read_logits(&self.config, &mut self.backend, logits, tr)
+    }
+
+    /// Starts copying device logits to the host (see `Backend::begin_read`).
+    pub(crate) fn begin_read(&mut self, logits: &B::Tensor) -> Result<(), ModelError> {
+        self.backend.begin_read(logits).map_err(ModelError::backend)
+    }
+
+    /// Whether the copy `begin_read` started has landed.
+    pub(crate) fn read_ready(&mut self) -> Result<bool, ModelError> {
+        self.backend.read_ready().map_err(ModelError::backend)
     }
 
     /// Starts evaluating `tokens` at positions `pos0..` (the cache is cut back to `pos0`), to be
@@ -217,8 +263,20 @@ impl<B: Backend> Model<B> {
         tokens: &[u32],
         tr: &mut Tracer,
     ) -> Result<Vec<f32>, ModelError> {
+        let logits = self.finish_chunk_logits(pass, tokens, tr)?;
+        self.read_logits(&logits, tr)
+    }
+
+    /// `finish_chunk`, the logits left on the device.
+    pub(crate) fn finish_chunk_logits(
+        &mut self,
+        pass: ForwardPass<B::Tensor>,
+        tokens: &[u32],
+        tr: &mut Tracer,
+    ) -> Result<B::Tensor, ModelError> {
         let pos0 = pass.pos0();
-        let logits = finish_forward(&self.config, &self.weights, &mut self.backend, pass, tr)?;
+        let logits =
+            finish_forward_logits(&self.config, &self.weights, &mut self.backend, pass, tr)?;
         self.cached.extend_from_slice(tokens);
         if pos0 == self.exact_prefix && tokens.len() == PREFILL_CHUNK {
             self.exact_prefix += PREFILL_CHUNK;

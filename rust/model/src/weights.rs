@@ -295,9 +295,25 @@ impl<W> WeightLoader<W> {
                 problem: format!("expected {len} bytes, got {}", bytes.len()),
             });
         }
-        let weight = backend
-            .load_weight(&t.desc, bytes)
-            .map_err(ModelError::backend)?;
+        self.load_next_with(backend, |b, desc, _| b.load_weight(desc, bytes))
+    }
+
+    /// `load_next` where `make` builds the backend's weight from the tensor's description and
+    /// byte length, fetching the bytes itself (the browser's WebGPU upload copies them piece by
+    /// piece, so a tensor never sits whole in the wasm heap).
+    pub fn load_next_with<B: Backend<Weight = W>>(
+        &mut self,
+        backend: &mut B,
+        make: impl FnOnce(&mut B, &WeightDesc, usize) -> Result<W, B::Error>,
+    ) -> Result<(), ModelError> {
+        let Some(&i) = self.order.get(self.next) else {
+            return Err(ModelError::BadConfig(
+                "all tensors are already loaded".into(),
+            ));
+        };
+        let t = &self.tensors[i];
+        let len = t.range.end - t.range.start;
+        let weight = make(backend, &t.desc, len as usize).map_err(ModelError::backend)?;
         self.loaded[i] = Some(weight);
         self.loaded_bytes += len;
         self.next += 1;

@@ -13,6 +13,8 @@ pub enum ErrorCode {
     UnsupportedModel,
     PromptTooLong,
     InvalidRequest,
+    /// No WebGPU adapter or device (the package picks the CPU for 'auto' before it gets here).
+    BackendUnavailable,
     Internal,
 }
 
@@ -23,6 +25,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedModel => "UNSUPPORTED_MODEL",
             ErrorCode::PromptTooLong => "PROMPT_TOO_LONG",
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::BackendUnavailable => "BACKEND_UNAVAILABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }

@@ -1,7 +1,6 @@
 //! `ModelInfo`: what the package shows about a loaded model and needs for chat templates.
 
-use cpu::CpuBackend;
-use model::ModelBuilder;
+use model::{Backend, ModelBuilder};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -23,11 +22,20 @@ pub struct ModelInfo {
     bos_token: Option<String>,
     eos_token: Option<String>,
     add_bos: bool,
+    /// "cpu" or "webgpu".
     backend: &'static str,
+    /// The GPU adapter as the page described it (WebGPU only).
+    gpu_adapter: Option<String>,
 }
 
 impl ModelInfo {
-    pub fn new(g: &gguf::Gguf, file_size: u64, b: &ModelBuilder<CpuBackend>) -> Self {
+    pub fn new<B: Backend>(
+        g: &gguf::Gguf,
+        file_size: u64,
+        b: &ModelBuilder<B>,
+        backend: &'static str,
+        gpu_adapter: Option<String>,
+    ) -> Self {
         let str_key = |k: &str| g.get_str_opt(k).ok().flatten().map(str::to_string);
         let tensor_types: BTreeSet<String> = g.tensors.iter().map(|t| t.type_name()).collect();
         let (cfg, tok) = (b.config(), b.tokenizer());
@@ -48,7 +56,8 @@ impl ModelInfo {
             bos_token: text(tok.bos_id()),
             eos_token: text(tok.eos_id()),
             add_bos: tok.add_bos(),
-            backend: "cpu",
+            backend,
+            gpu_adapter,
         }
     }
 }

@@ -84,6 +84,8 @@ fn random_seed() -> u64 {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum StepEvent {
+    /// WebGPU: the logits are on their way back from the GPU; await `Engine.ready()`.
+    Pending {},
     Prefill {
         evaluated: usize,
         total: usize,

@@ -60,6 +60,7 @@ export const fakeInfo: ModelInfo = {
   eosToken: '<eos>',
   addBos: true,
   backend: 'cpu',
+  gpuAdapter: null,
 };
 
 export class FakeClient implements CoreClient {

@@ -51,3 +51,55 @@ test('an abort message delivered by the event loop is seen between steps', async
   assert.equal(r.finish.finishReason, 'abort');
   assert.ok(r.text.length < 1000, `aborted after ${r.text.length} tokens`);
 });
+
+/** A WebGPU-like engine: every token step is first 'pending' until ready() has resolved. */
+class PendingEngine {
+  readonly inner: ScriptedEngine;
+  private waiting = false;
+  private landed = false;
+  readies = 0;
+  constructor(pieces: string[], private readonly delayMs = 0, private readonly never = false) {
+    this.inner = new ScriptedEngine(pieces);
+  }
+  step() {
+    if (this.inner.steps > 0 && !this.landed) {
+      this.waiting = true;
+      return { type: 'pending' as const };
+    }
+    this.landed = false;
+    return this.inner.step();
+  }
+  ready(): Promise<unknown> {
+    this.readies++;
+    if (this.never) return new Promise(() => {}); // a GPU that never answers
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.landed = this.waiting;
+        this.waiting = false;
+        resolve(undefined);
+      }, this.delayMs),
+    );
+  }
+  cancel() {
+    this.inner.cancel();
+    this.landed = true; // the abandoned read no longer matters: the next step finishes
+  }
+}
+
+test("'pending' steps await ready() and give the same text", async () => {
+  const engine = new PendingEngine(['Hel', 'lo', ' world']);
+  const events: CoreEvent[] = [];
+  const finish = await runGeneration(engine, [], (e) => events.push(e));
+  assert.equal(events.flatMap((e) => (e.type === 'text' ? [e.text] : [])).join(''), 'Hello world');
+  assert.equal(finish.finishReason, 'length');
+  assert.ok(engine.readies >= 3, `${engine.readies} waits`);
+});
+
+test('an abort while a GPU read is in flight ends the request without waiting for it', async () => {
+  const controller = new AbortController();
+  const engine = new PendingEngine(['a', 'b', 'c'], 0, true);
+  setTimeout(() => controller.abort(), 20);
+  const finish = await runGeneration(engine, [], () => {}, controller.signal);
+  assert.equal(finish.finishReason, 'abort');
+  assert.equal(engine.inner.cancels, 1);
+});

@@ -307,7 +307,11 @@ fn simd128_fns<F: wasm::Fma4>(k: Kernel) -> Simd128Fns {
         Kernel::Q4KGemv => (
             dot!(s::dot_q4_k_gemv, BlockQ4K, BlockQ8K),
             rows!(s::rows_q4_k_gemv::<F>, BlockQ4K),
-            None,
+            Some(
+                (|w: &[u8], w_row: usize, a: &[u8], out: &mut [f32]| {
+                    s::cols_q4_k_gemv::<F>(w, w_row, cast::<BlockQ8K>(a), out)
+                }) as ColsFn,
+            ),
         ),
         Kernel::Q4KGemm => (
             dot!(s::dot_q4_k_gemm, BlockQ4K, BlockQ8K),

@@ -675,3 +675,40 @@ pub fn axpy<F: Fma4>(out: &mut [f32], v: &[f32], w: f32) {
         out[i] = v[i].fmaf(w, out[i]);
     }
 }
+
+/// [`dot_q4_k_gemv`] of four weight rows at a time against one activation row (decode): one lane
+/// per weight row, so the per-super-block fused multiply-adds are vector ones.
+pub fn cols_q4_k_gemv<F: Fma4>(w: &[u8], w_row: usize, y: &[BlockQ8K], out: &mut [f32]) {
+    let mut r = 0;
+    while r + 4 <= out.len() {
+        let xs: [&[BlockQ4K]; 4] = std::array::from_fn(|i| act_rows(w, w_row, r + i));
+        let (mut acc, mut acc_m) = (f32x4_splat(0.0), f32x4_splat(0.0));
+        for (b, yb) in y.iter().enumerate() {
+            let x: [&BlockQ4K; 4] = std::array::from_fn(|i| &xs[i][b]);
+            let scales = x.map(|x| super::portable::k4_scales_mins(&x.scales));
+            let isum = hsum4_i32x4(std::array::from_fn(|i| {
+                q4_k_sb_sums(x[i], yb, &scales[i].0)
+            }));
+            let imin: [i32; 4] =
+                std::array::from_fn(|i| q4_k_min_sums(&scales[i].1, yb).iter().sum());
+            let dd = x.map(|x| fp16_to_f32(x.d) * yb.d);
+            let dm = x.map(|x| fp16_to_f32(x.dmin) * yb.d);
+            acc = F::fma4(
+                f32x4_convert_i32x4(isum),
+                f32x4(dd[0], dd[1], dd[2], dd[3]),
+                acc,
+            );
+            let imin = i32x4(imin[0], imin[1], imin[2], imin[3]);
+            acc_m = F::fma4(
+                f32x4_convert_i32x4(imin),
+                f32x4(dm[0], dm[1], dm[2], dm[3]),
+                acc_m,
+            );
+        }
+        out[r..r + 4].copy_from_slice(&to_f32s(f32x4_sub(acc, acc_m)));
+        r += 4;
+    }
+    for (i, o) in out.iter_mut().enumerate().skip(r) {
+        *o = dot_q4_k_gemv(act_rows(w, w_row, i), y);
+    }
+}
