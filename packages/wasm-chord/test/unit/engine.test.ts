@@ -8,7 +8,7 @@ import { FakeClient, fakeInfo } from './fakes.js';
 async function engineWith(client: FakeClient, chatTemplate?: string): Promise<Engine> {
   return Engine.create({
     client,
-    loaded: { info: fakeInfo, backend: 'cpu', backendReason: 'test', threads: 1 },
+    loaded: { info: fakeInfo, backend: 'cpu', backendReason: 'test', threads: 1, cpuKernels: 'portable' },
     modelLabel: 'fake.gguf',
     ...(chatTemplate !== undefined && { chatTemplate }),
   });

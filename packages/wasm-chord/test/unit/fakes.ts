@@ -70,7 +70,7 @@ export class FakeClient implements CoreClient {
   constructor(private readonly script: (req: CoreGenerateRequest) => string[], private readonly delayMs = 0) {}
 
   async load(): Promise<CoreLoadResult> {
-    return { info: fakeInfo, backend: 'cpu', backendReason: 'test', threads: 1 };
+    return { info: fakeInfo, backend: 'cpu', backendReason: 'test', threads: 1, cpuKernels: 'portable' };
   }
   async generate(req: CoreGenerateRequest, onEvent: (e: CoreEvent) => void, signal?: AbortSignal): Promise<CoreFinish> {
     if (this.disposed) throw new InvalidRequestError('no model is loaded');

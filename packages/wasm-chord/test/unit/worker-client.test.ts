@@ -34,7 +34,7 @@ test('load: progress events reach the callback, the result resolves', async () =
   const w = new FakeWorker((msg, reply) => {
     if (msg.type !== 'load') return;
     reply({ type: 'progress', id: msg.id, progress });
-    reply({ type: 'result', id: msg.id, value: { info: fakeInfo, backend: 'cpu', backendReason: 'r', threads: 1 } });
+    reply({ type: 'result', id: msg.id, value: { info: fakeInfo, backend: 'cpu', backendReason: 'r', threads: 1, cpuKernels: 'portable' } });
   });
   const client = new WorkerClient(asWorker(w));
   const seen: LoadProgress[] = [];
