@@ -282,19 +282,16 @@ impl<W> WeightLoader<W> {
         backend: &mut B,
         bytes: &[u8],
     ) -> Result<(), ModelError> {
-        let Some(&i) = self.order.get(self.next) else {
-            return Err(ModelError::BadConfig(
-                "all tensors are already loaded".into(),
-            ));
-        };
-        let t = &self.tensors[i];
-        let len = t.range.end - t.range.start;
-        if bytes.len() as u64 != len {
-            return Err(ModelError::BadTensor {
-                name: t.desc.name.clone(),
-                problem: format!("expected {len} bytes, got {}", bytes.len()),
-            });
+        if let Some(t) = self.next_tensor() {
+            let len = t.range.end - t.range.start;
+            if bytes.len() as u64 != len {
+                return Err(ModelError::BadTensor {
+                    name: t.desc.name.clone(),
+                    problem: format!("expected {len} bytes, got {}", bytes.len()),
+                });
+            }
         }
+        // (load_next_with reports a call after the last tensor)
         self.load_next_with(backend, |b, desc, _| b.load_weight(desc, bytes))
     }
 

@@ -491,6 +491,13 @@ pub fn dot_q4_k_gemm(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
     acc - acc_m
 }
 
+/// `x · y[i].d` per lane: a weight scale times four activation rows' scales, rounded as ggml's
+/// scalar product.
+#[inline]
+fn times_d(x: f32, y: &[&BlockQ8K; 4]) -> v128 {
+    f32x4(x * y[0].d, x * y[1].d, x * y[2].d, x * y[3].d)
+}
+
 /// [`dot_q4_k_gemm`] for several activation rows: four at a time, one lane per row, so its
 /// scalar fused multiply-adds become vector ones.
 pub fn rows_q4_k_gemm<F: Fma4>(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut [f32]) {
@@ -508,8 +515,8 @@ pub fn rows_q4_k_gemm<F: Fma4>(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut
                 let m = q4_k_min_sums(&m, y);
                 i32x4(m[0], m[1], m[2], m[3])
             }));
-            let dd = f32x4(xd * y[0].d, xd * y[1].d, xd * y[2].d, xd * y[3].d);
-            let dm = f32x4(xm * y[0].d, xm * y[1].d, xm * y[2].d, xm * y[3].d);
+            let dd = times_d(xd, &y);
+            let dm = times_d(xm, &y);
             for j in 0..4 {
                 acc = F::fma4(f32x4_convert_i32x4(sums[j]), dd, acc);
                 acc_m = F::fma4(f32x4_convert_i32x4(mins[j]), dm, acc_m);
@@ -536,8 +543,8 @@ pub fn rows_q4_k_gemv<F: Fma4>(x: &[BlockQ4K], a: &[u8], a_row: usize, out: &mut
             let y: [&BlockQ8K; 4] = std::array::from_fn(|i| &ys[i][b]);
             let isum = hsum4_i32x4(y.map(|y| q4_k_sb_sums(xb, y, &sc)));
             let imin = y.map(|y| q4_k_min_sums(&m, y).iter().sum::<i32>());
-            let dd = f32x4(xd * y[0].d, xd * y[1].d, xd * y[2].d, xd * y[3].d);
-            let dm = f32x4(xm * y[0].d, xm * y[1].d, xm * y[2].d, xm * y[3].d);
+            let dd = times_d(xd, &y);
+            let dm = times_d(xm, &y);
             acc = F::fma4(f32x4_convert_i32x4(isum), dd, acc);
             let imin = i32x4(imin[0], imin[1], imin[2], imin[3]);
             acc_m = F::fma4(f32x4_convert_i32x4(imin), dm, acc_m);
