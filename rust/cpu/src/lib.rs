@@ -7,6 +7,7 @@ mod matmul;
 mod ops;
 mod plan;
 mod pool;
+mod q4k_x8;
 
 use model::backend::{AttentionParams, Backend, GatedActivation, RopeParams, WeightDesc};
 use quant::GgmlType;
@@ -50,15 +51,29 @@ pub struct Weight {
     pub ty: GgmlType,
     pub rows: usize,
     pub cols: usize,
-    /// Raw ggml blocks, `rows * row_bytes` bytes.
+    /// Raw ggml blocks, `rows * row_bytes` bytes: row by row, or in groups of eight rows
+    /// interleaved when `q4k_x8` is set.
     bytes: Vec<u8>,
     row_bytes: usize,
+    /// Q4_K weights whose row count is a multiple of 8 are interleaved at load where this CPU
+    /// has the kernels for that layout (`quant::simd::q4k_x8`); these are they.
+    q4k_x8: Option<q4k_x8::Kernels>,
     /// Vectors (norm weights, biases, rope factors) are kept dequantized too: they are used
     /// element-wise, and are small.
     f32_values: Option<Vec<f32>>,
 }
 
 impl Weight {
+    /// Row `r` as plain ggml blocks (borrowed, or rebuilt from an interleaved group).
+    fn row(&self, r: usize) -> std::borrow::Cow<'_, [u8]> {
+        if self.q4k_x8.is_some() {
+            let gb = q4k_x8::group_bytes(self.cols);
+            let g = r / q4k_x8::ROWS;
+            let blocks = q4k_x8::deinterleave_row(&self.bytes[g * gb..(g + 1) * gb], r % 8);
+            return std::borrow::Cow::Owned(bytemuck::cast_slice(&blocks).to_vec());
+        }
+        std::borrow::Cow::Borrowed(self.row_bytes(r))
+    }
     fn row_bytes(&self, r: usize) -> &[u8] {
         &self.bytes[r * self.row_bytes..(r + 1) * self.row_bytes]
     }
@@ -159,12 +174,20 @@ impl Backend for CpuBackend {
         } else {
             None
         };
+        let q4k_x8 = (desc.ty == GgmlType::Q4_K && desc.rows % q4k_x8::ROWS == 0)
+            .then(q4k_x8::Kernels::here)
+            .flatten();
+        let bytes = match q4k_x8 {
+            Some(_) => q4k_x8::interleave_all(bytes, desc.rows, desc.cols),
+            None => bytes.to_vec(),
+        };
         Ok(Weight {
             ty: desc.ty,
             rows: desc.rows,
             cols: desc.cols,
-            bytes: bytes.to_vec(),
+            bytes,
             row_bytes,
+            q4k_x8,
             f32_values,
         })
     }
@@ -201,7 +224,7 @@ impl Backend for CpuBackend {
             }
             quant::dequantize_row(
                 table.ty,
-                table.row_bytes(id),
+                &table.row(id),
                 &mut out.data[t * table.cols..(t + 1) * table.cols],
             )?;
         }

@@ -64,9 +64,12 @@ pub fn matmul(
         }
     }
 
-    let xq = &scratch.xq;
+    let xq = &scratch.xq[..n_tok * arb];
     let n = x.cols;
     let rows_per_chunk = chunk_rows(n_out, w.row_bytes * n_tok, pool.threads());
+    if let Some(k) = w.q4k_x8 {
+        return crate::q4k_x8::matmul(w, k, &groups, xq, arb, rows_per_chunk, pool);
+    }
 
     // Decode: one activation row, outputs written in place, several weight rows per kernel call.
     if let ([g], 1) = (&groups[..], n_tok) {

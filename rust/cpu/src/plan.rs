@@ -25,6 +25,8 @@ pub struct Group {
     /// Which activation rows (token indices).
     pub rows: (usize, usize),
     pub act: ActQuant,
+    /// The float order (which llama.cpp kernel).
+    pub kernel: Kernel,
     pub dot: Dot,
 }
 
@@ -71,29 +73,23 @@ pub fn plan(ty: GgmlType, w_rows: usize, n: usize) -> Vec<Group> {
 /// As [`plan`], for rows `range` of a matmul whose kernel choice is made for `n` rows.
 fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Vec<Group> {
     let (a, b) = (range.start, range.end);
-    let one = |act, k| Group {
-        rows: (a, b),
+    let one_of = |rows, act, k| Group {
+        rows,
         act,
+        kernel: k,
         dot: dot(k),
     };
+    let one = |act, k| one_of((a, b), act, k);
     match ty {
         GgmlType::Q4_K if w_rows % 8 == 0 => {
             let gemm_rows = if n > 3 { n - n % 4 } else { 0 };
             let split = (a + gemm_rows).min(b);
             let mut g = Vec::new();
             if split > a {
-                g.push(Group {
-                    rows: (a, split),
-                    act: ActQuant::Q8K4x8,
-                    dot: dot(Kernel::Q4KGemm),
-                });
+                g.push(one_of((a, split), ActQuant::Q8K4x8, Kernel::Q4KGemm));
             }
             if b > split {
-                g.push(Group {
-                    rows: (split, b),
-                    act: ActQuant::Standard,
-                    dot: dot(Kernel::Q4KGemv),
-                });
+                g.push(one_of((split, b), ActQuant::Standard, Kernel::Q4KGemv));
             }
             g
         }

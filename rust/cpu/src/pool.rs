@@ -73,4 +73,21 @@ impl Pool {
                 .try_for_each(|(i, c)| f(i, c)),
         }
     }
+
+    /// Calls `f(i)` for every `i` in `0..n`, in parallel.
+    pub fn for_each_index(
+        &self,
+        n: usize,
+        f: &(dyn Fn(usize) -> Result<(), CpuError> + Sync),
+    ) -> Result<(), CpuError> {
+        if n <= 1 || self.threads <= 1 {
+            return (0..n).try_for_each(f);
+        }
+        let parallel = || (0..n).into_par_iter().try_for_each(f);
+        match &self.pool {
+            Some(pool) => pool.install(parallel),
+            None if self.global => parallel(),
+            None => (0..n).try_for_each(f),
+        }
+    }
 }

@@ -259,3 +259,60 @@ fn self_check_passes() {
         quant::simd::implementation()
     );
 }
+
+/// The interleaved Q4_K kernels (`q4k_x8`): every lane equals the portable row kernel of its
+/// order bit for bit, and interleaving round-trips.
+#[test]
+fn q4_k_interleaved_kernels_equal_the_row_kernels() {
+    use quant::simd::q4k_x8;
+    let mut rng = Rng(0x2545F4914F6CDD1D);
+    for n in [256usize, 1024, 2304] {
+        let rows: Vec<Vec<u8>> = (0..8)
+            .map(|_| quantized(GgmlType::Q4_K, &make_row(&mut rng, n)))
+            .collect();
+        let mut group = vec![0u8; q4k_x8::group_bytes(n)];
+        q4k_x8::interleave(
+            std::array::from_fn(|r| bytemuck::cast_slice(&rows[r])),
+            &mut group,
+        );
+        for (r, row) in rows.iter().enumerate() {
+            let back = q4k_x8::deinterleave_row(&group, r);
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            quant::dequantize_row(GgmlType::Q4_K, row, &mut a).unwrap();
+            quant::dequantize_row(GgmlType::Q4_K, bytemuck::cast_slice(&back), &mut b).unwrap();
+            assert_eq!(a, b, "row {r} n={n} after interleaving");
+        }
+        let Some((gemm, gemv)) = q4k_x8::kernels() else {
+            eprintln!("no interleaved kernels on this CPU; only the layout was checked");
+            continue;
+        };
+        let acts: Vec<Vec<u8>> = (0..4)
+            .map(|_| {
+                let x = make_row(&mut rng, n);
+                let mut q = vec![0u8; GgmlType::Q8_K.row_bytes(n).unwrap()];
+                quant::simd::quantize_q8_k_4x8(&x, &mut q).unwrap();
+                q
+            })
+            .collect();
+        let gemm_out = gemm(&group, std::array::from_fn(|i| acts[i].as_slice()));
+        let gemm_spec = Kernel::Q4KGemm.portable_fn().unwrap();
+        let gemv_spec = Kernel::Q4KGemv.portable_fn().unwrap();
+        for (i, a) in acts.iter().enumerate() {
+            let gemv_out = gemv(&group, a);
+            for (r, row) in rows.iter().enumerate() {
+                let want = gemm_spec(row, a);
+                assert_eq!(
+                    gemm_out[i][r].to_bits(),
+                    want.to_bits(),
+                    "gemm n={n} act {i} row {r}"
+                );
+                let want = gemv_spec(row, a);
+                assert_eq!(
+                    gemv_out[r].to_bits(),
+                    want.to_bits(),
+                    "gemv n={n} act {i} row {r}"
+                );
+            }
+        }
+    }
+}

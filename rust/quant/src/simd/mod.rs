@@ -13,6 +13,7 @@
 pub mod f16;
 mod lanes;
 pub mod portable;
+pub mod q4k_x8;
 mod self_check;
 pub mod tile;
 
