@@ -11,6 +11,7 @@
 use crate::plan::{self, ActQuant, Dot, Group};
 use crate::pool::Pool;
 use crate::{CpuError, Tensor, Weight};
+use quant::simd::TileFn;
 
 /// Reused buffers: no allocation per matmul once they have grown.
 #[derive(Default)]
@@ -19,6 +20,86 @@ pub struct Scratch {
     xq: Vec<u8>,
     /// Output in (n_out, n_tok) order (contiguous per chunk of weight rows).
     out_t: Vec<f32>,
+    /// Q8_0 activation block scales as f32, `(n_tok, n_blocks)`, for the tile kernels.
+    scales: Vec<f32>,
+}
+
+/// Activation bytes per token block: about half of a 512 KiB L2, so a block's activations stay
+/// there while a chunk's weight rows stream past them once per block.
+const ACT_BLOCK_BYTES: usize = 192 << 10;
+
+/// Tokens per block (a multiple of 4, the tile kernels' activation rows) for `arb`-byte rows.
+pub fn tokens_per_block(arb: usize) -> usize {
+    (ACT_BLOCK_BYTES / arb).max(4) / 4 * 4
+}
+
+/// Quantized Q8_0 activations with their block scales in f32.
+struct Acts<'a> {
+    xq: &'a [u8],
+    arb: usize,
+    scales: &'a [f32],
+    nb: usize,
+}
+
+impl Acts<'_> {
+    fn row(&self, t: usize) -> &[u8] {
+        &self.xq[t * self.arb..(t + 1) * self.arb]
+    }
+    fn scales(&self, t: usize) -> &[f32] {
+        &self.scales[t * self.nb..(t + 1) * self.nb]
+    }
+}
+
+/// Prefill through a tile kernel (two weight rows × four tokens per call), outputs written in
+/// place; the tokens and weight rows left over go through the one-row kernel.
+fn tiled(
+    w: &Weight,
+    groups: &[Group],
+    tiles: &[TileFn],
+    acts: &Acts,
+    rows_per_chunk: usize,
+    pool: &Pool,
+) -> Result<Tensor, CpuError> {
+    let (n_tok, n_out) = (acts.xq.len() / acts.arb, w.rows);
+    let tok_block = tokens_per_block(acts.arb);
+    let mut out = Tensor::zeros(n_tok, n_out);
+    let strips = ColumnStrips::new(&mut out.data, n_tok, n_out);
+    let work = |chunk: usize| -> Result<(), CpuError> {
+        let rows = chunk * rows_per_chunk..((chunk + 1) * rows_per_chunk).min(n_out);
+        for (g, tile) in groups.iter().zip(tiles) {
+            let one = |r: usize, t: usize| g.dot.eval(w.cols, w.row_bytes(r), acts.row(t));
+            for tb in (g.rows.0..g.rows.1).step_by(tok_block) {
+                let te = (tb + tok_block).min(g.rows.1);
+                let quads_end = tb + (te - tb) / 4 * 4;
+                let mut r = rows.start;
+                while r + 2 <= rows.end {
+                    let wr = [w.row_bytes(r), w.row_bytes(r + 1)];
+                    for t in (tb..quads_end).step_by(4) {
+                        let o = tile(
+                            wr,
+                            std::array::from_fn(|i| acts.row(t + i)),
+                            std::array::from_fn(|i| acts.scales(t + i)),
+                        );
+                        for i in 0..4 {
+                            strips.write(t + i, r, &[o[0][i], o[1][i]]);
+                        }
+                    }
+                    for t in quads_end..te {
+                        strips.write(t, r, &[one(r, t), one(r + 1, t)]);
+                    }
+                    r += 2;
+                }
+                if r < rows.end {
+                    for t in tb..te {
+                        strips.write(t, r, &[one(r, t)]);
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
+    pool.for_each_index(n_out.div_ceil(rows_per_chunk), &work)?;
+    Ok(out)
 }
 
 /// Below this many weight bytes × tokens a matmul runs on one thread.
@@ -69,6 +150,27 @@ pub fn matmul(
     let rows_per_chunk = chunk_rows(n_out, w.row_bytes * n_tok, pool.threads());
     if let Some(k) = w.q4k_x8 {
         return crate::q4k_x8::matmul(w, k, &groups, xq, arb, rows_per_chunk, pool);
+    }
+    let tiles = groups
+        .iter()
+        .map(|g| g.kernel.tile_fn())
+        .collect::<Option<Vec<_>>>();
+    if let (Some(tiles), true) = (tiles, n_tok >= 4) {
+        let nb = n / quant::QK8_0;
+        scratch.scales.clear();
+        for a in xq.chunks_exact(arb) {
+            let blocks: &[quant::BlockQ8_0] = bytemuck::cast_slice(a);
+            scratch
+                .scales
+                .extend(blocks.iter().map(|b| quant::fp16_to_f32(b.d)));
+        }
+        let acts = Acts {
+            xq,
+            arb,
+            scales: &scratch.scales,
+            nb,
+        };
+        return tiled(w, &groups, &tiles, &acts, rows_per_chunk, pool);
     }
 
     // Decode: one activation row, outputs written in place, several weight rows per kernel call.
@@ -137,4 +239,37 @@ fn chunk_rows(n_out: usize, bytes_per_row: usize, threads: usize) -> usize {
     }
     let chunks = threads * 4;
     n_out.div_ceil(chunks).next_multiple_of(8).max(8)
+}
+
+/// The `(n_tok, n_out)` output, written by several tasks at once, each in its own columns.
+pub struct ColumnStrips {
+    ptr: *mut f32,
+    n_tok: usize,
+    n_out: usize,
+}
+
+// SAFETY: tasks write disjoint columns (their own weight groups), so no element is written by
+// two threads, and nothing reads the output until every task has finished.
+unsafe impl Sync for ColumnStrips {}
+
+impl ColumnStrips {
+    pub fn new(data: &mut [f32], n_tok: usize, n_out: usize) -> Self {
+        assert_eq!(data.len(), n_tok * n_out);
+        ColumnStrips {
+            ptr: data.as_mut_ptr(),
+            n_tok,
+            n_out,
+        }
+    }
+
+    /// Writes outputs `r0..r0 + v.len()` of token `t`.
+    pub fn write(&self, t: usize, r0: usize, v: &[f32]) {
+        assert!(t < self.n_tok && r0 + v.len() <= self.n_out);
+        // SAFETY: in bounds (asserted); see the Sync impl for why no write races another.
+        unsafe {
+            self.ptr
+                .add(t * self.n_out + r0)
+                .copy_from_nonoverlapping(v.as_ptr(), v.len())
+        };
+    }
 }

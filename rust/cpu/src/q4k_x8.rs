@@ -6,6 +6,7 @@
 //! in blocks small enough for their activations to stay in L2 while the chunk's weights stream
 //! past them once per block.
 
+use crate::matmul::{tokens_per_block, ColumnStrips};
 use crate::plan::Group;
 use crate::pool::Pool;
 use crate::{CpuError, Tensor, Weight};
@@ -42,9 +43,6 @@ pub fn interleave_all(bytes: &[u8], rows: usize, cols: usize) -> Vec<u8> {
     out
 }
 
-/// Activation bytes per token block: about half of a 512 KiB L2.
-const ACT_BLOCK_BYTES: usize = 192 << 10;
-
 /// `out = x · wᵀ` for an interleaved weight, from activations already quantized (`xq`, one row
 /// of `arb` bytes per token) as `groups` says; `groups_per_chunk` groups of eight rows per task.
 pub fn matmul(
@@ -60,7 +58,7 @@ pub fn matmul(
     let n_groups = w.rows / ROWS;
     let gb = group_bytes(w.cols);
     let groups_per_chunk = (rows_per_chunk / ROWS).max(1);
-    let tok_block = (ACT_BLOCK_BYTES / arb).max(4) / 4 * 4;
+    let tok_block = tokens_per_block(arb);
     let act = |t: usize| &xq[t * arb..(t + 1) * arb];
 
     let mut out = Tensor::zeros(n_tok, w.rows);
@@ -109,37 +107,4 @@ pub fn matmul(
     };
     pool.for_each_index(n_groups.div_ceil(groups_per_chunk), &work)?;
     Ok(out)
-}
-
-/// The `(n_tok, n_out)` output, written by several tasks at once, each in its own columns.
-struct ColumnStrips {
-    ptr: *mut f32,
-    n_tok: usize,
-    n_out: usize,
-}
-
-// SAFETY: tasks write disjoint columns (their own weight groups), so no element is written by
-// two threads, and nothing reads the output until every task has finished.
-unsafe impl Sync for ColumnStrips {}
-
-impl ColumnStrips {
-    fn new(data: &mut [f32], n_tok: usize, n_out: usize) -> Self {
-        assert_eq!(data.len(), n_tok * n_out);
-        ColumnStrips {
-            ptr: data.as_mut_ptr(),
-            n_tok,
-            n_out,
-        }
-    }
-
-    /// Writes outputs `r0..r0 + 8` of token `t`.
-    fn write(&self, t: usize, r0: usize, v: &[f32; ROWS]) {
-        assert!(t < self.n_tok && r0 + ROWS <= self.n_out);
-        // SAFETY: in bounds (asserted); see the Sync impl for why no write races another.
-        unsafe {
-            self.ptr
-                .add(t * self.n_out + r0)
-                .copy_from_nonoverlapping(v.as_ptr(), ROWS)
-        };
-    }
 }

@@ -163,7 +163,19 @@ pub fn quantize_activations(ty: GgmlType, src: &[f32], dst: &mut [u8]) -> Result
     match ty {
         GgmlType::Q8_0 => {
             check_len(ty, "quantized row", ty.row_bytes(src.len())?, dst.len())?;
+            #[cfg(target_arch = "x86_64")]
+            if simd::has_avx2_fma() {
+                // SAFETY: the CPU has AVX2, FMA and F16C (checked just above).
+                unsafe { simd::quantize::avx2::q8_0_activations(src, blocks_mut(dst)) };
+                return Ok(());
+            }
             legacy::quantize_q8_0_activations(src, blocks_mut(dst));
+        }
+        #[cfg(target_arch = "x86_64")]
+        GgmlType::Q8_K if simd::has_avx2_fma() => {
+            check_len(ty, "quantized row", ty.row_bytes(src.len())?, dst.len())?;
+            // SAFETY: the CPU has AVX2, FMA and F16C (checked in the guard).
+            unsafe { simd::quantize::avx2::q8_k(src, blocks_mut(dst), false) };
         }
         GgmlType::Q8_1 => {
             check_len(ty, "quantized row", ty.row_bytes(src.len())?, dst.len())?;

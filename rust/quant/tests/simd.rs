@@ -316,3 +316,40 @@ fn q4_k_interleaved_kernels_equal_the_row_kernels() {
         }
     }
 }
+
+#[test]
+fn tile_fn_equals_dot_fn_bit_for_bit() {
+    let mut rng = Rng(7);
+    for k in KERNELS {
+        let Some(tile) = k.tile_fn() else { continue };
+        let dot = k.dot_fn().unwrap();
+        let ty = k.weight_type();
+        let at = ty.vec_dot_type();
+        for n in [32usize, 640, 2048] {
+            let w: Vec<Vec<u8>> = (0..2)
+                .map(|_| quantized(ty, &make_row(&mut rng, n)))
+                .collect();
+            let a: Vec<Vec<u8>> = (0..4)
+                .map(|_| activations(at, &make_row(&mut rng, n)))
+                .collect();
+            let scales: Vec<Vec<f32>> = a
+                .iter()
+                .map(|a| {
+                    let blocks: &[quant::BlockQ8_0] = bytemuck::cast_slice(a);
+                    blocks.iter().map(|b| quant::fp16_to_f32(b.d)).collect()
+                })
+                .collect();
+            let out = tile(
+                std::array::from_fn(|r| w[r].as_slice()),
+                std::array::from_fn(|i| a[i].as_slice()),
+                std::array::from_fn(|i| scales[i].as_slice()),
+            );
+            for r in 0..2 {
+                for i in 0..4 {
+                    let want = dot(&w[r], &a[i]);
+                    assert_eq!(out[r][i].to_bits(), want.to_bits(), "{k:?} n={n} w{r} a{i}");
+                }
+            }
+        }
+    }
+}

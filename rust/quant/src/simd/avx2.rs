@@ -382,6 +382,58 @@ macro_rules! q0_rows {
     };
 }
 
+/// Two weight rows × four activation rows, each output in the one-row kernel's order: per
+/// block the weight is unpacked once for four activation rows and each activation block loaded
+/// once for two weight rows. `ys[i][b]` is activation row i's block b scale as f32 (converted
+/// once per matmul by the caller, not once per weight row).
+macro_rules! q0_tile {
+    ($name:ident, $x:ty, $vec:path) => {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub fn $name(w: [&[$x]; 2], y: [&[BlockQ8_0]; 4], ys: [&[f32]; 4]) -> [[f32; 4]; 2] {
+            let nb = w[0].len();
+            assert!(
+                w[1].len() == nb
+                    && y.iter()
+                        .zip(ys)
+                        .all(|(y, s)| y.len() == nb && s.len() == nb)
+            );
+            let mut acc = [[_mm256_setzero_ps(); 4]; 2];
+            for b in 0..nb {
+                let dy = _mm_set_ps(ys[3][b], ys[2][b], ys[1][b], ys[0][b]);
+                let mut dd = [[0.0f32; 4]; 2];
+                let wv: [__m256i; 2] = std::array::from_fn(|r| {
+                    let x = &w[r][b];
+                    let prod = _mm_mul_ps(_mm_set1_ps(fp16_to_f32(x.d)), dy);
+                    // SAFETY: dd[r] is 16 writable bytes.
+                    unsafe { _mm_storeu_ps(dd[r].as_mut_ptr(), prod) };
+                    $vec(x)
+                });
+                let aw = wv.map(|v| _mm256_sign_epi8(v, v));
+                for i in 0..4 {
+                    let yq = load32i(&y[i][b].qs);
+                    for r in 0..2 {
+                        let sy = _mm256_sign_epi8(yq, wv[r]);
+                        let p = _mm256_madd_epi16(
+                            _mm256_maddubs_epi16(aw[r], sy),
+                            _mm256_set1_epi16(1),
+                        );
+                        acc[r][i] = _mm256_fmadd_ps(
+                            _mm256_set1_ps(dd[r][i]),
+                            _mm256_cvtepi32_ps(p),
+                            acc[r][i],
+                        );
+                    }
+                }
+            }
+            acc.map(|a| a.map(|a| hsum8_ps(a)))
+        }
+    };
+}
+
+q0_tile!(tile_q4_0_q8_0, BlockQ4_0, q4_0_vec);
+q0_tile!(tile_q5_0_q8_0, BlockQ5_0, q5_0_vec);
+q0_tile!(tile_q8_0_q8_0, BlockQ8_0, q8_0_vec);
+
 q0_rows!(rows_q4_0_q8_0, dot_q4_0_q8_0, BlockQ4_0, q4_0_vec);
 q0_rows!(rows_q5_0_q8_0, dot_q5_0_q8_0, BlockQ5_0, q5_0_vec);
 q0_rows!(rows_q8_0_q8_0, dot_q8_0_q8_0, BlockQ8_0, q8_0_vec);

@@ -14,6 +14,7 @@ pub mod f16;
 mod lanes;
 pub mod portable;
 pub mod q4k_x8;
+pub(crate) mod quantize;
 mod self_check;
 pub mod tile;
 
@@ -41,6 +42,10 @@ pub type RowsFn = fn(w: &[u8], a: &[u8], a_row: usize, out: &mut [f32]);
 /// row `a`: `out[r]` is exactly the kernel's [`DotFn`] of row r (decode: activation blocks are
 /// loaded once for several weight rows).
 pub type ColsFn = fn(w: &[u8], w_row: usize, a: &[u8], out: &mut [f32]);
+
+/// Two weight rows against four activation rows (`out[r][i]`), each output exactly the
+/// kernel's [`DotFn`]; `a_scales[i]` holds activation row i's block scales as f32 (prefill).
+pub type TileFn = fn(w: [&[u8]; 2], a: [&[u8]; 4], a_scales: [&[f32]; 4]) -> [[f32; 4]; 2];
 
 /// A float summation order of llama.cpp's x86 CPU backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +214,29 @@ impl Kernel {
         None
     }
 
+    /// The two-weight-rows × four-activation-rows AVX2 implementation, for the Q8_0-activation
+    /// kernels (Q4_0/Q5_0/Q8_0 weights, whose scales are per block of 32).
+    pub fn tile_fn(self) -> Option<TileFn> {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            macro_rules! tile {
+                ($f:ident, $x:ty) => {
+                    // SAFETY: only handed out when has_avx2_fma() is true.
+                    (|w: [&[u8]; 2], a: [&[u8]; 4], s: [&[f32]; 4]| unsafe {
+                        avx2::$f(w.map(cast::<$x>), a.map(cast::<BlockQ8_0>), s)
+                    }) as TileFn
+                };
+            }
+            return match self {
+                Kernel::VecDot(GgmlType::Q4_0) => Some(tile!(tile_q4_0_q8_0, BlockQ4_0)),
+                Kernel::VecDot(GgmlType::Q5_0) => Some(tile!(tile_q5_0_q8_0, BlockQ5_0)),
+                Kernel::VecDot(GgmlType::Q8_0) => Some(tile!(tile_q8_0_q8_0, BlockQ8_0)),
+                _ => None,
+            };
+        }
+        None
+    }
+
     /// The WebAssembly SIMD128 implementation (builds with `+simd128`), the same bits.
     pub fn simd128_fn(self) -> Option<DotFn> {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -335,6 +363,26 @@ fn simd128_fns<F: wasm::Fma4>(k: Kernel) -> Simd128Fns {
 /// the sign of the *first* element of largest magnitude; this one uses a negative scale whenever
 /// *any* element equals +amax. They differ only when both +amax and −amax occur in a block.
 pub fn quantize_q8_k_4x8(src: &[f32], dst: &mut [u8]) -> Result<(), crate::QuantError> {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        let ty = GgmlType::Q8_K;
+        let want = ty.row_bytes(src.len())?;
+        if want != dst.len() {
+            // the scalar path below reports the mismatch
+            return crate::quantize_row(ty, src, dst);
+        }
+        // SAFETY: the CPU has AVX2, FMA and F16C (checked just above).
+        unsafe { quantize::avx2::q8_k(src, bytemuck::cast_slice_mut(dst), true) };
+        return Ok(());
+    }
+    quantize_q8_k_4x8_scalar(src, dst)
+}
+
+/// [`quantize_q8_k_4x8`] without SIMD: the reference quantizer, redone where the sign differs.
+pub(crate) fn quantize_q8_k_4x8_scalar(
+    src: &[f32],
+    dst: &mut [u8],
+) -> Result<(), crate::QuantError> {
     crate::quantize_row(GgmlType::Q8_K, src, dst)?;
     let blocks: &mut [BlockQ8K] = bytemuck::cast_slice_mut(dst);
     for (x, y) in src.chunks_exact(QK_K).zip(blocks) {
