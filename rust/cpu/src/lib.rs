@@ -23,6 +23,8 @@ pub enum CpuError {
     Shape { op: &'static str, detail: String },
     #[error("KV cache: {0}")]
     Cache(String),
+    #[error("a CPU worker thread panicked (a bug in wasm-chord; please report it)")]
+    WorkerPanicked,
 }
 
 /// Activations: `rows × cols` f32, row-major (one row per token).
