@@ -260,7 +260,7 @@ fn attend_split_kv(
     let segments = cache.segments(keys_of(p, 0));
     // partials[c][h] = [max, sum, values(head_dim)]
     let part = 2 + hd;
-    let mut partials = vec![0.0f32; n_chunks * p.n_head * part];
+    let mut partials = crate::buffers::take(n_chunks * p.n_head * part);
     let chunk_job = |c: usize, chunk: &mut [f32]| -> Result<(), CpuError> {
         let mut row = OneRow::new(hd);
         let cells = c * chunk_len..(c + 1) * chunk_len;
@@ -310,6 +310,7 @@ fn attend_split_kv(
             acc.iter_mut().for_each(|a| *a *= inv);
         }
     }
+    crate::buffers::give(partials);
     out
 }
 

@@ -3,6 +3,7 @@
 //! track llama.cpp's closely. The KV cache is f16 (llama.cpp's default cache type).
 
 mod attention;
+mod buffers;
 mod matmul;
 mod ops;
 mod plan;
@@ -27,18 +28,33 @@ pub enum CpuError {
     WorkerPanicked,
 }
 
-/// Activations: `rows × cols` f32, row-major (one row per token).
-#[derive(Debug, Clone)]
+/// Activations: `rows × cols` f32, row-major (one row per token). The buffer goes back to
+/// [`buffers`] when the tensor is dropped.
+#[derive(Debug)]
 pub struct Tensor {
     pub data: Vec<f32>,
     pub rows: usize,
     pub cols: usize,
 }
 
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        buffers::give(std::mem::take(&mut self.data));
+    }
+}
+
+impl Clone for Tensor {
+    fn clone(&self) -> Self {
+        let mut t = Tensor::zeros(self.rows, self.cols);
+        t.data.copy_from_slice(&self.data);
+        t
+    }
+}
+
 impl Tensor {
     fn zeros(rows: usize, cols: usize) -> Self {
         Tensor {
-            data: vec![0.0; rows * cols],
+            data: buffers::take(rows * cols),
             rows,
             cols,
         }
@@ -298,13 +314,14 @@ impl Backend for CpuBackend {
             });
         }
         let cols = x.cols;
-        let mut cos_sin = vec![0.0f32; p.n_rot];
+        let mut cos_sin = buffers::take(p.n_rot);
         for (t, row) in x.data.chunks_mut(cols).enumerate() {
             ops::rope_cache((pos0 + t) as f32, p, ff, &mut cos_sin);
             for head in row.chunks_mut(p.head_dim) {
                 ops::rope_apply(head, p, &cos_sin);
             }
         }
+        buffers::give(cos_sin);
         Ok(())
     }
 
@@ -407,11 +424,9 @@ impl Backend for CpuBackend {
             op: "last_row",
             detail: "no rows".into(),
         })?;
-        Ok(Tensor {
-            data: x.row(r).to_vec(),
-            rows: 1,
-            cols: x.cols,
-        })
+        let mut out = Tensor::zeros(1, x.cols);
+        out.data.copy_from_slice(x.row(r));
+        Ok(out)
     }
 
     fn read(&mut self, x: &Tensor) -> Result<Vec<f32>, CpuError> {

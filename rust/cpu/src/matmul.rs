@@ -11,7 +11,6 @@
 use crate::plan::{self, ActQuant, Dot, Group};
 use crate::pool::Pool;
 use crate::{CpuError, Tensor, Weight};
-use quant::simd::TileFn;
 
 /// Reused buffers: no allocation per matmul once they have grown.
 #[derive(Default)]
@@ -55,7 +54,6 @@ impl Acts<'_> {
 fn tiled(
     w: &Weight,
     groups: &[Group],
-    tiles: &[TileFn],
     acts: &Acts,
     rows_per_chunk: usize,
     pool: &Pool,
@@ -66,7 +64,11 @@ fn tiled(
     let strips = ColumnStrips::new(&mut out.data, n_tok, n_out);
     let work = |chunk: usize| -> Result<(), CpuError> {
         let rows = chunk * rows_per_chunk..((chunk + 1) * rows_per_chunk).min(n_out);
-        for (g, tile) in groups.iter().zip(tiles) {
+        for g in groups {
+            let tile = g.kernel.tile_fn().ok_or(CpuError::Shape {
+                op: "matmul",
+                detail: format!("{:?} has no tile kernel", g.kernel),
+            })?;
             let one = |r: usize, t: usize| g.dot.eval(w.cols, w.row_bytes(r), acts.row(t));
             for tb in (g.rows.0..g.rows.1).step_by(tok_block) {
                 let te = (tb + tok_block).min(g.rows.1);
@@ -151,11 +153,7 @@ pub fn matmul(
     if let Some(k) = w.q4k_x8 {
         return crate::q4k_x8::matmul(w, k, &groups, xq, arb, rows_per_chunk, pool);
     }
-    let tiles = groups
-        .iter()
-        .map(|g| g.kernel.tile_fn())
-        .collect::<Option<Vec<_>>>();
-    if let (Some(tiles), true) = (tiles, n_tok >= 4) {
+    if n_tok >= 4 && groups.iter().all(|g| g.kernel.tile_fn().is_some()) {
         let nb = n / quant::QK8_0;
         scratch.scales.clear();
         for a in xq.chunks_exact(arb) {
@@ -170,7 +168,7 @@ pub fn matmul(
             scales: &scratch.scales,
             nb,
         };
-        return tiled(w, &groups, &tiles, &acts, rows_per_chunk, pool);
+        return tiled(w, &groups, &acts, rows_per_chunk, pool);
     }
 
     // Decode: one activation row, outputs written in place, several weight rows per kernel call.
@@ -201,7 +199,7 @@ pub fn matmul(
         let r0 = chunk * rows_per_chunk;
         for (i, out_r) in out.chunks_exact_mut(n_tok).enumerate() {
             let wr = w.row_bytes(r0 + i);
-            for g in &groups {
+            for g in groups.iter() {
                 dot_row(g, n, wr, xq, arb, out_r);
             }
         }

@@ -65,13 +65,54 @@ fn dot(k: Kernel) -> Dot {
     }
 }
 
+/// At most three groups (the last-row-alone split of a Q4_K gemm), kept inline so that planning
+/// a matmul does not allocate; derefs to the groups in use.
+#[derive(Clone, Copy)]
+pub struct Plan {
+    groups: [Group; 3],
+    len: usize,
+}
+
+impl std::ops::Deref for Plan {
+    type Target = [Group];
+    fn deref(&self) -> &[Group] {
+        &self.groups[..self.len]
+    }
+}
+
+impl Plan {
+    fn push(&mut self, g: Group) {
+        assert!(self.len < 3, "a plan has at most three groups");
+        self.groups[self.len] = g;
+        self.len += 1;
+    }
+    fn extend(&mut self, other: Plan) {
+        other.iter().for_each(|g| self.push(*g));
+    }
+}
+
+fn plan_of(groups: &[Group]) -> Plan {
+    let unused = Group {
+        rows: (0, 0),
+        act: ActQuant::Standard,
+        kernel: Kernel::VecDot(GgmlType::F32),
+        dot: Dot::Reference(GgmlType::F32),
+    };
+    let mut p = Plan {
+        groups: [unused; 3],
+        len: 0,
+    };
+    groups.iter().for_each(|g| p.push(*g));
+    p
+}
+
 /// The groups for a matmul of a `(w_rows, _)` weight of type `ty` with `n` activation rows.
-pub fn plan(ty: GgmlType, w_rows: usize, n: usize) -> Vec<Group> {
+pub fn plan(ty: GgmlType, w_rows: usize, n: usize) -> Plan {
     plan_range(ty, w_rows, 0..n, n)
 }
 
 /// As [`plan`], for rows `range` of a matmul whose kernel choice is made for `n` rows.
-fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Vec<Group> {
+fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Plan {
     let (a, b) = (range.start, range.end);
     let one_of = |rows, act, k| Group {
         rows,
@@ -84,7 +125,7 @@ fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Vec
         GgmlType::Q4_K if w_rows % 8 == 0 => {
             let gemm_rows = if n > 3 { n - n % 4 } else { 0 };
             let split = (a + gemm_rows).min(b);
-            let mut g = Vec::new();
+            let mut g = plan_of(&[]);
             if split > a {
                 g.push(one_of((a, split), ActQuant::Q8K4x8, Kernel::Q4KGemm));
             }
@@ -93,16 +134,16 @@ fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Vec
             }
             g
         }
-        GgmlType::Q6_K if n >= 8 => vec![one(ActQuant::Standard, Kernel::Q6KTiled)],
-        GgmlType::Q4_0 if w_rows % 8 == 0 => vec![one(ActQuant::Standard, Kernel::Q40Repack)],
-        _ => vec![one(ActQuant::Standard, Kernel::VecDot(ty))],
+        GgmlType::Q6_K if n >= 8 => plan_of(&[one(ActQuant::Standard, Kernel::Q6KTiled)]),
+        GgmlType::Q4_0 if w_rows % 8 == 0 => plan_of(&[one(ActQuant::Standard, Kernel::Q40Repack)]),
+        _ => plan_of(&[one(ActQuant::Standard, Kernel::VecDot(ty))]),
     }
 }
 
 /// The plan when only the last of `n` rows is what llama.cpp computes on its own: in the last
 /// layer llama.cpp keeps only the output row after attention (`ggml_get_rows(inp_out_ids)`), so
 /// its feed-forward matmuls there see one row and pick the one-row kernel.
-pub fn plan_last_row_alone(ty: GgmlType, w_rows: usize, n: usize) -> Vec<Group> {
+pub fn plan_last_row_alone(ty: GgmlType, w_rows: usize, n: usize) -> Plan {
     if n <= 1 {
         return plan(ty, w_rows, n);
     }
@@ -115,7 +156,7 @@ pub fn plan_last_row_alone(ty: GgmlType, w_rows: usize, n: usize) -> Vec<Group> 
 mod tests {
     use super::*;
 
-    fn shape(g: &[Group]) -> Vec<((usize, usize), bool)> {
+    fn shape(g: &Plan) -> Vec<((usize, usize), bool)> {
         g.iter()
             .map(|g| (g.rows, g.act == ActQuant::Q8K4x8))
             .collect()
