@@ -141,11 +141,13 @@ pub fn attention(
             first: chunk_idx * rows_per_chunk,
             count: chunk.len() / cols,
         };
-        if tiled {
-            attend_tiled(q, &cache, p, rows, chunk);
-        } else {
-            attend_rows_f16(q, &cache, p, rows, chunk);
-        }
+        quant::float::with_hardware_fma(|| {
+            if tiled {
+                attend_tiled(q, &cache, p, rows, chunk);
+            } else {
+                attend_rows_f16(q, &cache, p, rows, chunk);
+            }
+        });
         Ok(())
     };
     pool.for_each_chunk(&mut out.data, rows_per_chunk * cols, &chunk_job)
@@ -280,7 +282,9 @@ fn attend_split_kv(
                 continue;
             }
             row.set_query(&q.row(0)[h * hd..(h + 1) * hd]);
-            (stats[0], stats[1]) = row.attend(cache, h / group, keys(), p.kq_scale, values);
+            (stats[0], stats[1]) = quant::float::with_hardware_fma(|| {
+                row.attend(cache, h / group, keys(), p.kq_scale, values)
+            });
         }
         Ok(())
     };

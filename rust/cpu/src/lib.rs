@@ -164,6 +164,17 @@ impl CpuBackend {
     }
 }
 
+/// Elements per task for a row-wise op over `len` elements in rows of `row`: whole rows, about
+/// two tasks per thread, and one task (inline) below 64 Ki elements, where starting helpers
+/// would cost more than it saves.
+fn elementwise_chunk(len: usize, row: usize, threads: usize) -> usize {
+    if threads <= 1 || len < 1 << 16 || row == 0 {
+        return len.max(1);
+    }
+    let rows = len / row;
+    rows.div_ceil(threads * 2).max(1) * row
+}
+
 fn same_shape(op: &'static str, a: &Tensor, b: &Tensor) -> Result<(), CpuError> {
     if a.rows != b.rows || a.cols != b.cols {
         return Err(CpuError::Shape {
@@ -286,9 +297,13 @@ impl Backend for CpuBackend {
             });
         }
         let mut out = x.clone();
-        for g in out.data.chunks_mut(group) {
-            ops::rms_norm(g, w, eps);
-        }
+        // Prefill: rows in parallel (each row's result does not depend on the split).
+        let chunk = elementwise_chunk(out.data.len(), group, self.pool.threads());
+        self.pool.for_each_chunk(&mut out.data, chunk, &|_, rows| {
+            rows.chunks_mut(group)
+                .for_each(|g| ops::rms_norm(g, w, eps));
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -315,12 +330,14 @@ impl Backend for CpuBackend {
         }
         let cols = x.cols;
         let mut cos_sin = buffers::take(p.n_rot);
-        for (t, row) in x.data.chunks_mut(cols).enumerate() {
-            ops::rope_cache((pos0 + t) as f32, p, ff, &mut cos_sin);
-            for head in row.chunks_mut(p.head_dim) {
-                ops::rope_apply(head, p, &cos_sin);
+        quant::float::with_hardware_fma(|| {
+            for (t, row) in x.data.chunks_mut(cols).enumerate() {
+                ops::rope_cache((pos0 + t) as f32, p, ff, &mut cos_sin);
+                for head in row.chunks_mut(p.head_dim) {
+                    ops::rope_apply(head, p, &cos_sin);
+                }
             }
-        }
+        });
         buffers::give(cos_sin);
         Ok(())
     }
@@ -348,14 +365,19 @@ impl Backend for CpuBackend {
             GatedActivation::Silu => ops::silu,
             GatedActivation::Gelu => ops::gelu,
         };
-        for ((o, g), u) in out.data.iter_mut().zip(&gate.data).zip(&up.data) {
-            // ggml_vec_geglu_f32 writes +0 below −10 (not gelu(x)·up, which may be −0)
-            *o = if act == GatedActivation::Gelu && *g <= -10.0 {
-                0.0
-            } else {
-                f(*g) * u
-            };
-        }
+        let chunk = elementwise_chunk(out.data.len(), gate.cols, self.pool.threads());
+        self.pool.for_each_chunk(&mut out.data, chunk, &|i, out| {
+            let at = i * chunk..i * chunk + out.len();
+            for ((o, g), u) in out.iter_mut().zip(&gate.data[at.clone()]).zip(&up.data[at]) {
+                // ggml_vec_geglu_f32 writes +0 below −10 (not gelu(x)·up, which may be −0)
+                *o = if act == GatedActivation::Gelu && *g <= -10.0 {
+                    0.0
+                } else {
+                    f(*g) * u
+                };
+            }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -409,14 +431,10 @@ impl Backend for CpuBackend {
                 ),
             });
         }
-        Ok(attention::attention(
-            q,
-            &cache.k[p.layer],
-            &cache.v[p.layer],
-            cache.kv_dim,
-            p,
-            &self.pool,
-        ))
+        let (k, v, pool) = (&cache.k[p.layer], &cache.v[p.layer], &self.pool);
+        Ok(quant::float::with_hardware_fma(|| {
+            attention::attention(q, k, v, cache.kv_dim, p, pool)
+        }))
     }
 
     fn last_row(&mut self, x: &Tensor) -> Result<Tensor, CpuError> {

@@ -31,6 +31,7 @@ pub fn rope_cache(pos: f32, p: &RopeParams, freq_factors: Option<&[f32]>, cos_si
 }
 
 /// Rotates one head in place; dimensions past `n_rot` pass through.
+#[inline(always)]
 pub fn rope_apply(head: &mut [f32], p: &RopeParams, cos_sin: &[f32]) {
     let half = p.n_rot / 2;
     for i in 0..half {

@@ -85,6 +85,24 @@ pub fn sum_error(x: f64, y: f64, r: f64) -> f64 {
     (x - (r - y_part)) + (y - y_part)
 }
 
+/// Runs `f` compiled for a CPU with FMA where this one has it (x86-64 with AVX2/FMA), so that
+/// the [`fmaf`]s inlined into it are single instructions. The x86-64 baseline has no FMA, and
+/// there `mul_add` is a call into a runtime-dispatched routine: a few nanoseconds per scalar
+/// fused multiply-add, which adds up in rope and softmax. Results are the same either way.
+#[inline]
+pub fn with_hardware_fma<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if crate::simd::has_avx2_fma() {
+        #[target_feature(enable = "fma")]
+        fn fused<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        // SAFETY: the CPU has FMA (checked above).
+        return unsafe { fused(f) };
+    }
+    f()
+}
+
 /// [`fmaf`] as a method, so kernel code reads like `f32::mul_add`: `x.fmaf(y, acc)`.
 pub trait Fmaf {
     fn fmaf(self, b: f32, c: f32) -> f32;

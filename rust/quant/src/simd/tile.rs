@@ -59,6 +59,11 @@ pub fn axpy(out: &mut [f32], v: &[f32], w: f32) {
 /// `x[j] = expf(x[j] - max)` as ggml_vec_soft_max_f32 computes it, returning the f64 sum of the
 /// tile (`-inf` entries become 0 and add nothing).
 pub fn softmax(x: &mut [f32; TILE], max: f32) -> f64 {
+    crate::float::with_hardware_fma(|| softmax_in_order(x, max))
+}
+
+#[inline(always)]
+fn softmax_in_order(x: &mut [f32; TILE], max: f32) -> f64 {
     let mut sum = 0.0f64;
     for group in x.chunks_exact_mut(8) {
         for v in group.iter_mut() {
@@ -72,6 +77,7 @@ pub fn softmax(x: &mut [f32; TILE], max: f32) -> f64 {
 
 /// One lane of ggml's `ggml_v_expf` (vec.h): exp by 2^n·p(b) with a degree-5 polynomial,
 /// including its handling of large |n| (which gives 0 for -inf).
+#[inline(always)]
 pub fn expf(x: f32) -> f32 {
     let r = f32::from_bits(0x4b40_0000); // 0x1.8p23
     let z = x.fmaf(f32::from_bits(0x3fb8_aa3b), r); // 0x1.715476p+0 = log2(e)
