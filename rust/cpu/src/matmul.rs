@@ -4,9 +4,14 @@
 //! is llama.cpp's for this weight type and row count.
 //!
 //! Work split: weight rows (output columns) in chunks, several per thread (load balance on a busy
-//! machine, as ggml's chunking does). Within a chunk each weight row is dotted with every
-//! activation row before moving on, so the weight row stays in L1 while activations stream from
-//! L2 (the cache blocking that matters for prefill; decode is one pass over the weights).
+//! machine, as ggml's chunking does). Three ways through, fastest first:
+//! - interleaved Q4_K weights (`q4k_x8`): 8 weight rows × 4 tokens per kernel call;
+//! - kernels with a tile form (Q4_0/Q5_0/Q8_0 on AVX2): 2 weight rows × 4 tokens per call;
+//!   both go through tokens in blocks whose activations stay in L2 while the chunk's weights
+//!   stream past, and write the (token, row) output in place;
+//! - the rest: each weight row against every activation row (many-rows kernels where they
+//!   exist), written transposed and turned around at the end. Decode (one token) passes over
+//!   the weights once, several rows per kernel call where the kernel has a cols form.
 
 use crate::plan::{self, ActQuant, Dot, Group};
 use crate::pool::Pool;
