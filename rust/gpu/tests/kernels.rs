@@ -228,7 +228,8 @@ fn elementwise_ops_match_the_cpu_backend() {
         let want = c
             .rms_norm(&cpu_tensor(x.clone(), rows, cols), &wc, group, 1e-6)
             .unwrap()
-            .data;
+            .data
+            .clone();
         for (i, (a, b)) in got.iter().zip(&want).enumerate() {
             assert!(
                 (a - b).abs() <= NORM_REL * b.abs() + 1e-30,
@@ -307,7 +308,8 @@ fn elementwise_ops_match_the_cpu_backend() {
                 act,
             )
             .unwrap()
-            .data;
+            .data
+            .clone();
         for (i, (a, b)) in got.iter().zip(&want).enumerate() {
             match act {
                 GatedActivation::Gelu => assert_eq!(
@@ -377,7 +379,8 @@ fn attention_matches_the_cpu_backend() {
             let want = c
                 .attention(&cpu_tensor(q, rows, n_head * hd), &p)
                 .unwrap()
-                .data;
+                .data
+                .clone();
             let mut worst = 0.0f32;
             for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                 let err = (a - b).abs();
