@@ -82,15 +82,20 @@ pub struct Weight {
 }
 
 impl Weight {
-    /// Row `r` as plain ggml blocks (borrowed, or rebuilt from an interleaved group).
-    fn row(&self, r: usize) -> std::borrow::Cow<'_, [u8]> {
-        if self.q4k_x8.is_some() {
-            let gb = q4k_x8::group_bytes(self.cols);
-            let g = r / q4k_x8::ROWS;
-            let blocks = q4k_x8::deinterleave_row(&self.bytes[g * gb..(g + 1) * gb], r % 8);
-            return std::borrow::Cow::Owned(bytemuck::cast_slice(&blocks).to_vec());
+    /// Row `r` dequantized into `out` (`cols` floats), from either layout.
+    fn dequantize_row_into(&self, r: usize, out: &mut [f32]) -> Result<(), CpuError> {
+        if self.q4k_x8.is_none() {
+            return Ok(quant::dequantize_row(self.ty, self.row_bytes(r), out)?);
         }
-        std::borrow::Cow::Borrowed(self.row_bytes(r))
+        let gb = q4k_x8::group_bytes(self.cols);
+        let g = r / q4k_x8::ROWS;
+        let group: &[quant::simd::q4k_x8::BlockQ4Kx8] =
+            bytemuck::cast_slice(&self.bytes[g * gb..(g + 1) * gb]);
+        for (x, out) in group.iter().zip(out.chunks_exact_mut(quant::QK_K)) {
+            let block = q4k_x8::block_of_row(x, r % q4k_x8::ROWS);
+            quant::dequantize_row(self.ty, bytemuck::bytes_of(&block), out)?;
+        }
+        Ok(())
     }
     fn row_bytes(&self, r: usize) -> &[u8] {
         &self.bytes[r * self.row_bytes..(r + 1) * self.row_bytes]
@@ -251,11 +256,7 @@ impl Backend for CpuBackend {
                     detail: format!("token id {id} ≥ {} rows", table.rows),
                 });
             }
-            quant::dequantize_row(
-                table.ty,
-                &table.row(id),
-                &mut out.data[t * table.cols..(t + 1) * table.cols],
-            )?;
+            table.dequantize_row_into(id, &mut out.data[t * table.cols..(t + 1) * table.cols])?;
         }
         Ok(out)
     }
@@ -449,5 +450,41 @@ impl Backend for CpuBackend {
 
     fn read(&mut self, x: &Tensor) -> Result<Vec<f32>, CpuError> {
         Ok(x.data.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Q4_K table of 16 rows is interleaved where the CPU has the kernels; looking rows up
+    /// (a token embedding) gives the rows as stored either way.
+    #[test]
+    fn embedding_rows_of_an_interleaved_q4_k_table() {
+        let (rows, cols) = (16, 512);
+        let values: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        let ty = GgmlType::Q4_K;
+        let mut bytes = vec![0u8; ty.row_bytes(cols).unwrap() * rows];
+        quant::quantize_row(ty, &values, &mut bytes).unwrap();
+        let desc = WeightDesc {
+            name: "token_embd.weight".into(),
+            ty,
+            cols,
+            rows,
+        };
+        let mut cpu = CpuBackend::new(1);
+        let table = cpu.load_weight(&desc, &bytes).unwrap();
+        assert_eq!(table.q4k_x8.is_some(), q4k_x8::Kernels::here().is_some());
+        let ids = [0u32, 5, 8, 15];
+        let got = cpu.embed(&table, &ids).unwrap();
+        for (t, &id) in ids.iter().enumerate() {
+            let rb = ty.row_bytes(cols).unwrap();
+            let mut want = vec![0.0; cols];
+            let row = &bytes[id as usize * rb..(id as usize + 1) * rb];
+            quant::dequantize_row(ty, row, &mut want).unwrap();
+            assert_eq!(&got.data[t * cols..(t + 1) * cols], &want[..], "row {id}");
+        }
     }
 }

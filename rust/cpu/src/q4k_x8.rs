@@ -14,7 +14,7 @@ use quant::blocks::BlockQ4K;
 use quant::simd::q4k_x8::{self as x8, Gemm4Fn, Gemv1Fn};
 use quant::simd::Kernel;
 
-pub use x8::{deinterleave_row, group_bytes, ROWS};
+pub use x8::{block_of_row, group_bytes, ROWS};
 
 /// The two kernels of the interleaved layout.
 #[derive(Clone, Copy)]
