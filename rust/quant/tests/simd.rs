@@ -276,7 +276,10 @@ fn q4_k_interleaved_kernels_equal_the_row_kernels() {
             &mut group,
         );
         for (r, row) in rows.iter().enumerate() {
-            let back = q4k_x8::deinterleave_row(&group, r);
+            let back: Vec<quant::BlockQ4K> = bytemuck::cast_slice(&group)
+                .iter()
+                .map(|x| q4k_x8::block_of_row(x, r))
+                .collect();
             let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
             quant::dequantize_row(GgmlType::Q4_K, row, &mut a).unwrap();
             quant::dequantize_row(GgmlType::Q4_K, bytemuck::cast_slice(&back), &mut b).unwrap();

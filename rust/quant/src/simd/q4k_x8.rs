@@ -62,14 +62,8 @@ pub fn interleave(rows: [&[BlockQ4K]; ROWS], out: &mut [u8]) {
     }
 }
 
-/// Row `r` of an interleaved group back as plain Q4_K blocks (for the use of a repacked weight
+/// Row `r`'s plain Q4_K block of one interleaved super-block (for the use of a repacked weight
 /// as a lookup table: a Q4_K token embedding).
-pub fn deinterleave_row(group: &[u8], r: usize) -> Vec<BlockQ4K> {
-    let group: &[BlockQ4Kx8] = bytemuck::cast_slice(group);
-    group.iter().map(|x| block_of_row(x, r)).collect()
-}
-
-/// Row `r`'s plain Q4_K block of one interleaved super-block.
 pub fn block_of_row(x: &BlockQ4Kx8, r: usize) -> BlockQ4K {
     let sc: [u8; 8] = std::array::from_fn(|j| x.scales[j][r]);
     let m: [u8; 8] = std::array::from_fn(|j| x.mins[j / 2][r][j % 2]);
