@@ -38,7 +38,12 @@ if (missing.length > 0) {
 fs.rmSync(out, { recursive: true, force: true });
 const tsc = require.resolve('typescript/bin/tsc');
 try {
-  execFileSync(process.execPath, [tsc, '-p', path.join(pkg, 'tsconfig.json'), '--outDir', out], { stdio: 'inherit' });
+  // --inlineSources: the source maps carry the TypeScript, which the npm package does not ship
+  // (files: dist); without it every tool that reads the maps looks for ../src/*.ts, and Vite's dev
+  // server warns "Sourcemap … points to missing source files" once per module.
+  execFileSync(process.execPath, [tsc, '-p', path.join(pkg, 'tsconfig.json'), '--outDir', out, '--inlineSources'], {
+    stdio: 'inherit',
+  });
 } catch {
   console.error('error: tsc failed (see above)');
   process.exit(1);
@@ -57,6 +62,42 @@ for (const file of fs.readdirSync(out, { recursive: true })) {
 // Both wasm builds, whole: the threaded one has wasm-bindgen-rayon's worker script under snippets/.
 for (const dir of ['wasm', 'wasm-threads']) {
   fs.cpSync(path.join(pkg, 'src', dir), path.join(out, dir), { recursive: true });
+}
+
+// wasm-bindgen-rayon's `startWorkers` (feature no-bundler: snippets/…/workerHelpers.no-bundler.js)
+// starts each thread by fetching its own module as a Blob and importing the glue from the glue's
+// `import.meta.url`; once a bundler merges these files into a worker bundle (or webpack replaces
+// `import.meta.url` with a file: path) neither points at a usable script. The package's worker
+// starts the threads itself (src/wasm.ts: startRayonWorkers, same protocol), so that file becomes a
+// re-export of it. Checked, so that a wasm-bindgen-rayon release that changes the contract fails
+// here instead of in a browser.
+{
+  const fail = (why) => {
+    console.error(`error: wasm-threads/: ${why} (scripts/build.mjs replaces wasm-bindgen-rayon's startWorkers)`);
+    process.exit(1);
+  };
+  const threads = path.join(out, 'wasm-threads');
+  const helpers = fs
+    .readdirSync(path.join(threads, 'snippets'), { recursive: true })
+    .map(String)
+    .filter((f) => path.basename(f) === 'workerHelpers.no-bundler.js');
+  if (helpers.length !== 1) fail(`expected one snippets/wasm-bindgen-rayon-*/src/workerHelpers.no-bundler.js, found ${helpers.length}`);
+  const helper = path.join(threads, 'snippets', helpers[0]);
+  if (!/export async function startWorkers\(module, memory, builder\)/.test(fs.readFileSync(helper, 'utf8'))) {
+    fail(`${helpers[0]} no longer exports startWorkers(module, memory, builder)`);
+  }
+  const glue = fs.readFileSync(path.join(threads, 'wasm_chord_web.js'), 'utf8');
+  const imports = [...glue.matchAll(/^import \{([^}]*)\} from '\.\/snippets\/([^']+)';$/gm)];
+  if (imports.length !== 1 || imports[0][1].trim() !== 'startWorkers' || imports[0][2] !== helpers[0].split(path.sep).join('/')) {
+    fail(`the glue's snippet imports are not just { startWorkers } from ${helpers[0]}: ${imports.map((m) => m[0]).join('; ')}`);
+  }
+  const wasmJs = path.relative(path.dirname(helper), path.join(out, 'wasm.js')).split(path.sep).join('/');
+  fs.writeFileSync(
+    helper,
+    `// Written by wasm-chord's scripts/build.mjs in place of wasm-bindgen-rayon's no-bundler helper:\n` +
+      `// the package's worker starts rayon's threads (see startRayonWorkers in ${wasmJs}).\n` +
+      `export { startRayonWorkers as startWorkers } from '${wasmJs}';\n`,
+  );
 }
 
 // Replace the compiled re-export (`export { Template } from '@huggingface/jinja'`) with the

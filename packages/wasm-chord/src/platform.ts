@@ -37,6 +37,45 @@ export async function nodeFs(): Promise<NodeFs> {
 }
 
 /**
+ * The URL of this package's own `dist/` folder when its code was loaded from a Vite dev server's
+ * pre-bundle, else null.
+ *
+ * Vite's dev server pre-bundles dependencies (optimizeDeps, on by default) into one file per
+ * package under `<cacheDir>/deps/` (`/node_modules/.vite/deps/wasm-chord.js?v=…`), but leaves
+ * `new URL('./worker.js', import.meta.url)` and the wasm URLs pointing into that folder, where
+ * there is no worker.js or wasm (Vite 7 answers "The file does not exist … in the optimize deps
+ * directory"; vitejs/vite#8427). The optimizer's `_metadata.json` beside the pre-bundle, served
+ * by the dev server like any file under its root, names the source entry of each pre-bundled
+ * package relative to that folder (`"src": "../../wasm-chord/dist/index.js"`): that entry's folder
+ * is the package's dist/, which the dev server serves as it is. Outside that folder layout this
+ * costs nothing (no request is made); where the metadata cannot be read, null (the literal URLs are
+ * used, and a failure names `optimizeDeps.exclude`).
+ */
+export async function vitePrebundledPackageBase(moduleUrl: string): Promise<URL | null> {
+  let url: URL;
+  try {
+    url = new URL(moduleUrl);
+  } catch {
+    return null;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !/\/deps\/[^/]+\.js$/.test(url.pathname)) return null;
+  try {
+    const metadataUrl = new URL('_metadata.json', url);
+    const res = await fetch(metadataUrl, { cache: 'no-store' });
+    if (!res.ok) return null;
+    const metadata = (await res.json()) as { optimized?: Record<string, { src?: unknown }> };
+    for (const [id, entry] of Object.entries(metadata.optimized ?? {})) {
+      const src = entry?.src;
+      if (typeof src !== 'string') continue;
+      if (id === 'wasm-chord' || /(^|\/)wasm-chord\/dist\/index\.js$/.test(src)) return new URL('./', new URL(src, metadataUrl));
+    }
+  } catch {
+    // Not Vite's metadata after all (or not readable): keep the literal URLs.
+  }
+  return null;
+}
+
+/**
  * Lets the event loop run one round (so an abort message reaches us) without setTimeout's 4 ms
  * clamp: a MessageChannel message in browsers and workers, setImmediate in Node/Deno (where an open
  * MessagePort would keep the process alive).

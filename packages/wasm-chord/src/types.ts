@@ -57,6 +57,12 @@ export interface CreateEngineOptions {
   /** Run the engine in a module Web Worker. Default: true in browsers, false in Node/Deno.
    *  Pass your own `Worker` (created from `wasm-chord/worker.js`) for bundler setups. */
   worker?: boolean | Worker;
+  /** Browsers: the URL (absolute, or relative to the page) of a folder holding a copy of this
+   *  package's `dist/`, from where the worker (`worker.js`) and the wasm modules (`wasm/`,
+   *  `wasm-threads/`) are loaded. For bundlers that do not rewrite `new URL(…, import.meta.url)`
+   *  (esbuild) or assets served from elsewhere; Vite and webpack need none. See "Bundlers" in
+   *  the README. Not used in Node and Deno. */
+  assetBase?: string | URL;
   /** Context length in tokens; default min(training context, 4096). */
   nCtx?: number;
   /** CPU threads. More than one needs the multi-threaded wasm build, which runs only in a Web

@@ -23,13 +23,18 @@ export class WorkerClient implements CoreClient {
   private readonly pending = new Map<number, Pending>();
   private broken: Error | null = null;
 
-  constructor(private readonly worker: Worker) {
+  /** `scriptUrl`: where the worker was started from, where known (for the error message). */
+  constructor(
+    private readonly worker: Worker,
+    private readonly scriptUrl?: string,
+  ) {
     worker.addEventListener('message', (ev: MessageEvent<FromWorker>) => this.onMessage(ev.data));
     // A worker that fails to start (bad URL, syntax error, no module worker support) or crashes
-    // fails every call instead of leaving them hanging.
+    // fails every call instead of leaving them hanging. A script that cannot be fetched gives an
+    // event without a message; the usual cause is a bundler that did not emit worker.js.
     worker.addEventListener('error', (ev: ErrorEvent) => {
       ev.preventDefault?.();
-      this.failAll(new InternalError(`the wasm-chord worker failed: ${ev.message || 'could not start the worker script'}`));
+      this.failAll(new InternalError(`the wasm-chord worker failed: ${ev.message || this.startFailure()}`));
     });
     worker.addEventListener('messageerror', () => {
       this.failAll(new InternalError('a message from the wasm-chord worker could not be deserialised'));
@@ -108,6 +113,16 @@ export class WorkerClient implements CoreClient {
         p.reject(fromPlain(msg.error));
         break;
     }
+  }
+
+  private startFailure(): string {
+    const at = this.scriptUrl ? ` ${this.scriptUrl}` : '';
+    return (
+      `could not start the worker script${at}. Is it served (with a JavaScript MIME type, and the page's ` +
+      `COEP header where the page has one)? With a bundler that does not rewrite ` +
+      `new URL('./worker.js', import.meta.url) (esbuild), copy the package's dist/ into your output and ` +
+      `pass its URL as createEngine's assetBase; see "Bundlers" in the wasm-chord README`
+    );
   }
 
   private failAll(err: Error): void {

@@ -2,11 +2,19 @@
  * The module worker entry (`dist/worker.js`): hosts one EngineCore and serves the messages of
  * protocol.ts. Each call gets its own AbortController, aborted by an `abort` message; the generation
  * loop yields between steps, so that message is handled mid-generation.
+ *
+ * The same script is also each thread of the multi-threaded build's rayon pool: the engine's
+ * worker starts it again from its own URL (wasm.ts: startRayonWorkers, so it works wherever a
+ * bundler put this script), and such a thread's first message is wasm-bindgen-rayon's
+ * `wasm_bindgen_worker_init`.
  */
 
 import { EngineCore } from './core.js';
 import { toPlain } from './errors.js';
+import { isRayonWorkerInit, markEngineWorker, runRayonThread } from './wasm.js';
 import type { FromWorker, ToWorker } from './protocol.js';
+
+markEngineWorker();
 
 interface WorkerScope {
   postMessage(msg: FromWorker): void;
@@ -38,6 +46,10 @@ async function handle(msg: Exclude<ToWorker, { type: 'abort' }>, signal: AbortSi
 
 scope.addEventListener('message', (ev) => {
   const msg = ev.data;
+  if (isRayonWorkerInit(msg)) {
+    runRayonThread(msg); // does not return while the pool lives
+    return;
+  }
   if (msg.type === 'abort') {
     controllers.get(msg.id)?.abort();
     return;
