@@ -1,5 +1,5 @@
-// The chat demo: everything goes through the public API of the wasm-chord package.
-import { formatBytes, progressText, usageText, modelLabel } from './format.js';
+// The demo: chat and text completion, everything through the public API of the wasm-chord package.
+import { formatBytes, progressText, usageText, modelLabel, templateLabel } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -20,6 +20,9 @@ const ui = {
   errorTitle: $('error-title'),
   errorMessage: $('error-message'),
   errorClose: $('error-close'),
+  modeRadios: [...document.querySelectorAll('input[name="mode"]')],
+  templateInfo: $('template-info'),
+  notice: $('model-notice'),
   messages: $('messages'),
   emptyHint: $('empty-hint'),
   composer: $('composer'),
@@ -33,6 +36,7 @@ const ui = {
   topPValue: $('top-p-value'),
   maxTokens: $('max-tokens'),
   system: $('system'),
+  systemNote: $('system-note'),
   newChat: $('new-chat'),
 };
 
@@ -44,8 +48,78 @@ let api = null;
 let engine = null;
 let loadController = null;
 let genController = null;
-/** The conversation sent with every request: [{ role, content }]. */
+/** The conversation sent with every chat request: [{ role, content }]. */
 let history = [];
+
+// ---------------------------------------------------------------------------------------------
+// Mode: chat or text completion
+//
+// How the mode is chosen: when a model loads, a file that carries its own chat template
+// (GGUF key tokenizer.chat_template, seen as engine.info.chatTemplate) is an instruction-tuned
+// model, and the demo starts in chat mode. A file without one is treated as a base (pretrained)
+// model: it only continues text, so chat answers would be nonsense even though the package can
+// still chat with it through a builtin template guessed from the vocabulary (engine.chatTemplate).
+// The demo then starts in text-completion mode (engine.completions.create with the prompt as
+// written), prefills a starter prompt and shows a notice above the output. Some older
+// instruction-tuned conversions lack the template too: the toggle switches to chat at any time.
+
+/** A prompt that a base model continues sensibly (prefilled in text-completion mode). */
+const STARTER_PROMPT = 'Once upon a time';
+
+const MODES = {
+  chat: {
+    empty: 'Load a model, then say something.',
+    placeholder: 'Message (Enter to send, Shift+Enter for a new line)',
+    send: 'Send',
+    clear: 'New chat',
+  },
+  completion: {
+    empty: 'Write the beginning of a text: the model writes on from there.',
+    placeholder: 'The beginning of a text (Enter to continue it, Shift+Enter for a new line)',
+    send: 'Generate',
+    clear: 'Clear',
+  },
+};
+let mode = 'chat';
+/** True when the loaded model has no chat template of its own (a base model, as far as we know). */
+let baseModel = false;
+
+function setMode(next) {
+  mode = next;
+  for (const r of ui.modeRadios) r.checked = r.value === next;
+  const m = MODES[next];
+  ui.emptyHint.textContent = m.empty;
+  ui.prompt.placeholder = m.placeholder;
+  ui.send.textContent = m.send;
+  ui.newChat.textContent = m.clear;
+  // The system prompt is part of the chat template; a completion is the prompt alone.
+  ui.system.disabled = next !== 'chat';
+  ui.systemNote.hidden = next === 'chat';
+  // Completion mode starts from a prompt a base model can continue; leaving it drops that
+  // prompt again unless it was edited.
+  if (next === 'completion' && !ui.prompt.value.trim()) ui.prompt.value = STARTER_PROMPT;
+  if (next === 'chat' && ui.prompt.value === STARTER_PROMPT) ui.prompt.value = '';
+  updateNotice();
+}
+
+function updateNotice() {
+  ui.notice.hidden = !(engine && baseModel);
+  if (ui.notice.hidden) return;
+  const what = 'Base model: it continues text rather than answering (this file has no chat template). ' +
+    'Load an instruction-tuned GGUF to chat.';
+  const how = mode === 'completion'
+    ? ' Text completion is on: write the start of a text and the model writes on.'
+    : ` Chat mode wraps your messages in ${templateLabel(engine.chatTemplate)} template, ` +
+      'guessed from the vocabulary: expect answers that make little sense.';
+  ui.notice.textContent = what + how;
+}
+
+for (const r of ui.modeRadios) {
+  r.addEventListener('change', () => {
+    if (r.checked) setMode(r.value);
+    ui.prompt.focus();
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -97,7 +171,10 @@ function setEngineReady(ready) {
   if (!ready) {
     ui.backend.textContent = 'no model';
     ui.modelName.textContent = '';
+    ui.templateInfo.textContent = '';
+    baseModel = false;
   }
+  updateNotice();
 }
 
 async function loadModel(source) {
@@ -129,7 +206,13 @@ async function loadModel(source) {
     ui.modelName.textContent = [info.name || modelLabel(source), info.architecture, info.nCtx && `ctx ${info.nCtx}`]
       .filter(Boolean)
       .join(' · ');
+    // The default mode follows the model (see "Mode" above).
+    baseModel = !(typeof info.chatTemplate === 'string' && info.chatTemplate.trim() !== '');
+    ui.templateInfo.textContent = baseModel
+      ? `chat template: ${templateLabel(e.chatTemplate)} (none in the file; guessed from the vocabulary)`
+      : "chat template: the file's own";
     setEngineReady(true);
+    setMode(baseModel ? 'completion' : 'chat');
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     ui.stats.textContent = `Model ready in ${secs} s${loadedFromCache ? ' (from the browser cache)' : ''}.`;
     ui.prompt.focus();
@@ -204,24 +287,37 @@ async function refreshCache() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Chat
+// Chat and text completion
 
-function addMessage(role, text) {
+/** One entry of the transcript: a user message, an answer, or a completion (prompt + continuation). */
+function addEntry(kind, text = '') {
   ui.emptyHint.hidden = true;
   const li = document.createElement('li');
-  li.className = `msg ${role}`;
+  li.className = `msg ${kind}`;
   const who = document.createElement('div');
   who.className = 'role';
-  who.textContent = role === 'user' ? 'You' : 'Model';
+  who.textContent = { user: 'You', assistant: 'Model', completion: 'Text completion' }[kind];
   const body = document.createElement('div');
   body.className = 'text';
-  body.textContent = text;
+  // Where streamed text goes: the whole body for a chat answer, the part after the prompt for a
+  // completion (the page shows the prompt and its continuation as one text).
+  let out = body;
+  if (kind === 'completion') {
+    const prompt = document.createElement('span');
+    prompt.className = 'prompt-text';
+    prompt.textContent = text;
+    out = document.createElement('span');
+    out.className = 'continuation';
+    body.append(prompt, out);
+  } else {
+    body.textContent = text;
+  }
   const meta = document.createElement('div');
   meta.className = 'meta';
   li.append(who, body, meta);
   ui.messages.append(li);
   li.scrollIntoView({ block: 'end' });
-  return { li, body, meta };
+  return { li, body, out, meta };
 }
 
 function settings() {
@@ -238,51 +334,43 @@ function setGenerating(on) {
   ui.stop.hidden = !on;
   ui.prompt.disabled = on || !engine;
   ui.load.disabled = on;
+  for (const r of ui.modeRadios) r.disabled = on;
 }
 
-async function send(text) {
-  if (!engine || genController) return;
-  clearError();
-  history.push({ role: 'user', content: text });
-  addMessage('user', text);
-  const out = addMessage('assistant', '');
-  out.li.classList.add('streaming');
+/**
+ * Streams one request into `entry` (Stop aborts it; a live chunks/s line while it runs, the
+ * engine's usage under it at the end). `start(signal)` makes the request and resolves to the
+ * chunk stream; `deltaOf(choice)` is the new text of a chunk. Returns the text generated.
+ */
+async function streamInto(entry, start, deltaOf) {
+  entry.li.classList.add('streaming');
   const controller = (genController = new AbortController());
   setGenerating(true);
   ui.stats.textContent = 'Thinking…';
-
-  const system = ui.system.value.trim();
-  const messages = system ? [{ role: 'system', content: system }, ...history] : [...history];
-  let answer = '';
+  let text = '';
   let finish = null;
   let usage = null;
   let tFirst = 0;
-  let tokens = 0;
+  let chunks = 0;
   try {
-    const stream = await engine.chat.completions.create({
-      messages,
-      stream: true,
-      ...settings(),
-      signal: controller.signal,
-    });
+    const stream = await start(controller.signal);
     for await (const chunk of stream) {
       const choice = chunk.choices?.[0];
-      const delta = choice?.delta?.content ?? '';
+      const delta = (choice && deltaOf(choice)) ?? '';
       if (delta) {
-        answer += delta;
-        out.body.textContent = answer;
-        out.li.scrollIntoView({ block: 'end' });
+        text += delta;
+        entry.out.textContent = text;
+        entry.li.scrollIntoView({ block: 'end' });
+        // A live count while streaming (about one chunk per token); the final usage under the
+        // entry has the engine's own figures.
+        chunks += 1;
+        entry.li.dataset.chunks = String(chunks);
+        if (chunks === 1) tFirst = performance.now();
+        const s = (performance.now() - tFirst) / 1000;
+        ui.stats.textContent = `Generating… ${chunks} chunks` + (s > 0.5 ? ` · ${((chunks - 1) / s).toFixed(1)}/s` : '');
       }
       if (choice?.finish_reason) finish = choice.finish_reason;
       if (chunk.usage) usage = chunk.usage;
-      // A live count while streaming (about one chunk per token); the final usage under the
-      // answer has the engine's own figures.
-      if (delta) {
-        tokens += 1;
-        if (tokens === 1) tFirst = performance.now();
-        const s = (performance.now() - tFirst) / 1000;
-        ui.stats.textContent = `Generating… ${tokens} chunks` + (s > 0.5 ? ` · ${((tokens - 1) / s).toFixed(1)}/s` : '');
-      }
     }
   } catch (err) {
     if (isAbort(err)) finish = 'abort';
@@ -292,24 +380,59 @@ async function send(text) {
     }
   } finally {
     genController = null;
-    out.li.classList.remove('streaming');
+    entry.li.classList.remove('streaming');
     setGenerating(false);
   }
+  if (!text && finish !== 'error') {
+    const note = finish === 'abort' ? '(stopped)' : '(nothing generated)';
+    entry.out.textContent = entry.out === entry.body ? note : ` ${note}`;
+  }
+  entry.meta.textContent = usageText(usage, finish);
+  entry.li.dataset.finishReason = finish ?? '';
+  ui.stats.textContent = ''; // the figures are under the entry now
+  ui.prompt.focus();
+  return text;
+}
+
+async function sendChat(text) {
+  history.push({ role: 'user', content: text });
+  addEntry('user', text);
+  const system = ui.system.value.trim();
+  const messages = system ? [{ role: 'system', content: system }, ...history] : [...history];
+  const answer = await streamInto(
+    addEntry('assistant'),
+    (signal) => engine.chat.completions.create({ messages, stream: true, ...settings(), signal }),
+    (choice) => choice.delta?.content,
+  );
   // A stopped answer stays in the conversation as far as it got, as in other chat apps.
   history.push({ role: 'assistant', content: answer });
-  if (!answer && finish !== 'error') out.body.textContent = finish === 'abort' ? '(stopped)' : '(empty answer)';
-  out.meta.textContent = usageText(usage, finish);
-  out.li.dataset.finishReason = finish ?? '';
-  ui.stats.textContent = ''; // the figures are under the answer now
-  ui.prompt.focus();
+}
+
+async function sendCompletion(prompt) {
+  // The prompt goes to the model exactly as written (no template, no trimming): a base model
+  // continues it, and the page shows the prompt followed by the continuation.
+  await streamInto(
+    addEntry('completion', prompt),
+    (signal) => engine.completions.create({ prompt, stream: true, ...settings(), signal }),
+    (choice) => choice.text,
+  );
 }
 
 ui.composer.addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const text = ui.prompt.value.trim();
-  if (!text || !engine || genController) return;
-  ui.prompt.value = '';
-  send(text);
+  if (!engine || genController) return;
+  clearError();
+  if (mode === 'chat') {
+    const text = ui.prompt.value.trim();
+    if (!text) return;
+    ui.prompt.value = '';
+    sendChat(text);
+  } else {
+    // The prompt stays in the box, to be edited and run again (e.g. at another temperature).
+    const prompt = ui.prompt.value;
+    if (!prompt.trim()) return;
+    sendCompletion(prompt);
+  }
 });
 ui.prompt.addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {

@@ -60,3 +60,10 @@ export function modelLabel(source) {
   }
   return source?.name ?? 'model';
 }
+
+/** The chat template an engine uses (engine.chatTemplate), in words: "the builtin gemma". */
+export function templateLabel(choice) {
+  if (choice?.type === 'builtin') return `the builtin ${choice.name}`;
+  if (choice?.type === 'jinja') return "the file's own";
+  return 'a builtin';
+}
