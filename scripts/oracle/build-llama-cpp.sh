@@ -13,9 +13,9 @@
 #   llama.cpp/build/bin/                      llama-completion llama-tokenize llama-bench llama-quantize
 #
 # Idempotent: each step is skipped when its output is already there; the final `cmake --build` is a
-# no-op when nothing changed. Release, CPU only, static libs, no curl, GGML_NATIVE left at its
-# default (ON: -march=native). Note that a native build on another CPU may round differently in
-# rare cases; the goldens were made on an x86-64 with AVX2/FMA/F16C (no AVX-512).
+# no-op when nothing changed. Release, CPU only, static libs, no curl. The instruction set is pinned
+# to AVX2/FMA/F16C (GGML_NATIVE off): the goldens are llama.cpp's AVX2 build, and a -march=native
+# build on a machine with AVX-512 takes other kernels that round differently.
 # A full build takes ~20 min on 2 cores.
 set -euo pipefail
 
@@ -65,7 +65,9 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DLLAMA_CURL=OFF \
     -DLLAMA_BUILD_TESTS=OFF \
     -DLLAMA_BUILD_SERVER=OFF \
-    -DBUILD_SHARED_LIBS=OFF >&2
+    -DBUILD_SHARED_LIBS=OFF \
+    -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+    -DGGML_AVX512=OFF >&2
 fi
 
 # 4. build (no-op when up to date)

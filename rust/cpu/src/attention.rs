@@ -20,7 +20,7 @@
 use crate::pool::Pool;
 use crate::{CpuError, Tensor};
 use half::f16;
-use model::backend::AttentionParams;
+use model::backend::{llama_swa_cache_cells, AttentionParams};
 use quant::float::Fmaf;
 use quant::simd::f16::{dot_f16, mad_f16, scale_f16};
 use quant::simd::tile::{self, TILE};
@@ -49,9 +49,8 @@ struct Segment {
 impl<'a> Cache<'a> {
     fn new(k: &'a [f16], v: &'a [f16], kv_dim: usize, p: &AttentionParams) -> Self {
         let n_ctx = k.len() / kv_dim;
-        // llama.cpp's sliding-window cache: n_swa + n_ubatch (512) cells, padded to 256.
         let cells = match p.window {
-            Some(w) => n_ctx.min((w + 512).next_multiple_of(256)),
+            Some(w) => llama_swa_cache_cells(w, n_ctx),
             None => n_ctx,
         };
         Cache {

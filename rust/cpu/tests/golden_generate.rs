@@ -86,6 +86,7 @@ fn check_goldens(model_path: &str, golden: &str, tolerance: f32) -> Outcome {
             max_tokens: want.len(),
             sampling: model::SamplingParams::greedy(),
             ignore_eos: false,
+            cache_prompt: false,
         };
         let stats = model.generate(&prompt_ids, &opts, &mut |_| true).unwrap();
         // llama.cpp's ids end with the end-of-generation token when it stopped there; ours stop

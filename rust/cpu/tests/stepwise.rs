@@ -19,6 +19,8 @@ fn greedy(max_tokens: usize) -> GenerateOptions {
         max_tokens,
         sampling: SamplingParams::greedy(),
         ignore_eos: true,
+        // these tests pin fresh-run equality; `longest_prefix_*` below turn it on
+        cache_prompt: false,
     }
 }
 
@@ -97,7 +99,8 @@ fn cancel_mid_chunk_leaves_the_engine_usable() {
 }
 
 /// Answers after other requests (sharing a prefix, or the same prompt again) equal a fresh
-/// engine's: only whole chunks computed exactly as a fresh evaluation would are reused.
+/// engine's with `cache_prompt` off: only whole chunks computed exactly as a fresh evaluation
+/// would are reused.
 #[test]
 fn cache_reuse_never_changes_an_answer() {
     let mut model = load();
@@ -124,4 +127,45 @@ fn cache_reuse_never_changes_an_answer() {
     let second = model.generate(&long, &greedy(12), &mut |_| true).unwrap();
     assert_eq!(second.prompt_evaluated, long.len() - 2 * PREFILL_CHUNK);
     assert_eq!(second.generated_tokens, want_long);
+}
+
+/// With `cache_prompt`, a follow-up prompt that extends what is cached evaluates only its new
+/// tokens: the earlier prompt and every reply token that went through the network (all but the
+/// last one sampled). A prompt that parts from the cache midway keeps the part before. (That the
+/// answers then equal llama.cpp's on its own cache is checked by golden_chat.rs.)
+#[test]
+fn longest_prefix_reuse_evaluates_only_new_tokens() {
+    let mut model = load();
+    let opts = GenerateOptions {
+        cache_prompt: true,
+        ..greedy(12)
+    };
+    let encode = |model: &Model<CpuBackend>, text: &str, bos: bool| {
+        model.tokenizer.encode(text, bos, false).unwrap()
+    };
+    let first = encode(&model, "the quick brown fox", true);
+    let a = model.generate(&first, &opts, &mut |_| true).unwrap();
+    assert_eq!(a.prompt_evaluated, first.len());
+    assert_eq!(a.generated_tokens.len(), 12);
+
+    let mut follow = first.clone();
+    follow.extend(&a.generated_tokens);
+    follow.extend(encode(&model, " and then the dog", false));
+    let b = model.generate(&follow, &opts, &mut |_| true).unwrap();
+    let cached = first.len() + a.generated_tokens.len() - 1;
+    assert_eq!(b.prompt_tokens - b.prompt_evaluated, cached);
+
+    // The same prompt again: only its last token (for the logits).
+    let c = model.generate(&follow, &opts, &mut |_| true).unwrap();
+    assert_eq!(c.prompt_evaluated, 1);
+
+    // Parting from the cache after the first prompt keeps exactly that much.
+    let mut other = first.clone();
+    other.extend(encode(&model, " sleeps all day long", false));
+    let d = model.generate(&other, &opts, &mut |_| true).unwrap();
+    assert_eq!(d.prompt_tokens - d.prompt_evaluated, first.len());
+
+    // Off, the same follow-up reuses no partial chunk: it is evaluated as a fresh run is.
+    let e = model.generate(&follow, &greedy(12), &mut |_| true).unwrap();
+    assert_eq!(e.prompt_evaluated, follow.len());
 }

@@ -31,6 +31,7 @@ fn greedy(n: usize) -> GenerateOptions {
             ..SamplingParams::default()
         },
         ignore_eos: true,
+        cache_prompt: false,
     }
 }
 

@@ -69,6 +69,15 @@ pub struct AttentionParams {
     pub kq_scale: f32,
 }
 
+/// Cells of llama.cpp's KV cache for a sliding-window layer: the window plus one micro-batch
+/// (`n_ubatch`, our `PREFILL_CHUNK`), padded to 256, at most the context. llama.cpp reuses these
+/// cells round-robin once they are full, so position `p` sits in cell `p % cells`; keys are
+/// visited in cell order, which the CPU backend reproduces (its cache itself holds every
+/// position), and a cache rewind must keep that layout (`Model::reusable_prefix`).
+pub fn llama_swa_cache_cells(window: usize, n_ctx: usize) -> usize {
+    n_ctx.min((window + crate::PREFILL_CHUNK).next_multiple_of(256))
+}
+
 /// Element-wise gated activations: `out = act(gate) * up`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GatedActivation {

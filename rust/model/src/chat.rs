@@ -105,20 +105,20 @@ fn render_builtin(t: BuiltinTemplate, messages: &[ChatMessage]) -> String {
     let mut out = String::new();
     match t {
         BuiltinTemplate::Gemma => {
-            // Gemma has no system role: the system text opens the first user turn.
+            // Gemma has no system role: the system texts (trimmed, joined) open the next turn that
+            // is not the model's, as llama.cpp's builtin "gemma" template does.
             let mut system = String::new();
             for m in messages {
-                match m.role.as_str() {
-                    "system" => system = format!("{}\n\n", m.content),
-                    role => {
-                        let role = if role == "assistant" { "model" } else { role };
-                        out += &format!(
-                            "<start_of_turn>{role}\n{}{}<end_of_turn>\n",
-                            std::mem::take(&mut system),
-                            m.content.trim()
-                        );
-                    }
+                if m.role == "system" {
+                    system += m.content.trim();
+                    continue;
                 }
+                let role = if m.role == "assistant" { "model" } else { m.role.as_str() };
+                out += &format!("<start_of_turn>{role}\n");
+                if !system.is_empty() && role != "model" {
+                    out += &format!("{}\n\n", std::mem::take(&mut system));
+                }
+                out += &format!("{}<end_of_turn>\n", m.content.trim());
             }
             out += "<start_of_turn>model\n";
         }

@@ -28,6 +28,12 @@ pub struct GenerateOptions {
     pub sampling: SamplingParams,
     /// Keep going past end-of-generation tokens (benchmarks).
     pub ignore_eos: bool,
+    /// Reuse the longest prefix of the prompt already in the KV cache (llama-server's
+    /// `cache_prompt`): a chat turn then evaluates only its new tokens. Off, only whole prefill
+    /// chunks computed exactly as a fresh run computes them are reused, so the output equals a
+    /// fresh run's bit for bit; on, it equals what llama.cpp gives when it evaluates the same
+    /// suffix on its own cache (the kernels' float order depends on how rows were batched).
+    pub cache_prompt: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,15 +145,15 @@ impl<B: Backend> Generation<B> {
 }
 
 impl<B: Backend> Model<B> {
-    /// Starts a request after `prompt`. Nothing is evaluated yet; the longest prefix of the prompt
-    /// already in the cache will be reused.
+    /// Starts a request after `prompt`. Nothing is evaluated yet; the part of the prompt already in
+    /// the cache that `opts.cache_prompt` allows will be reused (see `Model::reusable_prefix`).
     pub fn begin(
         &mut self,
         prompt: &[u32],
         opts: &GenerateOptions,
     ) -> Result<Generation<B>, ModelError> {
         let mut sampler = Sampler::new(opts.sampling.clone())?;
-        let prefill_start = self.reusable_prefix(prompt)?;
+        let prefill_start = self.reusable_prefix(prompt, opts.cache_prompt)?;
         for &t in prompt {
             sampler.accept(t);
         }

@@ -285,9 +285,10 @@ impl<B: Backend> Model<B> {
     }
 
     /// Makes the cache hold exactly `tokens` and returns the logits after the last one, and how
-    /// many tokens had to be evaluated.
+    /// many tokens had to be evaluated. Reuses only what a fresh evaluation would compute
+    /// identically (the numbers never depend on what ran before).
     pub fn eval(&mut self, tokens: &[u32]) -> Result<(Vec<f32>, usize), ModelError> {
-        let start = self.reusable_prefix(tokens)?;
+        let start = self.reusable_prefix(tokens, false)?;
         let mut logits = Vec::new();
         for (i, chunk) in tokens[start..].chunks(PREFILL_CHUNK).enumerate() {
             logits = self.forward_traced(chunk, start + i * PREFILL_CHUNK, None)?;
@@ -295,9 +296,14 @@ impl<B: Backend> Model<B> {
         Ok((logits, tokens.len() - start))
     }
 
-    /// Checks a prompt and returns how many of its leading tokens are already in the cache and can
-    /// be kept: whole chunks computed exactly as a fresh evaluation would (see `exact_prefix`).
-    pub(crate) fn reusable_prefix(&self, tokens: &[u32]) -> Result<usize, ModelError> {
+    /// Checks a prompt and returns how many of its leading tokens are already in the cache and
+    /// will be kept; at least one token is always left to evaluate (its logits are needed).
+    ///
+    /// - `longest` (`cache_prompt`): the whole common prefix of the cache and the prompt, as
+    ///   llama-server keeps it — unless llama.cpp could not rewind its sliding-window cache there
+    ///   (`rewind_fits_swa_cells`); then as below.
+    /// - otherwise: whole chunks computed exactly as a fresh evaluation would (`exact_prefix`).
+    pub(crate) fn reusable_prefix(&self, tokens: &[u32], longest: bool) -> Result<usize, ModelError> {
         if tokens.is_empty() {
             return Err(ModelError::EmptyPrompt);
         }
@@ -313,10 +319,22 @@ impl<B: Backend> Model<B> {
             .iter()
             .zip(tokens)
             .take_while(|(a, b)| a == b)
-            .count();
-        // Whole exact chunks only, and at least one token left to evaluate (for the logits).
-        let reusable = common.min(self.exact_prefix).min(tokens.len() - 1);
-        Ok(reusable - reusable % PREFILL_CHUNK)
+            .count()
+            .min(tokens.len() - 1);
+        if longest && self.rewind_fits_swa_cells(common) {
+            return Ok(common);
+        }
+        let exact = common.min(self.exact_prefix);
+        Ok(exact - exact % PREFILL_CHUNK)
+    }
+
+    /// Whether cutting the cache back to `keep` positions keeps llama.cpp's sliding-window cells
+    /// as our attention walks them (`swa_rewind_keeps_cells`).
+    fn rewind_fits_swa_cells(&self, keep: usize) -> bool {
+        match self.config.sliding_window {
+            Some(window) => swa_rewind_keeps_cells(window, self.n_ctx, self.cached.len(), keep),
+            None => true,
+        }
     }
 
     pub(crate) fn check_tokens(&self, tokens: &[u32]) -> Result<(), ModelError> {
@@ -327,5 +345,51 @@ impl<B: Backend> Model<B> {
             }),
             None => Ok(()),
         }
+    }
+}
+
+/// Whether llama.cpp, its cache holding positions `0..len` of a model with a sliding `window`,
+/// can cut the cache back to `keep` positions and evaluate on from there with its sliding-window
+/// cells (`llama_swa_cache_cells`) laid out as a fresh run lays them out — position `p` in cell
+/// `p % cells`, which is the key order our attention reproduces:
+/// - it frees the removed cells and goes on from the lowest freed one, which is `keep % cells`
+///   only if the removed positions `keep..len` do not cross a multiple of `cells`;
+/// - its cells hold only the latest `cells` positions, and the window of position `keep` must
+///   still be among them.
+/// (A cache that never filled its cells always fits.)
+pub(crate) fn swa_rewind_keeps_cells(window: usize, n_ctx: usize, len: usize, keep: usize) -> bool {
+    let cells = crate::backend::llama_swa_cache_cells(window, n_ctx);
+    if keep >= len || len <= cells {
+        return true;
+    }
+    let same_lap = keep / cells == (len - 1) / cells;
+    let oldest_held = len - cells;
+    let oldest_needed = (keep + 1).saturating_sub(window);
+    same_lap && oldest_needed >= oldest_held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::swa_rewind_keeps_cells as fits;
+
+    /// Gemma 3 270M: a window of 512, so 1024 cells at a 2048 context.
+    #[test]
+    fn swa_rewinds_that_keep_llama_cpp_cells() {
+        let (w, ctx) = (512, 2048);
+        // Before the cells are full, any cut works.
+        assert!(fits(w, ctx, 1000, 3));
+        assert!(fits(w, ctx, 1024, 1000));
+        // After the wrap: a short cut inside the last lap works...
+        assert!(fits(w, ctx, 1100, 1050));
+        assert!(fits(w, ctx, 1100, 1024));
+        // ...one across the wrap (position 1024 lives in cell 0) does not...
+        assert!(!fits(w, ctx, 1100, 1023));
+        // ...nor one whose window was already overwritten (keys 589.. gone, cells hold 976..).
+        assert!(!fits(w, ctx, 2000, 1100));
+        assert!(fits(w, ctx, 2000, 1500));
+        // Nothing removed: always.
+        assert!(fits(w, ctx, 1500, 1500));
+        // A context smaller than the cells: llama.cpp's cells are the context.
+        assert!(fits(w, 512, 512, 10));
     }
 }

@@ -41,6 +41,8 @@ struct JsGenerateOptions {
     repeat_last_n: Option<usize>,
     seed: Option<u32>,
     ignore_eos: Option<bool>,
+    /// Reuse the longest cached prefix (default true; see `GenerateOptions::cache_prompt`).
+    cache_prompt: Option<bool>,
 }
 
 pub fn generate_options(value: JsValue) -> JsResult<GenerateOptions> {
@@ -65,6 +67,7 @@ pub fn generate_options(value: JsValue) -> JsResult<GenerateOptions> {
         max_tokens,
         sampling,
         ignore_eos: o.ignore_eos.unwrap_or(false),
+        cache_prompt: o.cache_prompt.unwrap_or(true),
     })
 }
 

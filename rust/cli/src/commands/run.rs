@@ -75,6 +75,8 @@ fn run_on<B: model::Backend>(
         max_tokens: if n < 0 { usize::MAX } else { n as usize },
         sampling,
         ignore_eos: a.has("--ignore-eos"),
+        // one request per process: nothing is cached before it
+        cache_prompt: true,
     };
     let mut stdout = std::io::stdout().lock();
     let mut write_failed = None;
