@@ -123,11 +123,12 @@ async function checkApp(label, url, { expectWorker }) {
     const workerUrls = page.workers().map((w) => w.url());
     assert.ok(workerUrls.some(expectWorker), `${label}: the engine worker runs (workers: ${workerUrls.join(', ') || 'none'})`);
 
-    // The single-threaded build, in a worker and in the page (worker: false): the engine starts
-    // (the wasm loads before the file is read), then refuses the file.
+    // The single-threaded build, in a worker and in the page (worker: false): the engine starts,
+    // then refuses the file; the message is the Rust GGUF reader's, so the wasm module ran.
     for (const options of [{ threads: 1 }, { worker: false }]) {
       const p = await page.evaluate((o) => window.probe(o), options);
       assert.equal(p.error?.code, 'BAD_GGUF', `${label}: ${JSON.stringify(options)}: ${JSON.stringify(p.error)}`);
+      assert.match(p.error.message, /magic bytes/, `${label}: ${JSON.stringify(options)}: the wasm GGUF reader answered`);
     }
     assert.deepEqual(failures, [], `${label}: every request succeeded`);
     return requests;
