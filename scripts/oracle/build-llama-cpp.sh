@@ -35,6 +35,8 @@ mkdir -p "$sdist_dir"
 
 # 1. sdist
 if [ ! -f "$tarball" ]; then
+  # pip prepares the sdist's metadata even for a download, which needs its build backend.
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore scikit-build-core >&2
   python3 -m pip download --quiet --no-deps --no-binary :all: --no-build-isolation \
     -d "$sdist_dir" "llama-cpp-python==$version" >&2 || \
   python3 -m pip download --quiet --no-deps --no-binary :all: \
