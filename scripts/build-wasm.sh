@@ -11,8 +11,19 @@
 # Installs what it needs: the wasm32 rustup target (and a nightly toolchain with rust-src for the
 # threaded build), wasm-bindgen-cli at exactly the version of the wasm-bindgen crate in Cargo.lock
 # (they must match), and the npm packages. WASM_CHORD_THREADS=0 skips the threaded build.
+#
+# Cargo runs every time (it rebuilds only what changed: a second or two each when nothing did);
+# wasm-bindgen and wasm-opt, which take most of a minute per build, run only when their inputs
+# changed: each of the four builds keeps a content stamp (scripts/lib/fresh.sh) of the cargo
+# output .wasm, the wasm-bindgen and binaryen versions, the commands and flags below, and the
+# files it produced; it is skipped while all of those are as they were. WASM_CHORD_FORCE=1 redoes
+# every step anyway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/fresh.sh
+# The whole script is one { … } block, read by bash before it runs: editing this file while it
+# runs (a shared checkout) cannot make the running copy execute a shifted line.
+{
 
 out=packages/wasm-chord/src/wasm
 out_threads=packages/wasm-chord/src/wasm-threads
@@ -64,10 +75,51 @@ bindgen_and_opt() { # $1 = the cargo output .wasm, $2 = output folder, $3 = extr
   ls -l "$2" >&2
 }
 
+# What a bindgen + wasm-opt step depends on, as text for its stamp: the cargo output, the tools'
+# versions, and this script's commands and flags (the function bodies, so editing a flag above
+# invalidates every stamp).
+bindgen_inputs() { # $1 = the cargo output .wasm, $2 = extra wasm-opt flags
+  fresh_files "$1" node_modules/binaryen/package.json
+  echo "wasm-bindgen $(wasm-bindgen --version)"
+  echo "wasm-opt flags: $2"
+  declare -f bindgen_and_opt plain_build relaxed_twin | sha256sum
+}
+
+# The plain build of a folder: glue (.js/.d.ts, snippets/) and wasm_chord_web_bg.wasm in $2.
+# Built beside it and swapped in; the relaxed twin's module, if there, is kept (its own stamp
+# says whether it still fits this glue).
+plain_build() { # $1 = the cargo output .wasm, $2 = output folder, $3 = extra wasm-opt flags, $4 = stamp name
+  local desc tmp="$target_dir/bindgen-tmp/$4" # outside src/, where tsc would see its .d.ts
+  desc="$(bindgen_inputs "$1" "$3")"
+  if [ "${WASM_CHORD_FORCE:-0}" != 1 ] && fresh_check "$4" "$desc" $(plain_outputs "$2"); then
+    echo "== wasm-bindgen + wasm-opt: $2 (plain) is up to date" >&2
+    return
+  fi
+  fresh_forget "$4"
+  bindgen_and_opt "$1" "$tmp" "$3"
+  if [ -f "$2/wasm_chord_web_relaxed_bg.wasm" ]; then
+    mv "$2/wasm_chord_web_relaxed_bg.wasm" "$tmp/"
+  fi
+  rm -rf "$2"
+  mv "$tmp" "$2"
+  fresh_stamp "$4" "$desc" $(plain_outputs "$2")
+}
+# The files of the plain build: all of the folder but the relaxed module. A file missing since
+# the stamp was written shortens this list, so the stamp no longer matches.
+plain_outputs() { find "$1" -type f ! -name wasm_chord_web_relaxed_bg.wasm 2>/dev/null | LC_ALL=C sort; }
+
 # The relaxed-SIMD twin of a build: its module becomes wasm_chord_web_relaxed_bg.wasm in $2,
 # which must already hold the plain build's glue (it is reused: the exports are the same).
-relaxed_twin() { # $1 = the cargo output .wasm, $2 = output folder, $3 = extra wasm-opt flags
-  local tmp="$2.relaxed-tmp"
+relaxed_twin() { # $1 = the cargo output .wasm, $2 = output folder, $3 = extra wasm-opt flags, $4 = stamp name
+  local desc
+  # The plain glue is an input: the check below compared the relaxed glue with exactly that file.
+  desc="$(bindgen_inputs "$1" "--enable-relaxed-simd $3"; fresh_files "$2/wasm_chord_web.js")"
+  if [ "${WASM_CHORD_FORCE:-0}" != 1 ] && fresh_check "$4" "$desc" "$2/wasm_chord_web_relaxed_bg.wasm"; then
+    echo "== wasm-bindgen + wasm-opt: $2 (relaxed SIMD) is up to date" >&2
+    return
+  fi
+  fresh_forget "$4"
+  local tmp="$target_dir/bindgen-tmp/$4"
   bindgen_and_opt "$1" "$tmp" "--enable-relaxed-simd $3"
   if ! cmp -s "$tmp/wasm_chord_web.js" "$2/wasm_chord_web.js"; then
     echo "error: the relaxed-SIMD build's glue differs from the plain build's ($tmp)" >&2
@@ -75,19 +127,20 @@ relaxed_twin() { # $1 = the cargo output .wasm, $2 = output folder, $3 = extra w
   fi
   mv "$tmp/wasm_chord_web_bg.wasm" "$2/wasm_chord_web_relaxed_bg.wasm"
   rm -rf "$tmp"
+  fresh_stamp "$4" "$desc" "$2/wasm_chord_web_relaxed_bg.wasm"
 }
 
 echo "== cargo build (wasm32, single-threaded, release)" >&2
 # Target flags (SIMD128, getrandom's JS backend) come from .cargo/config.toml.
 cargo build --release --target wasm32-unknown-unknown -p wasm-chord-web >&2
-bindgen_and_opt "$target_dir/wasm32-unknown-unknown/release/wasm_chord_web.wasm" "$out" ""
+plain_build "$target_dir/wasm32-unknown-unknown/release/wasm_chord_web.wasm" "$out" "" wasm
 
 echo "== cargo build (wasm32, single-threaded, relaxed SIMD, release)" >&2
 # RUSTFLAGS replaces .cargo/config.toml's flags: they are repeated here with +relaxed-simd.
 RUSTFLAGS='-C target-feature=+simd128,+relaxed-simd --cfg getrandom_backend="wasm_js"' \
   CARGO_TARGET_DIR="$target_dir/wasm-relaxed" \
   cargo build --release --target wasm32-unknown-unknown -p wasm-chord-web >&2
-relaxed_twin "$target_dir/wasm-relaxed/wasm32-unknown-unknown/release/wasm_chord_web.wasm" "$out" ""
+relaxed_twin "$target_dir/wasm-relaxed/wasm32-unknown-unknown/release/wasm_chord_web.wasm" "$out" "" wasm-relaxed
 
 if [ "$threads" = 1 ]; then
   echo "== cargo build (wasm32, threads, release; nightly build-std)" >&2
@@ -109,9 +162,11 @@ if [ "$threads" = 1 ]; then
       -p wasm-chord-web --features threads >&2
     built="$dir/wasm32-unknown-unknown/release/wasm_chord_web.wasm"
     if [ "$variant" = plain ]; then
-      bindgen_and_opt "$built" "$out_threads" "--enable-threads"
+      plain_build "$built" "$out_threads" "--enable-threads" wasm-threads
     else
-      relaxed_twin "$built" "$out_threads" "--enable-threads"
+      relaxed_twin "$built" "$out_threads" "--enable-threads" wasm-threads-relaxed
     fi
   done
 fi
+exit
+}
