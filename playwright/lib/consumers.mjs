@@ -4,10 +4,12 @@
 //
 // Installs are slow on a cold npm cache and the apps rarely change, so each app's copy is kept in
 // ${WASM_CHORD_CACHE:-~/.cache/wasm-chord}/consumers/<app>-<key>/, key = hash of the tarball and
-// of the app's package.json: `npm install` runs only when either changed (older copies of the app
-// are removed then). The app's own files are copied in afresh on every run, so editing main.js or
-// a config needs no reinstall. Outside the repository on purpose: nothing there can resolve a
-// module from the repository's node_modules (where `wasm-chord` is the workspace link).
+// of the app's package.json: `npm install` runs only when either changed (then all but the most
+// recently used other copy of the app are removed). The app's own files are copied in afresh on
+// every run, so editing main.js or a config needs no reinstall. Outside the repository on
+// purpose: nothing there can resolve a module from the repository's node_modules (where
+// `wasm-chord` is the workspace link). Several test runs may share a machine (and this cache):
+// withConsumer holds a lock on the copy while it is installed, built and served.
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -56,23 +58,82 @@ function copyAppFiles(app, dest) {
   }
 }
 
-/**
- * The app's install, from the tarball: reused when the key matches, else made anew.
- * Returns { dir, installed: boolean (true when npm install ran), ms }.
- */
-export function installConsumer(app, pack) {
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+}
+
+/** A lock folder holding the owner's pid; one left by a dead process is taken over. */
+async function lock(dir, timeoutMs = 10 * 60_000) {
+  const lockDir = `${dir}.lock`;
   const t0 = Date.now();
+  for (;;) {
+    try {
+      fs.mkdirSync(lockDir);
+      fs.writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+      return () => fs.rmSync(lockDir, { recursive: true, force: true });
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    let pid = NaN;
+    try {
+      pid = Number(fs.readFileSync(path.join(lockDir, 'pid'), 'utf8'));
+    } catch {
+      // being created or removed: look again
+    }
+    if (Number.isInteger(pid) && pid > 0 && !pidAlive(pid)) fs.rmSync(lockDir, { recursive: true, force: true });
+    else if (Date.now() - t0 > timeoutMs) throw new Error(`${lockDir} is held by process ${pid}`);
+    else await sleep(250);
+  }
+}
+
+/** Older copies of `app`: the most recently used one is kept (another tarball, maybe another
+ *  run's), and none that is locked. */
+function prune(root, app, keep) {
+  const copies = fs
+    .readdirSync(root)
+    .filter((n) => n.startsWith(`${app}-`) && !n.endsWith('.lock') && path.join(root, n) !== keep)
+    .map((n) => {
+      const marker = path.join(root, n, '.wasm-chord-installed');
+      return { dir: path.join(root, n), used: fs.existsSync(marker) ? fs.statSync(marker).mtimeMs : 0 };
+    })
+    .sort((a, b) => b.used - a.used);
+  for (const { dir } of copies.slice(1)) {
+    if (!fs.existsSync(`${dir}.lock`)) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `fn({ dir, installed, ms })` on the app's install from the tarball (made when missing),
+ * holding its lock; `installed`: npm install ran now, `ms`: time to get the install.
+ */
+export async function withConsumer(app, pack, fn) {
   const appPackageJson = fs.readFileSync(path.join(CONSUMERS, app, 'package.json'));
   const key = sha256(pack.hash + sha256(appPackageJson)).slice(0, 16);
   const root = cacheDir();
+  fs.mkdirSync(root, { recursive: true });
   const dir = path.join(root, `${app}-${key}`);
+  const unlock = await lock(dir);
+  try {
+    return await fn(installConsumer(app, pack, dir));
+  } finally {
+    unlock();
+  }
+}
+
+function installConsumer(app, pack, dir) {
+  const t0 = Date.now();
   const marker = path.join(dir, '.wasm-chord-installed');
   let installed = false;
   if (!fs.existsSync(marker)) {
-    fs.mkdirSync(root, { recursive: true });
-    for (const old of fs.readdirSync(root)) {
-      if (old.startsWith(`${app}-`)) fs.rmSync(path.join(root, old), { recursive: true, force: true });
-    }
+    fs.rmSync(dir, { recursive: true, force: true }); // a half-made install
+    prune(path.dirname(dir), app, dir);
     fs.mkdirSync(dir, { recursive: true });
     copyAppFiles(app, dir);
     execFileSync(
@@ -83,6 +144,7 @@ export function installConsumer(app, pack) {
     fs.writeFileSync(marker, `${pack.hash}\n`);
     installed = true;
   }
+  fs.utimesSync(marker, new Date(), new Date()); // "recently used", for prune
   // The app's own files every time (npm install above added the tarball to the copy's
   // package.json; the fresh copy drops that line again, which changes nothing once installed).
   copyAppFiles(app, dir);

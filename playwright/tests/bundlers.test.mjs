@@ -16,7 +16,7 @@ import { startTestServer, MODEL_URL_PATH } from '../lib/server.mjs';
 import { nativeGreedy } from '../lib/native.mjs';
 import {
   packPackage,
-  installConsumer,
+  withConsumer,
   buildConsumer,
   serveOutput,
   startViteDev,
@@ -33,7 +33,6 @@ let browser;
 let pack;
 let expected;
 let packageWasm; // sha256 → path inside the package, the four modules
-const installs = new Map();
 
 before(async () => {
   modelServer = await startTestServer();
@@ -51,30 +50,26 @@ after(async () => {
   if (pack) fs.rmSync(pack.dir, { recursive: true, force: true });
 });
 
-function install(app) {
-  if (!installs.has(app)) {
-    const r = installConsumer(app, pack);
+/** Runs `fn(dir)` on the app's install from the tarball (lib/consumers.mjs: cached, locked). */
+function withApp(app, fn) {
+  return withConsumer(app, pack, (r) => {
     console.error(`  ${app}: ${r.installed ? 'npm install from the tarball' : 'cached install'} in ${r.ms} ms (${r.dir})`);
-    installs.set(app, r.dir);
-    if (!packageWasm) {
-      packageWasm = wasmByHash(path.join(r.dir, 'node_modules', 'wasm-chord', 'dist'));
-      assert.deepEqual(
-        [...packageWasm.values()].sort(),
-        [
-          'wasm-threads/wasm_chord_web_bg.wasm',
-          'wasm-threads/wasm_chord_web_relaxed_bg.wasm',
-          'wasm/wasm_chord_web_bg.wasm',
-          'wasm/wasm_chord_web_relaxed_bg.wasm',
-        ],
-        'the tarball holds four distinct wasm modules',
-      );
-    }
-  }
-  return installs.get(app);
+    packageWasm ??= wasmByHash(path.join(r.dir, 'node_modules', 'wasm-chord', 'dist'));
+    assert.deepEqual(
+      [...packageWasm.values()].sort(),
+      [
+        'wasm-threads/wasm_chord_web_bg.wasm',
+        'wasm-threads/wasm_chord_web_relaxed_bg.wasm',
+        'wasm/wasm_chord_web_bg.wasm',
+        'wasm/wasm_chord_web_relaxed_bg.wasm',
+      ],
+      'the tarball holds four distinct wasm modules',
+    );
+    return fn(r.dir);
+  });
 }
 
-function build(app) {
-  const dir = install(app);
+function build(app, dir) {
   const r = buildConsumer(dir);
   console.error(`  ${app}: npm run build in ${r.ms} ms`);
   const out = path.join(dir, 'dist');
@@ -142,57 +137,56 @@ async function checkApp(label, url, { expectWorker }) {
 
 const workerPath = (re) => (u) => re.test(new URL(u).pathname);
 
-test('vite build: zero config', async () => {
-  const out = build('vite');
-  const server = await serveOutput(out);
-  try {
-    // Vite bundles the worker (one IIFE file by default) into assets/.
-    await checkApp('vite build', `${server.url}/index.html`, { expectWorker: workerPath(/^\/assets\/worker-[\w-]+\.js$/) });
-  } finally {
-    await server.close();
-  }
-});
+test('vite build: zero config', () =>
+  withApp('vite', async (dir) => {
+    const server = await serveOutput(build('vite', dir));
+    try {
+      // Vite bundles the worker (one IIFE file by default) into assets/.
+      await checkApp('vite build', `${server.url}/index.html`, { expectWorker: workerPath(/^\/assets\/worker-[\w-]+\.js$/) });
+    } finally {
+      await server.close();
+    }
+  }));
 
-test('vite dev server: zero config (the pre-bundled package finds its own files)', async () => {
-  const dir = install('vite');
-  // A fresh pre-bundle, as on a user's first `vite` run.
-  fs.rmSync(path.join(dir, 'node_modules', '.vite'), { recursive: true, force: true });
-  const vite = await startViteDev(dir, modelServer.url);
-  try {
-    const requests = await checkApp('vite dev', `${vite.url}/`, {
-      expectWorker: workerPath(/^\/node_modules\/wasm-chord\/dist\/worker\.js$/),
-    });
-    // The package really went through the optimizer (what breaks relative URLs).
-    assert.ok(
-      requests.some((u) => new URL(u).pathname === '/node_modules/.vite/deps/wasm-chord.js'),
-      'wasm-chord was served pre-bundled from node_modules/.vite/deps/',
-    );
-  } finally {
-    await vite.close();
-  }
-});
+test('vite dev server: zero config (the pre-bundled package finds its own files)', () =>
+  withApp('vite', async (dir) => {
+    // A fresh pre-bundle, as on a user's first `vite` run.
+    fs.rmSync(path.join(dir, 'node_modules', '.vite'), { recursive: true, force: true });
+    const vite = await startViteDev(dir, modelServer.url);
+    try {
+      const requests = await checkApp('vite dev', `${vite.url}/`, {
+        expectWorker: workerPath(/^\/node_modules\/wasm-chord\/dist\/worker\.js$/),
+      });
+      // The package really went through the optimizer (what breaks relative URLs).
+      assert.ok(
+        requests.some((u) => new URL(u).pathname === '/node_modules/.vite/deps/wasm-chord.js'),
+        'wasm-chord was served pre-bundled from node_modules/.vite/deps/',
+      );
+    } finally {
+      await vite.close();
+    }
+  }));
 
-test('webpack 5: zero config', async () => {
-  const out = build('webpack');
-  // webpack turns the module worker into a classic one with a numbered chunk name.
-  const server = await serveOutput(out);
-  try {
-    await checkApp('webpack', `${server.url}/index.html`, { expectWorker: workerPath(/^\/[\w-]+\.js$/) });
-  } finally {
-    await server.close();
-  }
-  // Nothing of the package is reached outside the output at run time: it was all emitted.
-  assert.ok(!listFiles(out).some((f) => f.includes('wasm-chord')), 'no copy of the package in the output');
-});
+test('webpack 5: zero config', () =>
+  withApp('webpack', async (dir) => {
+    const out = build('webpack', dir);
+    const server = await serveOutput(out);
+    try {
+      // webpack turns the module worker into a classic one with a numbered chunk name.
+      await checkApp('webpack', `${server.url}/index.html`, { expectWorker: workerPath(/^\/[\w-]+\.js$/) });
+    } finally {
+      await server.close();
+    }
+    // Nothing of the package is reached outside the output at run time: it was all emitted.
+    assert.ok(!listFiles(out).some((f) => f.includes('wasm-chord')), 'no copy of the package in the output');
+  }));
 
-test('esbuild: dist/ copied next to the bundle, assetBase', async () => {
-  const out = build('esbuild');
-  const server = await serveOutput(out);
-  try {
-    await checkApp('esbuild', `${server.url}/index.html`, {
-      expectWorker: workerPath(/^\/wasm-chord\/worker\.js$/),
-    });
-  } finally {
-    await server.close();
-  }
-});
+test('esbuild: dist/ copied next to the bundle, assetBase', () =>
+  withApp('esbuild', async (dir) => {
+    const server = await serveOutput(build('esbuild', dir));
+    try {
+      await checkApp('esbuild', `${server.url}/index.html`, { expectWorker: workerPath(/^\/wasm-chord\/worker\.js$/) });
+    } finally {
+      await server.close();
+    }
+  }));
