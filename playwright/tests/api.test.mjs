@@ -92,11 +92,14 @@ test('chat.completions.create, streamed greedy, first request: same text as the 
   await assertSameText(page, r.text, expected, 'chat.completions.create');
 });
 
-// From here on requests share a prefix (at least BOS) with an earlier one, so the engine reuses
-// part of its KV cache: the text must still be exactly what a fresh run gives.
+// From here on requests share a prefix with an earlier one. With the default prompt caching the
+// engine would reuse it (evaluating only the rest, in other batches than a fresh run, so the last
+// bits may differ); `cache_prompt: false` reuses only what a fresh run computes identically, so
+// the text must be exactly the fresh run's. (Prompt caching itself: the Node integration test and
+// rust/cpu/tests/golden_chat.rs.)
 test('completions.create, greedy, after another request: same text as the native CLI', async () => {
   const expected = nativeGreedy(server.modelFile, TEXT_PROMPT, N);
-  const r = ok(await h(page, 'complete', { prompt: TEXT_PROMPT, max_tokens: N, temperature: 0 }), 'completion');
+  const r = ok(await h(page, 'complete', { prompt: TEXT_PROMPT, max_tokens: N, temperature: 0, cache_prompt: false }), 'completion');
   assert.equal(r.object, 'text_completion');
   await assertSameText(page, r.choices[0].text, expected, 'completions.create');
   assert.equal(r.choices[0].finish_reason, 'length');
@@ -115,7 +118,10 @@ test('abort mid-decode ends with finish_reason abort; the engine then answers co
     `${last.usage.completion_tokens} tokens before the abort`);
   assert.ok(expected.startsWith(r.text), `aborted text ${JSON.stringify(r.text)} is a prefix of the greedy text`);
   // Same request again on the same engine (its KV cache kept from the aborted run).
-  const again = ok(await h(page, 'complete', { prompt: TEXT_PROMPT, max_tokens: N, temperature: 0 }), 'after abort');
+  const again = ok(
+    await h(page, 'complete', { prompt: TEXT_PROMPT, max_tokens: N, temperature: 0, cache_prompt: false }),
+    'after abort',
+  );
   await assertSameText(page, again.choices[0].text, expected, 'completion after an abort');
 });
 

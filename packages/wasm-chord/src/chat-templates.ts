@@ -87,17 +87,21 @@ function renderBuiltin(name: BuiltinChatTemplate, messages: readonly TemplateMes
   let out = '';
   switch (name) {
     case 'gemma': {
-      // Gemma has no system role: the system text opens the next user turn (as llama.cpp and the
-      // Rust CLI do). The system text is kept verbatim, turn contents are trimmed.
+      // Gemma has no system role: the system texts (trimmed, joined) open the next turn that is
+      // not the model's, as in llama.cpp's builtin "gemma" and the Rust CLI; contents are trimmed.
       let system = '';
       for (const m of messages) {
         if (m.role === 'system') {
-          system = `${m.content}\n\n`;
+          system += m.content.trim();
           continue;
         }
         const role = m.role === 'assistant' ? 'model' : m.role;
-        out += `<start_of_turn>${role}\n${system}${m.content.trim()}<end_of_turn>\n`;
-        system = '';
+        out += `<start_of_turn>${role}\n`;
+        if (system !== '' && role !== 'model') {
+          out += `${system}\n\n`;
+          system = '';
+        }
+        out += `${m.content.trim()}<end_of_turn>\n`;
       }
       return out + '<start_of_turn>model\n';
     }

@@ -167,7 +167,8 @@ export class EngineCore implements CoreClient {
       const room = this.nCtx - ids.length;
       if (room <= 0) {
         throw new PromptTooLongError(
-          `the prompt has ${ids.length} tokens; the context holds ${this.nCtx} (load with a larger nCtx)`,
+          `the prompt has ${ids.length} tokens; the context holds ${this.nCtx}: shorten it (in a chat: drop ` +
+            `old messages or start a new conversation) or load the model with a larger nCtx`,
         );
       }
       const s = req.sampling;
@@ -181,6 +182,7 @@ export class EngineCore implements CoreClient {
         ...(s.repetitionPenalty !== undefined && { repetitionPenalty: s.repetitionPenalty }),
         ...(s.seed !== undefined && { seed: s.seed }),
         ...(s.ignoreEos !== undefined && { ignoreEos: s.ignoreEos }),
+        ...(s.cachePrompt !== undefined && { cachePrompt: s.cachePrompt }),
       };
       checkAborted(signal, 'the request was');
       engine.begin(ids, options);

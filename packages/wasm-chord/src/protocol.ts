@@ -48,6 +48,8 @@ export interface CoreSampling {
   repetitionPenalty?: number;
   seed?: number;
   ignoreEos?: boolean;
+  /** Default true: reuse the longest cached prefix of the prompt. */
+  cachePrompt?: boolean;
 }
 
 export interface CoreGenerateRequest {

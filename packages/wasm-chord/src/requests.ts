@@ -63,6 +63,10 @@ export function validateSampling(req: SamplingOptions): { sampling: CoreSampling
     if (typeof r.ignore_eos !== 'boolean') fail('ignore_eos', 'expected a boolean');
     sampling.ignoreEos = r.ignore_eos;
   }
+  if (r.cache_prompt !== undefined && r.cache_prompt !== null) {
+    if (typeof r.cache_prompt !== 'boolean') fail('cache_prompt', 'expected a boolean');
+    sampling.cachePrompt = r.cache_prompt;
+  }
   for (const field of ['frequency_penalty', 'presence_penalty'] as const) {
     const v = optNumber(r, field, () => true, 'a number');
     if (v !== undefined && v !== 0) fail(field, 'not supported (use repetition_penalty)');

@@ -98,6 +98,12 @@ export interface SamplingOptions {
   /** Up to 16 strings; the text ends before the first one (which is not included). */
   stop?: string | string[] | null;
   ignore_eos?: boolean | null;
+  /** Reuse the longest prefix of this prompt that the engine's KV cache already holds (default
+   *  true, as llama-server's `cache_prompt`): turn N of a chat evaluates only its new tokens.
+   *  false: only whole 512-token chunks that a fresh run computes identically are reused, so the
+   *  output equals a fresh engine's bit for bit (with reuse it can differ in the last bits: the
+   *  cached keys were computed in other batches; llama.cpp's server behaves the same). */
+  cache_prompt?: boolean | null;
   /** Aborting ends the generation early with finish_reason 'abort' (the text so far is kept);
    *  aborting before the generation started (while queued) rejects with AbortError. */
   signal?: AbortSignal;

@@ -53,6 +53,7 @@ export interface WasmGenerateOptions {
   repeatLastN?: number;
   seed?: number;
   ignoreEos?: boolean;
+  cachePrompt?: boolean;
 }
 
 export interface WasmUsage {

@@ -79,7 +79,8 @@ test('tokenize equals the CLI (BOS, special tokens parsed) and detokenize invert
 for (const prompt of ['The capital of France is', 'Once upon a time']) {
   test(`greedy completion equals the CLI: ${JSON.stringify(prompt)}`, async () => {
     const expected = cliRun(prompt);
-    const res = await engine.completions.create({ prompt, max_tokens: 16, temperature: 0 });
+    // cache_prompt: false: the text of a fresh run whatever ran before (see the chat test below).
+    const res = await engine.completions.create({ prompt, max_tokens: 16, temperature: 0, cache_prompt: false });
     assert.equal(res.object, 'text_completion');
     assert.equal(res.choices[0].text, expected);
     assert.ok(res.usage.completion_tokens <= 16);
@@ -89,8 +90,9 @@ for (const prompt of ['The capital of France is', 'Once upon a time']) {
 
 test('streamed greedy text equals the non-streamed text; the last chunk has usage', async () => {
   const prompt = 'The capital of France is';
-  const whole = await engine.completions.create({ prompt, max_tokens: 16, temperature: 0 });
-  const stream = await engine.completions.create({ prompt, max_tokens: 16, temperature: 0, stream: true });
+  const fresh = { prompt, max_tokens: 16, temperature: 0, cache_prompt: false };
+  const whole = await engine.completions.create(fresh);
+  const stream = await engine.completions.create({ ...fresh, stream: true });
   let text = '';
   let last;
   for await (const chunk of stream) {
@@ -100,9 +102,12 @@ test('streamed greedy text equals the non-streamed text; the last chunk has usag
   assert.equal(text, whole.choices[0].text);
   assert.equal(last.choices[0].finish_reason, whole.choices[0].finish_reason);
   assert.equal(last.usage.completion_tokens, whole.usage.completion_tokens);
-  // The KV cache is reused only in whole 512-token chunks (anything finer could change the
+  // cache_prompt: false reuses only whole 512-token chunks (anything finer could change the
   // numbers), so this short prompt is evaluated again in full.
   assert.equal(last.usage.prompt_tokens_details.cached_tokens, 0);
+  // By default the same prompt again is reused up to its last token.
+  const again = await engine.completions.create({ prompt, max_tokens: 1, temperature: 0 });
+  assert.equal(again.usage.prompt_tokens_details.cached_tokens, again.usage.prompt_tokens - 1);
 });
 
 test('chat completion: the Gemma builtin prompt tokenizes as the CLI does, and generates as that prompt', async () => {
@@ -119,8 +124,8 @@ test('chat completion: the Gemma builtin prompt tokenizes as the CLI does, and g
   assert.deepEqual(await engine.tokenize(prompt, { addSpecial: true, parseSpecial: true }), cliTokenize(prompt));
   // (Greedy text is compared with the CLI on the plain prompts above; a chat answer can hinge on a
   // near-tie between two tokens, which native and wasm float kernels may break differently.)
-  const chat = await engine.chat.completions.create({ messages, max_tokens: 8, temperature: 0 });
-  const raw = await engine.completions.create({ prompt, max_tokens: 8, temperature: 0 });
+  const chat = await engine.chat.completions.create({ messages, max_tokens: 8, temperature: 0, cache_prompt: false });
+  const raw = await engine.completions.create({ prompt, max_tokens: 8, temperature: 0, cache_prompt: false });
   assert.equal(chat.object, 'chat.completion');
   assert.equal(chat.choices[0].message.role, 'assistant');
   assert.equal(chat.choices[0].message.content, raw.choices[0].text);
@@ -134,7 +139,7 @@ test('stop string: the text ends before it, finish_reason stop', async () => {
   const words = full.trim().split(/\s+/);
   if (words.length < 3) return; // nothing to cut: the continuation is too short
   const stop = words[1];
-  const res = await engine.completions.create({ prompt, max_tokens: 16, temperature: 0, stop });
+  const res = await engine.completions.create({ prompt, max_tokens: 16, temperature: 0, stop, cache_prompt: false });
   assert.equal(res.choices[0].text, full.slice(0, full.indexOf(stop)));
   assert.equal(res.choices[0].finish_reason, 'stop');
 });
@@ -158,8 +163,47 @@ test('abort mid-stream: finish_reason abort, and the next request is unaffected'
   assert.equal(finish, 'abort');
   assert.ok(pieces < 200);
   const expected = cliRun('The capital of France is');
-  const res = await engine.completions.create({ prompt: 'The capital of France is', max_tokens: 16, temperature: 0 });
+  const res = await engine.completions.create({
+    prompt: 'The capital of France is',
+    max_tokens: 16,
+    temperature: 0,
+    cache_prompt: false,
+  });
   assert.equal(res.choices[0].text, expected);
+});
+
+test('a chat reuses the cached conversation: turn N evaluates only its new tokens; replies equal `wasm-chord chat`', async () => {
+  const users = ['Hi! What is the capital of France?', 'And what is it famous for?', 'Name one museum there.'];
+  // The CLI plays the same conversation from stdin (one line per turn); each reply ends with a newline.
+  const cli = execFileSync(CLI, ['chat', '-m', MODEL, '-n', '12', '--temp', '0'], {
+    input: users.join('\n') + '\n',
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const play = async (cachePrompt) => {
+    const messages = [];
+    const turns = [];
+    for (const content of users) {
+      messages.push({ role: 'user', content });
+      const res = await engine.chat.completions.create({ messages, max_tokens: 12, temperature: 0, cache_prompt: cachePrompt });
+      const reply = res.choices[0].message.content;
+      messages.push({ role: 'assistant', content: reply });
+      turns.push({ reply, usage: res.usage });
+    }
+    return turns;
+  };
+  const cached = await play(true);
+  assert.equal(cached.map((t) => `${t.reply}\n`).join(''), cli);
+  for (let i = 1; i < cached.length; i++) {
+    const { prompt_tokens, prompt_tokens_details } = cached[i].usage;
+    // Everything up to the new turn is reused: the earlier prompt and the reply that went through
+    // the network; only the turn markers and the new message are evaluated.
+    assert.ok(prompt_tokens_details.cached_tokens >= cached[i - 1].usage.prompt_tokens, `turn ${i} reused the previous prompt`);
+    assert.ok(prompt_tokens - prompt_tokens_details.cached_tokens < 40, `turn ${i} evaluated only its new tokens`);
+  }
+  // cache_prompt: false evaluates every turn whole (these prompts are shorter than one 512-token chunk).
+  const fresh = await play(false);
+  for (const t of fresh) assert.equal(t.usage.prompt_tokens_details.cached_tokens, 0);
 });
 
 test('a prompt longer than the context: PROMPT_TOO_LONG', async () => {

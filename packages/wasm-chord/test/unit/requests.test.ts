@@ -16,6 +16,7 @@ test('sampling: OpenAI names map to the core options; nulls mean default', () =>
     repetition_penalty: 1.1,
     seed: 42,
     ignore_eos: true,
+    cache_prompt: false,
     stop: 'END',
     model: 'whatever',
   });
@@ -28,6 +29,7 @@ test('sampling: OpenAI names map to the core options; nulls mean default', () =>
     repetitionPenalty: 1.1,
     seed: 42,
     ignoreEos: true,
+    cachePrompt: false,
   });
   assert.deepEqual(r.stop, ['END']);
   assert.deepEqual(validateSampling({ temperature: null, stop: null }), { sampling: {}, stop: [] });
@@ -49,6 +51,7 @@ test('sampling: out-of-range values name the field', () => {
   bad(() => validateSampling({ stop: 5 as unknown as string }), /^stop/);
   bad(() => validateSampling({ stop: Array(17).fill('x') }), /^stop/);
   bad(() => validateSampling({ ignore_eos: 'yes' as unknown as boolean }), /^ignore_eos/);
+  bad(() => validateSampling({ cache_prompt: 1 as unknown as boolean }), /^cache_prompt/);
   bad(() => validateSampling({ frequency_penalty: 0.5 } as object), /^frequency_penalty/);
   bad(() => validateSampling({ temperature: '0.5' as unknown as number }), /^temperature/);
 });
