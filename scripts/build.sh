@@ -8,4 +8,4 @@ echo "== cargo build --release (native CLI)" >&2
 cargo build --release -p wasm-chord-cli >&2
 bash scripts/build-wasm.sh
 echo "== packages/wasm-chord" >&2
-npm run build -w packages/wasm-chord >&2
+bash scripts/build-package.sh >&2

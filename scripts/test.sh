@@ -29,7 +29,7 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 case "$target_dir" in /*) ;; *) target_dir="$PWD/$target_dir" ;; esac
 export WASM_CHORD_CLI="$target_dir/release/wasm-chord"
 bash scripts/build-wasm.sh
-npm run build -w packages/wasm-chord
+bash scripts/build-package.sh
 
 echo "== npm package: TypeScript units, Node, Deno"
 npm test -w packages/wasm-chord
