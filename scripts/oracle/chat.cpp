@@ -25,6 +25,7 @@
 //   chat -m MODEL --template NAME [--system TEXT] -u TEXT [-u TEXT ...] [-n 32] [-t 2] [-c 2048]
 
 #include "llama.h"
+#include "oracle.h"
 
 #include <cmath>
 #include <cstdio>
@@ -34,26 +35,6 @@
 
 static void log_cb(enum ggml_log_level level, const char * text, void * /*user_data*/) {
     if (level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
-}
-
-static std::string hex(const std::string & s) {
-    static const char * digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : s) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
-static std::string piece(const llama_vocab * vocab, llama_token id) {
-    std::vector<char> buf(64);
-    int n = llama_token_to_piece(vocab, id, buf.data(), (int) buf.size(), 0, /*special=*/false);
-    if (n < 0) {
-        buf.resize(-n);
-        n = llama_token_to_piece(vocab, id, buf.data(), (int) buf.size(), 0, false);
-    }
-    return std::string(buf.data(), n);
 }
 
 static std::vector<llama_token> tokenize(const llama_vocab * vocab, const std::string & text) {
@@ -84,12 +65,6 @@ static std::string render(const char * tmpl, const std::vector<Message> & messag
         exit(1);
     }
     return std::string(buf.data(), n);
-}
-
-static void print_ids(const char * key, const std::vector<llama_token> & ids) {
-    printf("\"%s\":[", key);
-    for (size_t i = 0; i < ids.size(); i++) printf("%s%d", i ? "," : "", ids[i]);
-    printf("]");
 }
 
 static void usage() {
@@ -156,17 +131,10 @@ int main(int argc, char ** argv) {
         std::vector<float> gaps;
         std::string stop = "length", reply;
         for (int step = 0; step < n_predict; step++) {
-            const float * logits = llama_get_logits_ith(ctx, -1);
-            int best = 0;  // argmax; ties go to the lowest id
-            for (int i = 1; i < n_vocab; i++) {
-                if (logits[i] > logits[best]) best = i;
-            }
-            float second = -INFINITY;
-            for (int i = 0; i < n_vocab; i++) {
-                if (i != best && logits[i] > second) second = logits[i];
-            }
+            const Pick pick = greedy_pick(ctx, n_vocab);
+            const int best = pick.id;
             ids.push_back(best);
-            gaps.push_back(logits[best] - second);
+            gaps.push_back(pick.gap);
             if (llama_vocab_is_eog(vocab, best)) { stop = "eog"; break; }
             reply += piece(vocab, best);
             llama_token tok = best;
@@ -184,11 +152,9 @@ int main(int argc, char ** argv) {
         print_ids("prompt_ids", prompt);
         printf(",\"reused\":%zu,", reused);
         print_ids("ids", ids);
-        printf(",\"pieces_hex\":[");
-        for (size_t i = 0; i < ids.size(); i++) printf("%s\"%s\"", i ? "," : "", hex(piece(vocab, ids[i])).c_str());
-        printf("],\"gaps\":[");
-        for (size_t i = 0; i < gaps.size(); i++) printf("%s%.6g", i ? "," : "", gaps[i]);
-        printf("],\"stop\":\"%s\"}\n", stop.c_str());
+        printf(",");
+        print_pieces_and_gaps(vocab, ids, gaps);
+        printf(",\"stop\":\"%s\"}\n", stop.c_str());
         fflush(stdout);
     }
 

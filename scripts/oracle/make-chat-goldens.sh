@@ -11,15 +11,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="${WASM_CHORD_CACHE:-$HOME/.cache/wasm-chord}"
 bash "$root/scripts/oracle/build-llama-cpp.sh" >/dev/null
-src="$cache/llama.cpp"
-chat="$cache/oracle/chat"
-mkdir -p "$cache/oracle"
-if [ ! -x "$chat" ] || [ "$root/scripts/oracle/chat.cpp" -nt "$chat" ] || [ "$src/build/src/libllama.a" -nt "$chat" ]; then
-  c++ -O2 -std=c++17 "$root/scripts/oracle/chat.cpp" \
-    -I"$src/include" -I"$src/ggml/include" \
-    "$src/build/src/libllama.a" "$src/build/ggml/src/libggml.a" \
-    "$src/build/ggml/src/libggml-cpu.a" "$src/build/ggml/src/libggml-base.a" \
-    -fopenmp -lpthread -ldl -o "$chat"
-fi
+. "$root/scripts/oracle/lib.sh"
+chat="$(build_oracle_program chat)"
 python3 "$root/scripts/oracle/make-chat-goldens.py" --chat "$chat" \
   --model "$(bash "$root/scripts/test-model.sh")" --out "$root/tests/golden/chat/gemma3.jsonl"

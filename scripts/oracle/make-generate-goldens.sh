@@ -10,18 +10,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cache="${WASM_CHORD_CACHE:-$HOME/.cache/wasm-chord}"
 bin="$(bash "$root/scripts/oracle/build-llama-cpp.sh")"
-src="$cache/llama.cpp"
-greedy="$cache/oracle/greedy"
-mkdir -p "$cache/oracle"
-
-# Build line for the greedy oracle: our own scripts/oracle/greedy.cpp against the static libs above.
-if [ ! -x "$greedy" ] || [ "$root/scripts/oracle/greedy.cpp" -nt "$greedy" ] || [ "$src/build/src/libllama.a" -nt "$greedy" ]; then
-  c++ -O2 -std=c++17 "$root/scripts/oracle/greedy.cpp" \
-    -I"$src/include" -I"$src/ggml/include" \
-    "$src/build/src/libllama.a" "$src/build/ggml/src/libggml.a" \
-    "$src/build/ggml/src/libggml-cpu.a" "$src/build/ggml/src/libggml-base.a" \
-    -fopenmp -lpthread -ldl -o "$greedy"
-fi
+. "$root/scripts/oracle/lib.sh"
+greedy="$(build_oracle_program greedy)"
 
 llama_models="$(python3 "$root/tests/models/make_llama.py" --list)"
 sets=("$@")
