@@ -22,6 +22,7 @@ use crate::{CpuError, Tensor};
 use half::f16;
 use model::backend::{llama_swa_cache_cells, AttentionParams};
 use quant::float::Fmaf;
+use quant::math;
 use quant::simd::f16::{dot_f16, mad_f16, scale_f16};
 use quant::simd::tile::{self, TILE};
 use std::ops::RangeInclusive;
@@ -224,11 +225,11 @@ impl OneRow {
             let score = dot_f16(cache.key(j, kv_head), &self.q16) * scale;
             let (mut ms, mut vs) = (1.0f32, 1.0f32);
             if score > m {
-                ms = (m - score).exp();
+                ms = math::expf(m - score);
                 m = score;
                 scale_f16(&mut self.acc16, ms);
             } else {
-                vs = (score - m).exp();
+                vs = math::expf(score - m);
             }
             // ggml_vec_mad_f16: one fused multiply-add, rounded to f16.
             mad_f16(&mut self.acc16, cache.value(j, kv_head), vs);
@@ -300,7 +301,7 @@ fn attend_split_kv(
                 continue;
             }
             let new_max = max.max(c_max);
-            let (scale_old, scale_new) = ((max - new_max).exp(), (c_max - new_max).exp());
+            let (scale_old, scale_new) = (math::expf(max - new_max), math::expf(c_max - new_max));
             // GCC's contraction in llama.cpp's build: a·s_old + (b·s_new), fused.
             for (a, &v) in acc.iter_mut().zip(values) {
                 *a = a.fmaf(scale_old, v * scale_new);
@@ -371,7 +372,7 @@ fn attend_tiled(q: &Tensor, cache: &Cache, p: &AttentionParams, rows: Rows, out:
                     let tile_max = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
                     let new_max = max[state].max(tile_max);
                     if new_max > max[state] {
-                        let ms = (max[state] - new_max).exp();
+                        let ms = math::expf(max[state] - new_max);
                         acc.iter_mut().for_each(|a| *a *= ms);
                         sum[state] *= ms;
                     }

@@ -123,6 +123,8 @@ pub struct CpuBackend {
     scratch: matmul::Scratch,
     /// Where the forward pass is relative to the last layer's attention (see `matmul`).
     last_layer: LastLayer,
+    /// cos/sin tables of recent rope calls (every layer ropes the same positions).
+    rope_tables: ops::RopeTables,
 }
 
 /// llama.cpp drops every row but the output row right after the last layer's attention output
@@ -155,6 +157,7 @@ impl CpuBackend {
             cache: None,
             scratch: matmul::Scratch::default(),
             last_layer: LastLayer::Before,
+            rope_tables: ops::RopeTables::default(),
         }
     }
 
@@ -330,16 +333,15 @@ impl Backend for CpuBackend {
             });
         }
         let cols = x.cols;
-        let mut cos_sin = buffers::take(p.n_rot);
+        let tables = &mut self.rope_tables;
         quant::float::with_hardware_fma(|| {
-            for (t, row) in x.data.chunks_mut(cols).enumerate() {
-                ops::rope_cache((pos0 + t) as f32, p, ff, &mut cos_sin);
+            let cos_sin = tables.get(pos0, x.rows, p, ff);
+            for (row, cos_sin) in x.data.chunks_mut(cols).zip(cos_sin.chunks(p.n_rot.max(1))) {
                 for head in row.chunks_mut(p.head_dim) {
-                    ops::rope_apply(head, p, &cos_sin);
+                    ops::rope_apply(head, p, cos_sin);
                 }
             }
         });
-        buffers::give(cos_sin);
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 
 use model::backend::{RopeParams, RopeStyle};
 use quant::float::Fmaf;
+use quant::math;
 use std::sync::OnceLock;
 
 /// RMS norm in place: `x * w / sqrt(mean(x²) + eps)`. The sum of squares is accumulated in f64,
@@ -17,16 +18,77 @@ pub fn rms_norm(x: &mut [f32], w: &[f32], eps: f32) {
 /// cos/sin pairs for one position: `cos_sin[2i] = cos θᵢ, cos_sin[2i+1] = sin θᵢ` with
 /// θᵢ = scale · pos · base^(−2i/n_rot) / factorᵢ. The angle is advanced by repeated
 /// multiplication in f32 exactly as ggml's rope cache does (a closed-form pow differs in the
-/// last bits, which is enough to flip a near-tie in greedy decoding).
+/// last bits, which is enough to flip a near-tie in greedy decoding); sin, cos and pow are
+/// glibc's on every build (`quant::math`: the wasm builds' own libm differs in the last bit).
 pub fn rope_cache(pos: f32, p: &RopeParams, freq_factors: Option<&[f32]>, cos_sin: &mut [f32]) {
-    let theta_scale = p.freq_base.powf(-2.0 / p.n_rot as f32);
+    let theta_scale = math::powf(p.freq_base, -2.0 / p.n_rot as f32);
     let mut theta = pos;
     for i in 0..p.n_rot / 2 {
         let ff = freq_factors.map_or(1.0, |f| f[i]);
         let t = p.freq_scale * (theta / ff);
-        cos_sin[2 * i] = t.cos();
-        cos_sin[2 * i + 1] = t.sin();
+        cos_sin[2 * i] = math::cosf(t);
+        cos_sin[2 * i + 1] = math::sinf(t);
         theta *= theta_scale;
+    }
+}
+
+/// The cos/sin tables ([`rope_cache`]) of the last few rope calls: a forward pass ropes q and k
+/// of every layer at the same positions with one or two parameter sets (Gemma: local and global
+/// bases), so the tables are made once per pass instead of 2 × n_layer times (the sin/cos are
+/// glibc's algorithms, in software FMA on wasm: about 0.1 µs each there).
+#[derive(Default)]
+pub struct RopeTables {
+    tables: Vec<(RopeKey, Vec<f32>)>,
+}
+
+#[derive(PartialEq)]
+struct RopeKey {
+    pos0: usize,
+    rows: usize,
+    n_rot: usize,
+    freq_base: u32,
+    freq_scale: u32,
+    freq_factors: Option<Vec<u32>>,
+}
+
+/// Tables kept (the most recently made ones).
+const ROPE_TABLES_KEPT: usize = 4;
+
+impl RopeTables {
+    /// `rows` tables of `n_rot` floats (positions `pos0..pos0 + rows`), made if not kept.
+    pub fn get(
+        &mut self,
+        pos0: usize,
+        rows: usize,
+        p: &RopeParams,
+        freq_factors: Option<&[f32]>,
+    ) -> &[f32] {
+        let key = RopeKey {
+            pos0,
+            rows,
+            n_rot: p.n_rot,
+            freq_base: p.freq_base.to_bits(),
+            freq_scale: p.freq_scale.to_bits(),
+            freq_factors: freq_factors.map(|f| f.iter().map(|v| v.to_bits()).collect()),
+        };
+        let i = match self.tables.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let mut t = if self.tables.len() >= ROPE_TABLES_KEPT {
+                    self.tables.remove(0).1
+                } else {
+                    Vec::new()
+                };
+                t.clear();
+                t.resize(rows * p.n_rot, 0.0);
+                for (r, cs) in t.chunks_exact_mut(p.n_rot.max(1)).enumerate() {
+                    rope_cache((pos0 + r) as f32, p, freq_factors, cs);
+                }
+                self.tables.push((key, t));
+                self.tables.len() - 1
+            }
+        };
+        &self.tables[i].1
     }
 }
 
@@ -49,7 +111,7 @@ pub fn rope_apply(head: &mut [f32], p: &RopeParams, cos_sin: &[f32]) {
 }
 
 pub fn silu(x: f32) -> f32 {
-    x / (1.0 + (-x).exp())
+    x / (1.0 + math::expf(-x))
 }
 
 /// tanh-approximated GELU. ggml evaluates it through a table indexed by the f16 rounding of x
@@ -94,6 +156,36 @@ mod tests {
         rms_norm(&mut x, &[1.0, 2.0], 0.0);
         let s = 1.0 / (12.5f32).sqrt();
         assert_eq!(x, [3.0 * s, 8.0 * s]);
+    }
+
+    #[test]
+    fn rope_tables_are_rope_cache_rows_for_each_parameter_set() {
+        let p = |freq_base, n_rot| RopeParams {
+            style: RopeStyle::Neox,
+            head_dim: 8,
+            n_rot,
+            freq_base,
+            freq_scale: 1.0,
+        };
+        let ff = [1.0f32, 2.0, 4.0];
+        let mut tables = RopeTables::default();
+        for round in 0..2 {
+            for (p, ff, pos0, rows) in [
+                (p(10_000.0, 8), None, 5, 3),
+                (p(1_000_000.0, 8), None, 5, 3),
+                (p(10_000.0, 6), Some(&ff[..]), 5, 3),
+                (p(10_000.0, 8), None, 6, 1),
+                (p(10_000.0, 8), None, 5, 2),
+            ] {
+                let got = tables.get(pos0, rows, &p, ff).to_vec();
+                let mut want = vec![0.0; rows * p.n_rot];
+                for (r, cs) in want.chunks_exact_mut(p.n_rot).enumerate() {
+                    rope_cache((pos0 + r) as f32, &p, ff, cs);
+                }
+                assert_eq!(got, want, "round {round} pos0 {pos0} rows {rows}");
+            }
+        }
+        assert!(tables.tables.len() <= ROPE_TABLES_KEPT);
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod cround;
 mod dot;
 mod error;
 pub mod float;
+pub mod math;
 mod kquants;
 mod legacy;
 mod scale_search;

@@ -72,7 +72,8 @@ fn same(what: &str, k: Kernel, got: f32, want: f32) -> Result<(), String> {
 
 /// Compares, for every kernel, the dot product in use ([`Kernel::dot_fn`]) with the portable one,
 /// and its many-rows and many-weight-rows forms with the dot product, bit for bit, on rows of
-/// 1 to 8 super-blocks. Returns the number of values compared, or the first difference.
+/// 1 to 8 super-blocks; then `crate::math`'s functions with glibc's ([`crate::math::self_check`]).
+/// Returns the number of values compared, or the first difference.
 pub fn self_check() -> Result<usize, String> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut compared = 0;
@@ -115,6 +116,8 @@ pub fn self_check() -> Result<usize, String> {
             }
         }
     }
+    // sin/cos/exp/pow with glibc's bits (RoPE and the softmax call them)
+    compared += crate::math::self_check()?;
     Ok(compared)
 }
 
