@@ -202,11 +202,9 @@ test('a chat reuses the cached conversation: turn N evaluates only its new token
   for (const t of await playChat(false)) assert.equal(t.usage.prompt_tokens_details.cached_tokens, 0);
 });
 
-// Known bug (README "Known problems"): the wasm CPU kernels part from the native ones by a few
-// bits on some inputs, and here turn 2 then takes another token. The test runs and reports, but
-// does not fail the suite until that is fixed; the native path is checked against llama.cpp's
-// cached chats in rust/cpu/tests/golden_chat.rs.
-test('chat replies with prompt caching equal `wasm-chord chat`', { todo: 'wasm kernels differ from native on some inputs' }, async () => {
+// The package's cached chat (wasm CPU) must equal the native CLI's, which
+// rust/cpu/tests/golden_chat.rs checks against llama.cpp's cached chats.
+test('chat replies with prompt caching equal `wasm-chord chat`', async () => {
   const cli = execFileSync(CLI, ['chat', '-m', MODEL, '-n', '12', '--temp', '0'], {
     input: CHAT_USERS.join('\n') + '\n',
     encoding: 'utf8',
