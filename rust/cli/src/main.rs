@@ -15,8 +15,12 @@ usage:
   wasm-chord tokenize -m MODEL (-p TEXT | -f FILE) [--no-bos] [--no-parse-special] [--no-escape]
   wasm-chord info     -m MODEL [--json]
   wasm-chord bench    -m MODEL [-p 128] [-n 64] [-r 3] [-t THREADS] [--json]
+  wasm-chord perplexity -m MODEL -f TEXT [-c 512] [-b 64] [--chunks N] [--backend cpu|gpu]
+                      [-t THREADS] [--save-logits FILE] [--kl-base FILE] [--json]
 
 run streams only the generated text to stdout; timings go to stderr.
+perplexity scores a text as llama-perplexity does (the second half of each -c chunk); with
+--kl-base it also gives KL divergence and top-1 agreement against a base saved by --save-logits.
 Prompts are read as llama.cpp reads them: escapes like \\n are processed (unless --no-escape)
 and -f drops one trailing newline.";
 
@@ -43,15 +47,16 @@ fn main() {
         Some("tokenize") => commands::tokenize::main(&argv[1..]),
         Some("info") => commands::info::main(&argv[1..]),
         Some("bench") => commands::bench::main(&argv[1..]),
+        Some("perplexity") => commands::perplexity::main(&argv[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
         }
         Some(other) => Err(format!(
-            "unknown command '{other}' (commands: run, chat, tokenize, info, bench; see --help)"
+            "unknown command '{other}' (commands: run, chat, tokenize, info, bench, perplexity; see --help)"
         )),
         None => {
-            Err("no command given (commands: run, chat, tokenize, info, bench; see --help)".into())
+            Err("no command given (commands: run, chat, tokenize, info, bench, perplexity; see --help)".into())
         }
     };
     if let Err(msg) = result {

@@ -3,6 +3,7 @@
 //!
 //! Supported architectures: `llama` (LLaMA 1/2/3, TinyLlama, Mistral-style) and `gemma3`.
 
+pub mod all_logits;
 pub mod backend;
 pub mod chat;
 pub mod config;

@@ -296,6 +296,42 @@ impl<B: Backend> Model<B> {
         Ok((logits, tokens.len() - start))
     }
 
+    /// Evaluates `tokens` after the cached ones (positions `cached..`, as `eval` appends) in one
+    /// forward call and returns the logits of every row, `(tokens.len(), n_vocab)` row-major,
+    /// softcap applied (`all_logits`): for perplexity. The caller bounds the batch (memory is
+    /// rows × n_vocab × 4 bytes, twice while it is copied back). Cached positions computed this
+    /// way are not counted as reusable (`exact_prefix` stays where it was).
+    pub fn eval_all_logits(&mut self, tokens: &[u32]) -> Result<Vec<f32>, ModelError> {
+        self.eval_appended(tokens, true)
+    }
+
+    /// `eval_all_logits` without any logits: only fills the cache (a perplexity chunk's
+    /// unscored first half skips the output matmul, the largest one of a small model).
+    pub fn eval_no_logits(&mut self, tokens: &[u32]) -> Result<(), ModelError> {
+        self.eval_appended(tokens, false).map(drop)
+    }
+
+    fn eval_appended(&mut self, tokens: &[u32], logits: bool) -> Result<Vec<f32>, ModelError> {
+        if tokens.is_empty() {
+            return Err(ModelError::EmptyPrompt);
+        }
+        let pos0 = self.cached.len();
+        let mut tr = Tracer::new(None);
+        let mut pass = self.begin_chunk(tokens, pos0, &mut tr)?;
+        self.continue_chunk(&mut pass, usize::MAX, &mut tr)?;
+        let out = match logits {
+            true => crate::all_logits::finish_all_logits(
+                &self.config,
+                &self.weights,
+                &mut self.backend,
+                pass,
+            )?,
+            false => Vec::new(),
+        };
+        self.cached.extend_from_slice(tokens);
+        Ok(out)
+    }
+
     /// Checks a prompt and returns how many of its leading tokens are already in the cache and
     /// will be kept; at least one token is always left to evaluate (its logits are needed).
     ///
