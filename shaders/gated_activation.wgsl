@@ -1,18 +1,22 @@
-// gated_activation.wgsl — O = act(G) · U element-wise: GeGLU (Gemma) or SwiGLU (LLaMA).
-//
-// GELU is read from a table of all 65536 f16 inputs (GT, built on the host by rust/gpu/src/gelu.rs
-// as the CPU backend builds its own: tanh-GELU rounded to f16), indexed by the f16 rounding of g,
-// so it equals the CPU's bit for bit; g ≤ −10 gives +0 and g ≥ 10 gives g·u (ggml's cut-offs).
-// SiLU is g / (1 + exp(−g)) with the GPU's exp (equal to rounding).
+// gated_activation.wgsl — O = act(G) · U element-wise: GeGLU (Gemma) or SwiGLU (LLaMA), with
+// activation.wgsl's act. G and U may be column ranges of wider rows: the fused feed-forward input
+// multiplies x by the stacked [gate; up] weight into one (rows, 2·n_ff) tensor and binds it twice
+// (G at column 0, U at column n_ff; two read-only bindings of one buffer are allowed).
 // Reference: cpu backend `gated_activation`.
 // Bindings:
-//   G, U: (n) f32; O: (n) f32; GT: (65536) f32; P: { n, act (0 = SiLU, 1 = GELU), grid_x }
-// Dispatch: (min(ceil(n / WG), 65535), ceil(ceil(n / WG) / 65535), 1), one thread per element.
+//   G, U: (rows, stride) f32, the row's values at columns g_offset.., u_offset.. (cols of each)
+//   O: (rows, cols) f32; GT: (65536) f32; P: Params
+// Dispatch: (min(ceil(n / WG), 65535), ceil(ceil(n / WG) / 65535), 1), one thread per element,
+// n = rows · cols.
 
 struct Params {
-    n: u32,
-    act: u32,
+    n: u32,        // rows · cols
+    act: u32,      // ACT_SILU / ACT_GELU
     grid_x: u32,
+    cols: u32,     // elements per row of O
+    stride: u32,   // row length of G and U
+    g_offset: u32,
+    u_offset: u32,
     _pad: u32,
 }
 
@@ -30,17 +34,6 @@ fn gated_activation(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
     if (i >= P.n) {
         return;
     }
-    let g = G[i];
-    let u = U[i];
-    if (P.act == 1u) {
-        if (g <= -10.0) {
-            O[i] = 0.0;
-        } else if (g >= 10.0) {
-            O[i] = g * u;
-        } else {
-            O[i] = GT[f32_to_f16_bits(g)] * u;
-        }
-    } else {
-        O[i] = g / (1.0 + exp(-g)) * u;
-    }
+    let at = (i / P.cols) * P.stride + i % P.cols;
+    O[i] = gated_act(G[at + P.g_offset], U[at + P.u_offset], P.act);
 }

@@ -18,7 +18,12 @@ struct Params {
     n_out: u32,       // Y's row length (all chunks together)
     grid_x: u32,      // workgroups along x in the dispatch
     n_tok: u32,       // token rows in X
-    _pad: u32,
+    // matvec_rows only (the other products ignore them): the fused decode steps
+    flags: u32,       // FLAG_NORM: rms-norm X first (times G); FLAG_ADD: Y += result; GLU_*: gated rows
+    eps: f32,         // the norm's epsilon (FLAG_NORM)
+    glu_rows: u32,    // GLU: rows of the gate half of W (the up half follows); Y gets glu_rows values
+    _pad0: u32,
+    _pad1: u32,
 }
 
 @group(0) @binding(1) var<storage, read> X: array<vec4<f32>>;

@@ -1,4 +1,5 @@
-// rms_norm.wgsl — RMS norm of each `group`-element slice: Y = X · (1 / sqrt(mean(X²) + eps)) · Wt.
+// rms_norm.wgsl — RMS norm of each `group`-element slice: Y = X · (1 / sqrt(mean(X²) + eps)) · Wt,
+// or with `add` set Y = that + Y (Gemma's post-norm and residual add in one pass).
 //
 // Reference: cpu backend ops::rms_norm. The CPU sums the f32 squares in f64; WGSL has no f64, so
 // the squares are summed in f32 by a tree (a relative difference of ~1e-7 in the scale).
@@ -14,6 +15,10 @@ struct Params {
     n_groups: u32,
     eps: f32,
     grid_x: u32,
+    add: u32,      // 1: add the normed value to Y instead of overwriting it
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -50,6 +55,11 @@ fn rms_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_ind
     let mean = partial[0] / f32(P.group);
     let scale = 1.0 / sqrt(mean + P.eps);
     for (var i = lid; i < P.group; i = i + WG) {
-        Y[base + i] = X[base + i] * scale * Wt[i];
+        let v = X[base + i] * scale * Wt[i];
+        if (P.add == 1u) {
+            Y[base + i] = v + Y[base + i];
+        } else {
+            Y[base + i] = v;
+        }
     }
 }

@@ -29,8 +29,8 @@ fn load_x(s: u32) -> XSlice {
     var sl = vec4<f32>(0.0);
     var sh = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j = j + 1u) {
-        x.lo[j] = X[e4 + j];
-        x.hi[j] = X[e4 + 8u + j];
+        x.lo[j] = x4(e4 + j);
+        x.hi[j] = x4(e4 + 8u + j);
         sl = sl + x.lo[j];
         sh = sh + x.hi[j];
     }

@@ -21,8 +21,8 @@ fn load_x(s: u32) -> XSlice {
     // element 256·block + 128·half + 8·(t % 4), in vec4 units; quarters are 32 elements apart
     let e4 = 64u * (s / 8u) + 32u * ((s % 8u) / 4u) + 2u * (s % 4u);
     for (var k = 0u; k < 4u; k = k + 1u) {
-        x.x[2u * k] = X[e4 + 8u * k];
-        x.x[2u * k + 1u] = X[e4 + 8u * k + 1u];
+        x.x[2u * k] = x4(e4 + 8u * k);
+        x.x[2u * k + 1u] = x4(e4 + 8u * k + 1u);
     }
     return x;
 }

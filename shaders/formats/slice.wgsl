@@ -15,7 +15,7 @@ struct XSlice {
 fn load_x(s: u32) -> XSlice {
     var x: XSlice;
     for (var j = 0u; j < 8u; j = j + 1u) {
-        x.x[j] = X[8u * s + j];
+        x.x[j] = x4(8u * s + j);
     }
     return x;
 }

@@ -9,13 +9,16 @@
 //! `read` takes the mapped bytes without waiting. A device loss or an asynchronous validation
 //! error ends that wait with the error (see `device::Signals`).
 
+mod fused;
+
 use crate::device::{lock, SharedSignals};
 use crate::params::ParamRing;
 use crate::profile::Profiler;
 use crate::tensor::{BufferPool, Chunk, SharedPool, Tensor, Weight};
 use crate::{host, layout, shaders::Pipelines, Gpu, GpuError};
 use model::backend::{
-    AttentionParams, Backend, GatedActivation, RopeParams, RopeStyle, WeightDesc,
+    AttentionParams, AttnInput, Backend, FfnInput, GatedActivation, RopeParams, RopeStyle,
+    WeightDesc,
 };
 use quant::GgmlType;
 use std::future::Future;
@@ -74,6 +77,15 @@ pub struct GpuBackend {
 /// `load_weight_from`'s source: fills the buffer with the tensor's bytes from the offset on.
 pub type ReadPiece<'a> = dyn FnMut(usize, &mut [u8]) -> Result<(), String> + 'a;
 
+/// One binding of a dispatch (`dispatch_res`).
+enum Res<'a> {
+    Whole(&'a wgpu::Buffer),
+    /// (buffer, byte offset, bytes)
+    Range(&'a wgpu::Buffer, u64, u64),
+    /// Bytes staged in the ParamRing (uniform parameters, small tables).
+    Param(&'a [u8]),
+}
+
 /// A copy of `src`'s first `bytes` into `staging`, mapped asynchronously (`begin_read`).
 struct PendingRead {
     id: u64,
@@ -103,6 +115,9 @@ pub enum MatmulKernel {
     RowPerThread,
     /// matmul_tiled.wgsl
     Tiled,
+    /// matmul_wide.wgsl (64 × 128 tiles of 256 threads; needs WIDE_WORKGROUP_BYTES of workgroup
+    /// memory, else matmul_tiled runs). Chosen by WASM_CHORD_GPU_MATMUL=wide until measured.
+    Wide,
 }
 
 /// Weight rows per workgroup of matvec_rows.wgsl (its `R`).
@@ -110,6 +125,11 @@ const MATVEC_ROWS_R: u32 = 4;
 /// Output tile of matmul_tiled.wgsl: (token rows, weight rows) (its `BT`, `BR`).
 const TILED_BT: u32 = 32;
 const TILED_BR: u32 = 64;
+/// Output tile of matmul_wide.wgsl: (token rows, weight rows) (its `BT`, `BR`).
+const WIDE_BT: u32 = 64;
+const WIDE_BR: u32 = 128;
+/// Workgroup memory of matmul_wide.wgsl (its `Xs` + `Ws`), over WebGPU's guaranteed 16 KiB.
+const WIDE_WORKGROUP_BYTES: u32 = 544 * 16 + 1024 * 16;
 /// Token rows per thread of matmul.wgsl (its `TILE_T`).
 const MATMUL_TILE_T: u32 = 8;
 
@@ -156,6 +176,12 @@ impl GpuBackend {
             (MatvecKernel::RowPerThread, MatmulKernel::RowPerThread)
         } else {
             (MatvecKernel::RowsPerWorkgroup, MatmulKernel::Tiled)
+        };
+        // WASM_CHORD_GPU_MATMUL=wide|tiled picks the prompt kernel (to measure both on a GPU)
+        let matmul = match std::env::var("WASM_CHORD_GPU_MATMUL").as_deref() {
+            Ok("wide") => MatmulKernel::Wide,
+            Ok("tiled") => MatmulKernel::Tiled,
+            _ => matmul,
         };
         GpuBackend {
             profiler,
@@ -268,27 +294,61 @@ impl GpuBackend {
         params: &[&[u8]],
         groups: (u32, u32, u32),
     ) -> Result<(), GpuError> {
+        let res: Vec<Res> = buffers
+            .iter()
+            .map(|&b| Res::Whole(b))
+            .chain(params.iter().map(|&p| Res::Param(p)))
+            .collect();
+        self.dispatch_res(op, ty, &res, groups)
+    }
+
+    /// `dispatch` with the bindings 0.. given one by one: whole buffers, byte ranges of buffers
+    /// (weights, see `Chunk`) and parameters staged in the batch's [`ParamRing`].
+    fn dispatch_res(
+        &mut self,
+        op: &'static str,
+        ty: Option<GgmlType>,
+        res: &[Res],
+        groups: (u32, u32, u32),
+    ) -> Result<(), GpuError> {
         let pipeline = self
             .pipelines
             .get(&self.gpu.device, op, ty)
             .ok_or_else(|| GpuError::Wgpu(format!("no kernel {op} for {ty:?}")))?
             .clone();
+        let params: Vec<&[u8]> = res
+            .iter()
+            .filter_map(|r| match r {
+                Res::Param(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
         // (flushing before the params are staged: they must go out with this pass's batch)
-        if !self.params.fits(params) || self.profiler.as_ref().is_some_and(Profiler::full) {
+        if !self.params.fits(&params) || self.profiler.as_ref().is_some_and(Profiler::full) {
             self.flush();
         }
-        let slots = self.params.push(&self.gpu.device, params);
+        let mut slots = self.params.push(&self.gpu.device, &params).into_iter();
         let ring = self.params.buffer_ref();
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
+        let entries: Vec<wgpu::BindGroupEntry> = res
             .iter()
-            .map(|b| b.as_entire_binding())
-            .chain(slots.iter().map(|&(offset, size)| {
-                wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: ring,
-                    offset,
-                    size: Some(size),
-                })
-            }))
+            .map(|r| match *r {
+                Res::Whole(b) => b.as_entire_binding(),
+                Res::Range(buffer, offset, size) => {
+                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer,
+                        offset,
+                        size: std::num::NonZeroU64::new(size),
+                    })
+                }
+                Res::Param(_) => {
+                    let (offset, size) = slots.next().expect("one slot per param");
+                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: ring,
+                        offset,
+                        size: Some(size),
+                    })
+                }
+            })
             .enumerate()
             .map(|(i, resource)| wgpu::BindGroupEntry {
                 binding: i as u32,
@@ -421,7 +481,8 @@ impl GpuBackend {
             let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
                 size,
-                usage: wgpu::BufferUsages::STORAGE,
+                // (COPY_SRC: stack_weights copies weights side by side)
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: true,
             });
             {
@@ -438,7 +499,9 @@ impl GpuBackend {
             let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
                 size,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             });
             let whole = src.len() / 4 * 4;
@@ -512,7 +575,9 @@ impl GpuBackend {
             let buf = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(&desc.name),
                 size: layout::chunk_buffer_bytes(rows, row_bytes),
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_DST
+                    | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false, // (zeroed on creation: the padding stays 0)
             });
             let (start, end) = (row0 * row_bytes, (row0 + rows) * row_bytes);
@@ -527,7 +592,12 @@ impl GpuBackend {
                     .write_buffer(&buf, (at - start) as u64, &scratch[..padded]);
                 at += n;
             }
-            chunks.push(Chunk { buf, row0, rows });
+            chunks.push(Chunk {
+                buf,
+                offset: 0,
+                row0,
+                rows,
+            });
             row0 += rows;
         }
         Ok(Weight {
@@ -538,6 +608,216 @@ impl GpuBackend {
             chunks,
             vector: None,
         })
+    }
+
+    /// The weight product's kernel for `w` and `n_tok` token rows.
+    fn product_op(&self, w: &Weight, n_tok: usize) -> &'static str {
+        match (n_tok, self.matvec, self.matmul) {
+            (1, MatvecKernel::RowPerThread, _) => "matvec",
+            (1, MatvecKernel::RowsPerWorkgroup, _) if w.cols % 32 == 0 => "matvec_rows",
+            (1, _, _) => "matvec_coop",
+            (_, _, MatmulKernel::RowPerThread) => "matmul",
+            (_, _, MatmulKernel::Wide)
+                if self.gpu.device.limits().max_compute_workgroup_storage_size
+                    >= WIDE_WORKGROUP_BYTES =>
+            {
+                "matmul_wide"
+            }
+            (_, _, MatmulKernel::Tiled | MatmulKernel::Wide) => "matmul_tiled",
+        }
+    }
+
+    /// Whether `x · wᵀ` runs on matvec_rows, the kernel with the fused decode steps (`Fuse`).
+    fn fusable(&self, w: &Weight, x: &Tensor) -> bool {
+        x.rows == 1 && self.product_op(w, 1) == "matvec_rows"
+    }
+
+    fn check_product(&self, op: &'static str, w: &Weight, x: &Tensor) -> Result<(), GpuError> {
+        if x.cols != w.cols {
+            return Err(shape(
+                op,
+                format!("x has {} columns, weight {}", x.cols, w.cols),
+            ));
+        }
+        Self::check_cols4(op, w.cols)
+    }
+
+    /// `out[t][col0 + r] = Σ_k w[r][k] · x[t][k]` (or what `fuse` makes of it) for every chunk of
+    /// `w`; `out` is `(x.rows, n)` with n ≥ col0 + w.rows (several products can fill one tensor).
+    /// `fuse` other than NONE needs `fusable(w, x)`.
+    fn product(
+        &mut self,
+        w: &Weight,
+        x: &Tensor,
+        out: &Tensor,
+        col0: usize,
+        fuse: &Fuse,
+    ) -> Result<(), GpuError> {
+        if x.rows == 0 {
+            return Ok(());
+        }
+        let op = self.product_op(w, x.rows);
+        let fused = fuse.norm.is_some() || fuse.add || fuse.glu.is_some();
+        if fused && op != "matvec_rows" {
+            return Err(shape(op, "fused steps need matvec_rows".into()));
+        }
+        let n = x.rows as u32;
+        let table = self.gelu_table(); // (a stand-in for matvec_rows' G when not normed)
+        for c in &w.chunks {
+            // workgroups along the weight rows (a 2-D grid past 65535) and along the tokens
+            let rows = c.rows as u32;
+            let (row_groups, tiles) = match op {
+                "matvec_coop" => (rows, 1),
+                "matvec_rows" => match fuse.glu {
+                    Some((_, gate_rows)) => ((gate_rows as u32).div_ceil(2), 1),
+                    None => (rows.div_ceil(MATVEC_ROWS_R), 1),
+                },
+                "matmul_tiled" => (rows.div_ceil(TILED_BR), n.div_ceil(TILED_BT)),
+                "matmul_wide" => (rows.div_ceil(WIDE_BR), n.div_ceil(WIDE_BT)),
+                "matmul" => (rows.div_ceil(WG), n.div_ceil(MATMUL_TILE_T)),
+                _ => (rows.div_ceil(WG), 1), // matvec
+            };
+            let (gx, gy) = grid(row_groups);
+            let glu_flag = match fuse.glu {
+                Some((GatedActivation::Silu, _)) => MAT_GLU_SILU,
+                Some((GatedActivation::Gelu, _)) => MAT_GLU_GELU,
+                None => 0,
+            };
+            let p = MatParams {
+                rows: c.rows as u32,
+                cols: w.cols as u32,
+                row_bytes: w.row_bytes as u32,
+                out_offset: (col0 + c.row0) as u32,
+                n_out: out.cols as u32,
+                grid_x: gx,
+                n_tok: x.rows as u32,
+                flags: fuse.norm.map_or(0, |_| MAT_NORM) | if fuse.add { MAT_ADD } else { 0 } | glu_flag,
+                eps: fuse.norm.map_or(0.0, |(_, eps)| eps),
+                glu_rows: fuse.glu.map_or(0, |(_, g)| g as u32),
+                _pad: [0; 2],
+            };
+            let weight = Res::Range(&c.buf, c.offset, c.bound_bytes(w.row_bytes));
+            let mut res = vec![
+                weight,
+                Res::Whole(x.buffer()),
+                Res::Whole(out.buffer()),
+                Res::Param(bytemuck::bytes_of(&p)),
+            ];
+            if op == "matvec_rows" {
+                res.push(Res::Whole(fuse.norm.map_or(&table, |(g, _)| g)));
+                res.push(Res::Whole(&table));
+            }
+            self.dispatch_res(op, Some(w.ty), &res, (gx, gy, tiles))?;
+        }
+        Ok(())
+    }
+
+    /// The norm weight's device vector, checked against the group size.
+    fn norm_vector<'w>(
+        weight: &'w Weight,
+        group: usize,
+        cols: usize,
+    ) -> Result<&'w wgpu::Buffer, GpuError> {
+        let (wbuf, w) = weight
+            .vector
+            .as_ref()
+            .ok_or_else(|| shape("rms_norm", "weight is not a vector".into()))?;
+        if group == 0 || w.len() != group || cols % group != 0 {
+            return Err(shape(
+                "rms_norm",
+                format!("weight {} / group {group} / row {cols}", w.len()),
+            ));
+        }
+        Ok(wbuf)
+    }
+
+    /// `out = rms_norm(x)·weight` over `group`-element slices, or `out += …` with `add`.
+    fn norm_into(
+        &mut self,
+        x: &Tensor,
+        weight: &Weight,
+        group: usize,
+        eps: f32,
+        out: &Tensor,
+        add: bool,
+    ) -> Result<(), GpuError> {
+        let wbuf = Self::norm_vector(weight, group, x.cols)?.clone();
+        if out.rows != x.rows || out.cols != x.cols {
+            return Err(shape(
+                "rms_norm",
+                format!("{}×{} into {}×{}", x.rows, x.cols, out.rows, out.cols),
+            ));
+        }
+        let n_groups = (x.rows * x.cols / group) as u32;
+        if n_groups == 0 {
+            return Ok(());
+        }
+        let (gx, gy) = grid(n_groups);
+        #[repr(C)]
+        #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+        struct P {
+            group: u32,
+            n_groups: u32,
+            eps: f32,
+            grid_x: u32,
+            add: u32,
+            _pad: [u32; 3],
+        }
+        let p = P {
+            group: group as u32,
+            n_groups,
+            eps,
+            grid_x: gx,
+            add: add as u32,
+            _pad: [0; 3],
+        };
+        self.dispatch(
+            "rms_norm",
+            None,
+            &[x.buffer(), &wbuf, out.buffer()],
+            &[bytemuck::bytes_of(&p)],
+            (gx, gy, 1),
+        )
+    }
+
+    /// `act(gate) · up` of `cols` columns per row, read from column `g0` of `gate`'s rows and
+    /// `u0` of `up`'s (both tensors of one row length; they may be the same tensor).
+    fn gated_columns(
+        &mut self,
+        (gate, g0): (&Tensor, usize),
+        (up, u0): (&Tensor, usize),
+        cols: usize,
+        act: GatedActivation,
+    ) -> Result<Tensor, GpuError> {
+        let out = self.alloc(gate.rows, cols);
+        let n = gate.rows * cols;
+        if n == 0 {
+            return Ok(out);
+        }
+        let table = self.gelu_table();
+        let (groups, grid_x) = Self::elementwise(n);
+        let act = match act {
+            GatedActivation::Silu => 0u32,
+            GatedActivation::Gelu => 1,
+        };
+        let p = [
+            n as u32,
+            act,
+            grid_x,
+            cols as u32,
+            gate.cols as u32,
+            g0 as u32,
+            u0 as u32,
+            0,
+        ];
+        self.dispatch(
+            "gated_activation",
+            None,
+            &[gate.buffer(), up.buffer(), out.buffer(), &table],
+            &[bytemuck::bytes_of(&p)],
+            groups,
+        )?;
+        Ok(out)
     }
 
     fn gelu_table(&mut self) -> wgpu::Buffer {
@@ -575,7 +855,34 @@ struct MatParams {
     n_out: u32,
     grid_x: u32,
     n_tok: u32,
-    _pad: u32,
+    flags: u32,
+    eps: f32,
+    glu_rows: u32,
+    _pad: [u32; 2],
+}
+
+/// matvec_rows' fused steps (MatParams::flags, as in the shader).
+const MAT_NORM: u32 = 1;
+const MAT_ADD: u32 = 2;
+const MAT_GLU_SILU: u32 = 4;
+const MAT_GLU_GELU: u32 = 8;
+
+/// What matvec_rows folds into a product (see shaders/matvec_rows.wgsl).
+struct Fuse<'a> {
+    /// rms_norm the input first: (norm weight, eps).
+    norm: Option<(&'a wgpu::Buffer, f32)>,
+    /// Add to the output instead of overwriting it.
+    add: bool,
+    /// The weight is [gate; up] of this many gate rows: write act(gate)·up.
+    glu: Option<(GatedActivation, usize)>,
+}
+
+impl Fuse<'_> {
+    const NONE: Fuse<'static> = Fuse {
+        norm: None,
+        add: false,
+        glu: None,
+    };
 }
 
 #[repr(C)]
@@ -626,7 +933,12 @@ impl Backend for GpuBackend {
             let size = layout::chunk_buffer_bytes(rows, row_bytes);
             let src = &bytes[row0 * row_bytes..(row0 + rows) * row_bytes];
             let buf = self.weight_buffer(&desc.name, size, src);
-            chunks.push(Chunk { buf, row0, rows });
+            chunks.push(Chunk {
+                buf,
+                offset: 0,
+                row0,
+                rows,
+            });
             row0 += rows;
         }
         let vector = if desc.rows == 1 {
@@ -706,11 +1018,15 @@ impl Backend for GpuBackend {
                 rows: c.rows as u32,
             };
             let gx = (table.cols as u32).div_ceil(32 * WG); // 32 elements per thread
-            self.dispatch(
+            self.dispatch_res(
                 "embed",
                 Some(table.ty),
-                &[&c.buf, &ids_buf, out.buffer()],
-                &[bytemuck::bytes_of(&p)],
+                &[
+                    Res::Range(&c.buf, c.offset, c.bound_bytes(table.row_bytes)),
+                    Res::Whole(&ids_buf),
+                    Res::Whole(out.buffer()),
+                    Res::Param(bytemuck::bytes_of(&p)),
+                ],
                 (gx, ids.len() as u32, 1),
             )?;
         }
@@ -718,54 +1034,9 @@ impl Backend for GpuBackend {
     }
 
     fn matmul(&mut self, w: &Weight, x: &Tensor) -> Result<Tensor, GpuError> {
-        if x.cols != w.cols {
-            return Err(shape(
-                "matmul",
-                format!("x has {} columns, weight {}", x.cols, w.cols),
-            ));
-        }
-        Self::check_cols4("matmul", w.cols)?;
+        self.check_product("matmul", w, x)?;
         let out = self.alloc(x.rows, w.rows);
-        if x.rows == 0 {
-            return Ok(out);
-        }
-        let op = match (x.rows, self.matvec, self.matmul) {
-            (1, MatvecKernel::RowPerThread, _) => "matvec",
-            (1, MatvecKernel::RowsPerWorkgroup, _) if w.cols % 32 == 0 => "matvec_rows",
-            (1, _, _) => "matvec_coop",
-            (_, _, MatmulKernel::RowPerThread) => "matmul",
-            (_, _, MatmulKernel::Tiled) => "matmul_tiled",
-        };
-        let n = x.rows as u32;
-        for c in &w.chunks {
-            // workgroups along the weight rows (a 2-D grid past 65535) and along the tokens
-            let rows = c.rows as u32;
-            let (row_groups, tiles) = match op {
-                "matvec_coop" => (rows, 1),
-                "matvec_rows" => (rows.div_ceil(MATVEC_ROWS_R), 1),
-                "matmul_tiled" => (rows.div_ceil(TILED_BR), n.div_ceil(TILED_BT)),
-                "matmul" => (rows.div_ceil(WG), n.div_ceil(MATMUL_TILE_T)),
-                _ => (rows.div_ceil(WG), 1), // matvec
-            };
-            let (gx, gy) = grid(row_groups);
-            let p = MatParams {
-                rows: c.rows as u32,
-                cols: w.cols as u32,
-                row_bytes: w.row_bytes as u32,
-                out_offset: c.row0 as u32,
-                n_out: w.rows as u32,
-                grid_x: gx,
-                n_tok: x.rows as u32,
-                _pad: 0,
-            };
-            self.dispatch(
-                op,
-                Some(w.ty),
-                &[&c.buf, x.buffer(), out.buffer()],
-                &[bytemuck::bytes_of(&p)],
-                (gx, gy, tiles),
-            )?;
-        }
+        self.product(w, x, &out, 0, &Fuse::NONE)?;
         Ok(out)
     }
 
@@ -793,44 +1064,8 @@ impl Backend for GpuBackend {
         group: usize,
         eps: f32,
     ) -> Result<Tensor, GpuError> {
-        let (wbuf, w) = weight
-            .vector
-            .as_ref()
-            .ok_or_else(|| shape("rms_norm", "weight is not a vector".into()))?;
-        if group == 0 || w.len() != group || x.cols % group != 0 {
-            return Err(shape(
-                "rms_norm",
-                format!("weight {} / group {group} / row {}", w.len(), x.cols),
-            ));
-        }
         let out = self.alloc(x.rows, x.cols);
-        let n_groups = (x.rows * x.cols / group) as u32;
-        if n_groups == 0 {
-            return Ok(out);
-        }
-        let (gx, gy) = grid(n_groups);
-        #[repr(C)]
-        #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-        struct P {
-            group: u32,
-            n_groups: u32,
-            eps: f32,
-            grid_x: u32,
-        }
-        let p = P {
-            group: group as u32,
-            n_groups,
-            eps,
-            grid_x: gx,
-        };
-        let wbuf = wbuf.clone();
-        self.dispatch(
-            "rms_norm",
-            None,
-            &[x.buffer(), &wbuf, out.buffer()],
-            &[bytemuck::bytes_of(&p)],
-            (gx, gy, 1),
-        )?;
+        self.norm_into(x, weight, group, eps, &out, false)?;
         Ok(out)
     }
 
@@ -841,20 +1076,10 @@ impl Backend for GpuBackend {
         p: &RopeParams,
         freq_factors: Option<&Weight>,
     ) -> Result<(), GpuError> {
-        let ff = match freq_factors {
-            Some(w) => Some(
-                w.vector
-                    .as_ref()
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(|| shape("rope", "freq factors are not a vector".into()))?,
-            ),
-            None => None,
-        };
         if p.head_dim == 0
             || x.cols % p.head_dim != 0
             || p.n_rot > p.head_dim
             || p.n_rot % 2 != 0
-            || ff.as_ref().is_some_and(|f| f.len() != p.n_rot / 2)
         {
             return Err(shape(
                 "rope",
@@ -867,7 +1092,7 @@ impl Backend for GpuBackend {
         if x.rows == 0 || p.n_rot == 0 {
             return Ok(());
         }
-        let cs = host::rope_cos_sin(pos0, x.rows, p, ff.as_deref());
+        let cs = self.rope_table(pos0, x.rows, p, freq_factors)?;
         let n_heads = (x.cols / p.head_dim) as u32;
         #[repr(C)]
         #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -943,26 +1168,7 @@ impl Backend for GpuBackend {
                 format!("{}×{} vs {}×{}", gate.rows, gate.cols, up.rows, up.cols),
             ));
         }
-        let out = self.alloc(gate.rows, gate.cols);
-        let n = gate.rows * gate.cols;
-        if n == 0 {
-            return Ok(out);
-        }
-        let table = self.gelu_table();
-        let (groups, grid_x) = Self::elementwise(n);
-        let act = match act {
-            GatedActivation::Silu => 0u32,
-            GatedActivation::Gelu => 1,
-        };
-        let p = [n as u32, act, grid_x, 0];
-        self.dispatch(
-            "gated_activation",
-            None,
-            &[gate.buffer(), up.buffer(), out.buffer(), &table],
-            &[bytemuck::bytes_of(&p)],
-            groups,
-        )?;
-        Ok(out)
+        self.gated_columns((gate, 0), (up, 0), gate.cols, act)
     }
 
     fn store_kv(
@@ -1127,6 +1333,48 @@ impl Backend for GpuBackend {
             staging,
         });
         Ok(())
+    }
+
+    fn stack_weights(&mut self, ws: &mut [&mut Weight]) -> Result<(), GpuError> {
+        self.stack(ws)
+    }
+
+    fn attention_input(
+        &mut self,
+        x: &Tensor,
+        a: &AttnInput<'_, Weight>,
+    ) -> Result<Tensor, GpuError> {
+        self.fused_attention_input(x, a)
+    }
+
+    fn ffn_input(&mut self, x: &Tensor, f: &FfnInput<'_, Weight>) -> Result<Tensor, GpuError> {
+        self.fused_ffn_input(x, f)
+    }
+
+    fn matmul_add(&mut self, w: &Weight, x: &Tensor, acc: &mut Tensor) -> Result<(), GpuError> {
+        self.fused_matmul_add(w, x, acc)
+    }
+
+    fn rms_norm_add(
+        &mut self,
+        x: &Tensor,
+        weight: &Weight,
+        group: usize,
+        eps: f32,
+        acc: &mut Tensor,
+    ) -> Result<(), GpuError> {
+        self.norm_into(x, weight, group, eps, acc, true)
+    }
+
+    fn norm_matmul(
+        &mut self,
+        x: &Tensor,
+        norm: &Weight,
+        group: usize,
+        eps: f32,
+        w: &Weight,
+    ) -> Result<Tensor, GpuError> {
+        self.fused_norm_matmul(x, norm, group, eps, w)
     }
 
     fn read_ready(&mut self) -> Result<bool, GpuError> {

@@ -2,12 +2,12 @@
 //!
 //! WGSL has no `#include`, so a module is a concatenation: `half.wgsl` (f16 conversions) for every
 //! op; for the ops that read weights (`matvec`, `matvec_coop`, `matvec_rows`, `matmul`,
-//! `matmul_tiled`, `embed`) also `formats/bytes.wgsl` (the weight binding and byte reads) and the
+//! `matmul_tiled`, `matmul_wide`, `embed`) also `formats/bytes.wgsl` (the weight binding and byte reads) and the
 //! format's decoder `formats/<type>.wgsl` (with `formats/kscales.wgsl` for Q4_K/Q5_K); for the
 //! weight products also `mat_io.wgsl` (their shared params and bindings); then the op file.
-//! `matvec_rows` also takes a slice decoder: the format's own (`formats/q4_k_slice.wgsl`, which
+//! `matvec_rows` and `gated_activation` also take `activation.wgsl`; `matvec_rows` also takes a slice decoder: the format's own (`formats/q4_k_slice.wgsl`, which
 //! reads the weight as vec4 and so replaces bytes.wgsl and the decoder; `formats/q6_k_slice.wgsl`)
-//! or the generic `formats/slice.wgsl` over dequant4; `embed` and `matmul_tiled` take the format's
+//! or the generic `formats/slice.wgsl` over dequant4; `embed`, `matmul_tiled` and `matmul_wide` take the format's
 //! `dequant32` (in the decoder file for Q4_K/Q6_K, else `formats/dequant32.wgsl`). So each op and each format has exactly one
 //! file, and the (op × format) modules are built here; every one of them is validated by naga in
 //! tests/shaders.rs.
@@ -19,14 +19,16 @@ const HALF: &str = include_str!("../../../shaders/half.wgsl");
 const BYTES: &str = include_str!("../../../shaders/formats/bytes.wgsl");
 const KSCALES: &str = include_str!("../../../shaders/formats/kscales.wgsl");
 /// Params and bindings of the weight products (matvec, matvec_coop, matvec_rows, matmul,
-/// matmul_tiled).
+/// matmul_tiled, matmul_wide).
 const MAT_IO: &str = include_str!("../../../shaders/mat_io.wgsl");
 /// matvec_rows' slice decoders: generic (over dequant4), Q4_K's and Q6_K's own.
 const SLICE: &str = include_str!("../../../shaders/formats/slice.wgsl");
 const Q4_K_SLICE: &str = include_str!("../../../shaders/formats/q4_k_slice.wgsl");
 const Q6_K_SLICE: &str = include_str!("../../../shaders/formats/q6_k_slice.wgsl");
-/// dequant32 over dequant4, for the formats without their own (embed, matmul_tiled).
+/// dequant32 over dequant4, for the formats without their own (embed, matmul_tiled, matmul_wide).
 const DEQUANT32: &str = include_str!("../../../shaders/formats/dequant32.wgsl");
+/// The gated activations (gated_activation, matvec_rows' GLU epilogue).
+const ACTIVATION: &str = include_str!("../../../shaders/activation.wgsl");
 
 /// Ops whose module is the op file alone (plus half.wgsl).
 pub const PLAIN_OPS: &[(&str, &str)] = &[
@@ -39,6 +41,10 @@ pub const PLAIN_OPS: &[(&str, &str)] = &[
         include_str!("../../../shaders/gated_activation.wgsl"),
     ),
     ("store_kv", include_str!("../../../shaders/store_kv.wgsl")),
+    (
+        "qkv_rope_store",
+        include_str!("../../../shaders/qkv_rope_store.wgsl"),
+    ),
     ("attention", include_str!("../../../shaders/attention.wgsl")),
 ];
 
@@ -58,6 +64,7 @@ pub const WEIGHT_OPS: &[(&str, &str)] = &[
         "matmul_tiled",
         include_str!("../../../shaders/matmul_tiled.wgsl"),
     ),
+    ("matmul_wide", include_str!("../../../shaders/matmul_wide.wgsl")),
     ("embed", include_str!("../../../shaders/embed.wgsl")),
 ];
 
@@ -116,23 +123,26 @@ fn kscales(ty: GgmlType) -> &'static str {
 /// The full WGSL module of `op` (with `ty`'s decoder for weight ops), or None if unknown.
 pub fn module_source(op: &str, ty: Option<GgmlType>) -> Option<String> {
     if let Some((_, src)) = PLAIN_OPS.iter().find(|(name, _)| *name == op) {
-        return Some(format!("{HALF}\n{src}"));
+        let act = if op == "gated_activation" { ACTIVATION } else { "" };
+        return Some(format!("{HALF}\n{act}\n{src}"));
     }
     let (_, src) = WEIGHT_OPS.iter().find(|(name, _)| *name == op)?;
     let ty = ty?;
     let fmt = format_source(ty)?;
     if op == "matvec_rows" {
         return Some(match ty {
-            GgmlType::Q4_K => format!("{HALF}\n{MAT_IO}\n{Q4_K_SLICE}\n{src}"),
-            GgmlType::Q6_K => format!("{HALF}\n{BYTES}\n{MAT_IO}\n{Q6_K_SLICE}\n{src}"),
+            GgmlType::Q4_K => format!("{HALF}\n{ACTIVATION}\n{MAT_IO}\n{Q4_K_SLICE}\n{src}"),
+            GgmlType::Q6_K => {
+                format!("{HALF}\n{ACTIVATION}\n{BYTES}\n{MAT_IO}\n{Q6_K_SLICE}\n{src}")
+            }
             _ => format!(
-                "{HALF}\n{BYTES}\n{}\n{fmt}\n{MAT_IO}\n{SLICE}\n{src}",
+                "{HALF}\n{ACTIVATION}\n{BYTES}\n{}\n{fmt}\n{MAT_IO}\n{SLICE}\n{src}",
                 kscales(ty)
             ),
         });
     }
     let io = if op == "embed" { "" } else { MAT_IO };
-    let d32 = if matches!(op, "embed" | "matmul_tiled") && !has_dequant32(ty) {
+    let d32 = if matches!(op, "embed" | "matmul_tiled" | "matmul_wide") && !has_dequant32(ty) {
         DEQUANT32
     } else {
         ""

@@ -70,11 +70,20 @@ impl Drop for Tensor {
 }
 
 /// Rows `row0 .. row0 + rows` of a weight in one buffer: raw GGUF bytes (layout.rs),
-/// `(rows · row_bytes)` bytes + padding.
+/// `(rows · row_bytes)` bytes + padding, from byte `offset` of `buf` (0, or where
+/// `stack_weights` put the weight in a buffer it shares with others).
 pub(crate) struct Chunk {
     pub buf: wgpu::Buffer,
+    pub offset: u64,
     pub row0: usize,
     pub rows: usize,
+}
+
+impl Chunk {
+    /// Bytes a kernel binds: the rows, padded as layout::chunk_buffer_bytes says.
+    pub fn bound_bytes(&self, row_bytes: usize) -> u64 {
+        crate::layout::chunk_buffer_bytes(self.rows, row_bytes)
+    }
 }
 
 /// A weight as stored in the file, `rows` rows of `cols` elements of `ty`, on the device.

@@ -15,8 +15,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 /// matmul: |gpu − ref| ≤ MATMUL_REL · Σ|w·x|: the GPU sums each row in f32 in partial sums at
-/// most ~cols/4 roundings of ≤ 6e-8 deep (matvec, matmul: four interleaved lanes; matmul_tiled:
-/// 32-element steps, then the steps; matvec_rows: 32-element slices, then a tree): 128 + 2 for
+/// most ~cols/4 roundings of ≤ 6e-8 deep (matvec, matmul: four interleaved lanes; matmul_tiled,
+/// matmul_wide: 32-element steps, then the steps; matvec_rows: 32-element slices, then a tree): 128 + 2 for
 /// the 512-column test rows, under 8e-6 even in the worst case.
 const MATMUL_REL: f64 = 1e-5;
 /// rms_norm: relative to the value (the scale differs by a few ulps).
@@ -139,11 +139,15 @@ fn matvec_and_matmul_match_the_reference_for_every_format() {
         .flat_map(|&ty| [(ty, cols_for(ty), 37), (ty, long_cols(ty), 37)])
         .chain([(GgmlType::F16, 100, 37)])
         // rows past two 64-row tiles and five R-row workgroups, for the hot formats
-        .chain([(GgmlType::Q4_K, 1024, 133), (GgmlType::Q6_K, 1280, 133)]);
+        .chain([(GgmlType::Q4_K, 1024, 133), (GgmlType::Q6_K, 1280, 133)])
+        // rows past two 128-row tiles of matmul_wide; f32/bf16 rows not whole 32-element steps
+        .chain([(GgmlType::Q4_K, 512, 300)])
+        .chain([(GgmlType::F32, 100, 37), (GgmlType::BF16, 68, 37)]);
     use MatmulKernel as Mm;
     use MatvecKernel as Mv;
     use Product::*;
-    // (token rows, kernel): matmul_tiled with a partial tile, one whole and a partial, three
+    // (token rows, kernel): matmul_tiled with a partial tile, one whole and a partial, three;
+    // matmul_wide (64-token tiles): partial tiles (3, 45), one whole and a partial, two and a partial
     let cases = [
         (1usize, Matvec(Mv::RowPerThread)),
         (1, Matvec(Mv::RowPerWorkgroup)),
@@ -154,7 +158,17 @@ fn matvec_and_matmul_match_the_reference_for_every_format() {
         (3, Matmul(Mm::Tiled)),
         (45, Matmul(Mm::Tiled)),
         (70, Matmul(Mm::Tiled)),
+        (3, Matmul(Mm::Wide)),
+        (45, Matmul(Mm::Wide)),
+        (70, Matmul(Mm::Wide)),
+        (130, Matmul(Mm::Wide)),
     ];
+    // Wide falls back to matmul_tiled below its workgroup memory (Xs + Ws of matmul_wide.wgsl)
+    let wg_bytes = g.gpu().device.limits().max_compute_workgroup_storage_size;
+    assert!(
+        wg_bytes >= 25088,
+        "adapter has {wg_bytes} B of workgroup memory: the Wide cases would not run matmul_wide"
+    );
     for (ty, cols, rows) in shapes {
         let bytes = weight_bytes(&mut rng, ty, rows, cols);
         let wf = dequant(ty, &bytes, rows, cols);

@@ -87,6 +87,43 @@ pub enum GatedActivation {
     Gelu,
 }
 
+/// The input side of a layer's attention: the norm, the q/k/v projections (with their biases),
+/// Gemma's per-head Q/K norms, RoPE, the q scale, and the store of k and v in the layer's cache.
+/// `Backend::attention_input` runs all of it and returns q `(rows, n_head·head_dim)`.
+#[derive(Clone, Copy)]
+pub struct AttnInput<'a, W> {
+    pub layer: usize,
+    /// Position of the first row.
+    pub pos0: usize,
+    /// Row length of x (the norm's group).
+    pub n_embd: usize,
+    pub norm: &'a W,
+    pub eps: f32,
+    pub wq: &'a W,
+    pub wk: &'a W,
+    pub wv: &'a W,
+    pub bq: Option<&'a W>,
+    pub bk: Option<&'a W>,
+    pub bv: Option<&'a W>,
+    /// Per-head RMS norms `(head_dim)` of q and k, both or neither.
+    pub qk_norm: Option<(&'a W, &'a W)>,
+    pub rope: RopeParams,
+    pub rope_freqs: Option<&'a W>,
+    pub q_scale: Option<f32>,
+}
+
+/// The input side of a layer's feed-forward: `act(norm(x)·gateᵀ) * (norm(x)·upᵀ)`.
+#[derive(Clone, Copy)]
+pub struct FfnInput<'a, W> {
+    /// Row length of x (the norm's group).
+    pub n_embd: usize,
+    pub norm: &'a W,
+    pub eps: f32,
+    pub gate: &'a W,
+    pub up: &'a W,
+    pub act: GatedActivation,
+}
+
 pub trait Backend {
     /// f32 activations `(rows, cols)` living on the device.
     type Tensor;
@@ -185,5 +222,76 @@ pub trait Backend {
     /// an error when it failed (e.g. the device was lost).
     fn read_ready(&mut self) -> Result<bool, Self::Error> {
         Ok(true)
+    }
+
+    // --- Fused steps ---
+    // The forward pass calls these; each default runs the primitive ops above in the order the
+    // forward pass always ran them (`crate::compose`), so a backend that keeps the defaults (the
+    // CPU, bit-exact with llama.cpp) computes exactly what it computed before. A GPU backend
+    // overrides them to do in one or two kernel passes what the primitives do in many: every
+    // pass costs a dispatch and a barrier, which dominate a decode step of a small model.
+
+    /// Called once per layer after loading, with the weights that always multiply the same
+    /// input (`[q, k, v]`, `[gate, up]`): a backend may store them side by side (each stays a
+    /// valid weight on its own) so that a fused step reads them in one pass. Default: nothing.
+    fn stack_weights(&mut self, _ws: &mut [&mut Self::Weight]) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// See `AttnInput`: returns q, having stored k and v in the layer's cache.
+    fn attention_input(
+        &mut self,
+        x: &Self::Tensor,
+        a: &AttnInput<'_, Self::Weight>,
+    ) -> Result<Self::Tensor, Self::Error> {
+        crate::compose::attention_input(self, x, a, &mut crate::forward::Tracer::off())
+    }
+
+    /// See `FfnInput`: `(rows, n_ff)`.
+    fn ffn_input(
+        &mut self,
+        x: &Self::Tensor,
+        f: &FfnInput<'_, Self::Weight>,
+    ) -> Result<Self::Tensor, Self::Error> {
+        crate::compose::ffn_input(self, x, f, None, &mut crate::forward::Tracer::off())
+    }
+
+    /// `acc = x·wᵀ + acc` (a projection added to the residual stream).
+    fn matmul_add(
+        &mut self,
+        w: &Self::Weight,
+        x: &Self::Tensor,
+        acc: &mut Self::Tensor,
+    ) -> Result<(), Self::Error> {
+        crate::compose::matmul_add(self, w, x, acc)
+    }
+
+    /// `acc = rms_norm(x)·weight + acc` over `group`-element rows (Gemma's post-norms before the
+    /// residual add).
+    fn rms_norm_add(
+        &mut self,
+        x: &Self::Tensor,
+        weight: &Self::Weight,
+        group: usize,
+        eps: f32,
+        acc: &mut Self::Tensor,
+    ) -> Result<(), Self::Error> {
+        let mut n = self.rms_norm(x, weight, group, eps)?;
+        self.add(&mut n, acc)?;
+        *acc = n;
+        Ok(())
+    }
+
+    /// `rms_norm(x)·norm · wᵀ` over `group`-element rows (the output head).
+    fn norm_matmul(
+        &mut self,
+        x: &Self::Tensor,
+        norm: &Self::Weight,
+        group: usize,
+        eps: f32,
+        w: &Self::Weight,
+    ) -> Result<Self::Tensor, Self::Error> {
+        let h = self.rms_norm(x, norm, group, eps)?;
+        self.matmul(w, &h)
     }
 }

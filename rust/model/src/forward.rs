@@ -2,7 +2,8 @@
 //! are the typed flags of `Config`; every intermediate is named through the trace hook so a run
 //! can be diffed against a reference layer by layer.
 
-use crate::backend::{AttentionParams, Backend, RopeParams};
+use crate::backend::{AttentionParams, AttnInput, Backend, FfnInput, RopeParams};
+use crate::compose;
 use crate::config::Config;
 use crate::weights::{LayerWeights, Weights};
 use crate::ModelError;
@@ -20,15 +21,38 @@ impl<'h, 't> Tracer<'h, 't> {
         Tracer { hook }
     }
 
-    fn name<B: Backend>(
+    /// A tracer that names nothing.
+    pub fn off() -> Self {
+        Tracer { hook: None }
+    }
+
+    /// Whether intermediates are wanted (the forward pass then runs the primitive ops, in which
+    /// every intermediate exists, instead of the backend's fused steps).
+    pub fn active(&self) -> bool {
+        self.hook.is_some()
+    }
+
+    fn name<B: Backend + ?Sized>(
         &mut self,
         be: &mut B,
         t: &B::Tensor,
         label: &str,
         layer: Option<usize>,
     ) -> Result<(), ModelError> {
+        self.name_raw(be, t, label, layer)
+            .map_err(ModelError::backend)
+    }
+
+    /// `name` with the backend's own error.
+    pub(crate) fn name_raw<B: Backend + ?Sized>(
+        &mut self,
+        be: &mut B,
+        t: &B::Tensor,
+        label: &str,
+        layer: Option<usize>,
+    ) -> Result<(), B::Error> {
         if let Some(hook) = self.hook.as_deref_mut() {
-            hook(label, layer, &be.read(t).map_err(ModelError::backend)?);
+            hook(label, layer, &be.read(t)?);
         }
         Ok(())
     }
@@ -132,11 +156,35 @@ pub fn finish_forward_logits<B: Backend>(
     let x = be
         .last_row(pass.x.as_ref().ok_or_else(broken_pass)?)
         .map_err(e)?;
-    let x = be
-        .rms_norm(&x, &w.output_norm, cfg.n_embd, cfg.rms_eps)
-        .map_err(e)?;
-    tr.name(be, &x, "result_norm", None)?;
-    be.matmul(w.output(), &x).map_err(e)
+    if tr.active() {
+        let x = be
+            .rms_norm(&x, &w.output_norm, cfg.n_embd, cfg.rms_eps)
+            .map_err(e)?;
+        tr.name(be, &x, "result_norm", None)?;
+        return be.matmul(w.output(), &x).map_err(e);
+    }
+    be.norm_matmul(&x, &w.output_norm, cfg.n_embd, cfg.rms_eps, w.output())
+        .map_err(e)
+}
+
+/// Ends a pass whose blocks are all done with the raw logits of every row, `(rows, n_vocab)`
+/// on the device (before any softcap): what perplexity scores (`all_logits`).
+pub fn finish_forward_all_logits<B: Backend>(
+    cfg: &Config,
+    w: &Weights<B::Weight>,
+    be: &mut B,
+    pass: ForwardPass<B::Tensor>,
+) -> Result<B::Tensor, ModelError> {
+    if pass.next_layer != w.layers.len() {
+        return Err(ModelError::BadRequest(format!(
+            "forward pass finished after {} of {} layers",
+            pass.next_layer,
+            w.layers.len()
+        )));
+    }
+    let x = pass.x.as_ref().ok_or_else(broken_pass)?;
+    be.norm_matmul(x, &w.output_norm, cfg.n_embd, cfg.rms_eps, w.output())
+        .map_err(ModelError::backend)
 }
 
 /// The host copy of `finish_forward_logits`' tensor, with the final logit softcap applied.
@@ -174,7 +222,9 @@ pub fn forward<B: Backend>(
     finish_forward(cfg, w, be, pass, &mut tr)
 }
 
-/// One transformer block: attention then feed-forward, each with a residual connection.
+/// One transformer block: attention then feed-forward, each with a residual connection. Runs
+/// the backend's fused steps (`Backend::attention_input` …), or, when tracing, the same steps as
+/// primitive ops (`compose`), where every intermediate is named.
 #[allow(clippy::too_many_arguments)]
 fn block<B: Backend>(
     cfg: &Config,
@@ -182,37 +232,16 @@ fn block<B: Backend>(
     layer: &LayerWeights<B::Weight>,
     il: usize,
     be: &mut B,
-    x: B::Tensor,
+    mut x: B::Tensor,
     pos0: usize,
     tr: &mut Tracer,
 ) -> Result<B::Tensor, ModelError> {
     let e = ModelError::backend;
     let l = Some(il);
     let swa = cfg.swa_layers[il];
+    let tracing = tr.active();
 
     // --- attention ---
-    let h = be
-        .rms_norm(&x, &layer.attn_norm, cfg.n_embd, cfg.rms_eps)
-        .map_err(e)?;
-    tr.name(be, &h, "attn_norm", l)?;
-
-    let mut q = be.matmul(&layer.wq, &h).map_err(e)?; // (n_tokens, n_head*head_dim)
-    let mut k = be.matmul(&layer.wk, &h).map_err(e)?; // (n_tokens, n_head_kv*head_dim)
-    let mut v = be.matmul(&layer.wv, &h).map_err(e)?; // (n_tokens, n_head_kv*head_dim)
-    for (t, b) in [
-        (&mut q, &layer.bq),
-        (&mut k, &layer.bk),
-        (&mut v, &layer.bv),
-    ] {
-        if let Some(b) = b {
-            be.add_bias(t, b).map_err(e)?;
-        }
-    }
-    if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
-        q = be.rms_norm(&q, qn, cfg.head_dim, cfg.rms_eps).map_err(e)?;
-        k = be.rms_norm(&k, kn, cfg.head_dim, cfg.rms_eps).map_err(e)?;
-    }
-
     let rope = RopeParams {
         style: cfg.rope_style,
         head_dim: cfg.head_dim,
@@ -225,18 +254,30 @@ fn block<B: Backend>(
         },
         freq_scale: if swa { 1.0 } else { cfg.rope_freq_scale },
     };
-    be.rope(&mut q, pos0, &rope, w.rope_freqs.as_ref())
-        .map_err(e)?;
-    be.rope(&mut k, pos0, &rope, w.rope_freqs.as_ref())
-        .map_err(e)?;
-    if let Some(s) = cfg.q_scale {
-        be.scale(&mut q, s).map_err(e)?;
+    let input = AttnInput {
+        layer: il,
+        pos0,
+        n_embd: cfg.n_embd,
+        norm: &layer.attn_norm,
+        eps: cfg.rms_eps,
+        wq: &layer.wq,
+        wk: &layer.wk,
+        wv: &layer.wv,
+        bq: layer.bq.as_ref(),
+        bk: layer.bk.as_ref(),
+        bv: layer.bv.as_ref(),
+        qk_norm: layer.q_norm.as_ref().zip(layer.k_norm.as_ref()),
+        rope,
+        rope_freqs: w.rope_freqs.as_ref(),
+        q_scale: cfg.q_scale,
+    };
+    // q (n_tokens, n_head*head_dim); k and v are in the cache
+    let q = if tracing {
+        compose::attention_input(be, &x, &input, tr)
+    } else {
+        be.attention_input(&x, &input)
     }
-    tr.name(be, &q, "q_rope", l)?;
-    tr.name(be, &k, "k_rope", l)?;
-    tr.name(be, &v, "v", l)?;
-
-    be.store_kv(il, pos0, &k, &v).map_err(e)?;
+    .map_err(e)?;
     let attn = AttentionParams {
         layer: il,
         n_head: cfg.n_head,
@@ -248,38 +289,61 @@ fn block<B: Backend>(
     };
     let a = be.attention(&q, &attn).map_err(e)?; // (n_tokens, n_head*head_dim)
     tr.name(be, &a, "kqv", l)?;
-    let mut attn_out = be.matmul(&layer.wo, &a).map_err(e)?; // (n_tokens, n_embd)
-    tr.name(be, &attn_out, "attn_wo", l)?;
-    if let Some(pn) = &layer.attn_post_norm {
-        attn_out = be
-            .rms_norm(&attn_out, pn, cfg.n_embd, cfg.rms_eps)
-            .map_err(e)?;
-    }
-    tr.name(be, &attn_out, "attn_out", l)?;
-    be.add(&mut attn_out, &x).map_err(e)?;
-    let resid = attn_out; // residual stream after attention
-    tr.name(be, &resid, "ffn_inp", l)?;
+    residual_add(cfg, be, &layer.wo, &a, layer.attn_post_norm.as_ref(), &mut x, tr, ["attn_wo", "attn_out"], l)?;
+    tr.name(be, &x, "ffn_inp", l)?; // the residual stream after attention
 
     // --- feed-forward ---
-    let h = be
-        .rms_norm(&resid, &layer.ffn_norm, cfg.n_embd, cfg.rms_eps)
-        .map_err(e)?;
-    tr.name(be, &h, "ffn_norm", l)?;
-    let gate = be.matmul(&layer.ffn_gate, &h).map_err(e)?; // (n_tokens, n_ff)
-    let up = be.matmul(&layer.ffn_up, &h).map_err(e)?; // (n_tokens, n_ff)
-    tr.name(be, &gate, "ffn_gate", l)?;
-    tr.name(be, &up, "ffn_up", l)?;
-    let act = be.gated_activation(&gate, &up, cfg.activation).map_err(e)?;
-    tr.name(be, &act, "ffn_act", l)?;
-    let mut ffn_out = be.matmul(&layer.ffn_down, &act).map_err(e)?; // (n_tokens, n_embd)
-    tr.name(be, &ffn_out, "ffn_down", l)?;
-    if let Some(pn) = &layer.ffn_post_norm {
-        ffn_out = be
-            .rms_norm(&ffn_out, pn, cfg.n_embd, cfg.rms_eps)
-            .map_err(e)?;
+    let input = FfnInput {
+        n_embd: cfg.n_embd,
+        norm: &layer.ffn_norm,
+        eps: cfg.rms_eps,
+        gate: &layer.ffn_gate,
+        up: &layer.ffn_up,
+        act: cfg.activation,
+    };
+    let act = if tracing {
+        compose::ffn_input(be, &x, &input, l, tr)
+    } else {
+        be.ffn_input(&x, &input)
     }
-    tr.name(be, &ffn_out, "ffn_out", l)?;
-    be.add(&mut ffn_out, &resid).map_err(e)?;
-    tr.name(be, &ffn_out, "l_out", l)?;
-    Ok(ffn_out)
+    .map_err(e)?; // (n_tokens, n_ff)
+    residual_add(cfg, be, &layer.ffn_down, &act, layer.ffn_post_norm.as_ref(), &mut x, tr, ["ffn_down", "ffn_out"], l)?;
+    tr.name(be, &x, "l_out", l)?;
+    Ok(x)
+}
+
+/// `resid += [post_norm](h·wᵀ)`: a block's output projection into the residual stream; when
+/// tracing, `names` label the projection and the (post-normed) value added.
+#[allow(clippy::too_many_arguments)]
+fn residual_add<B: Backend>(
+    cfg: &Config,
+    be: &mut B,
+    w: &B::Weight,
+    h: &B::Tensor,
+    post_norm: Option<&B::Weight>,
+    resid: &mut B::Tensor,
+    tr: &mut Tracer,
+    names: [&str; 2],
+    l: Option<usize>,
+) -> Result<(), ModelError> {
+    let e = ModelError::backend;
+    if !tr.active() {
+        return match post_norm {
+            Some(pn) => {
+                let out = be.matmul(w, h).map_err(e)?;
+                be.rms_norm_add(&out, pn, cfg.n_embd, cfg.rms_eps, resid)
+            }
+            None => be.matmul_add(w, h, resid),
+        }
+        .map_err(e);
+    }
+    let mut out = be.matmul(w, h).map_err(e)?;
+    tr.name(be, &out, names[0], l)?;
+    if let Some(pn) = post_norm {
+        out = be.rms_norm(&out, pn, cfg.n_embd, cfg.rms_eps).map_err(e)?;
+    }
+    tr.name(be, &out, names[1], l)?;
+    be.add(&mut out, resid).map_err(e)?;
+    *resid = out;
+    Ok(())
 }

@@ -6,6 +6,7 @@
 pub mod all_logits;
 pub mod backend;
 pub mod chat;
+pub mod compose;
 pub mod config;
 mod error;
 #[cfg(not(target_arch = "wasm32"))]

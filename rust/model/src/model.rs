@@ -114,7 +114,17 @@ impl<B: Backend> ModelBuilder<B> {
 
     /// The ready model, once every tensor is loaded.
     pub fn finish(mut self) -> Result<Model<B>, ModelError> {
-        let weights = self.weights.finish()?;
+        let mut weights = self.weights.finish()?;
+        for l in &mut weights.layers {
+            // (what the fused steps read in one pass: Backend::stack_weights)
+            let e = ModelError::backend;
+            self.backend
+                .stack_weights(&mut [&mut l.wq, &mut l.wk, &mut l.wv])
+                .map_err(e)?;
+            self.backend
+                .stack_weights(&mut [&mut l.ffn_gate, &mut l.ffn_up])
+                .map_err(e)?;
+        }
         self.backend
             .init_kv_cache(self.config.n_layer, self.n_ctx, self.config.kv_dim())
             .map_err(ModelError::backend)?;
