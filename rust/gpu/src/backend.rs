@@ -311,11 +311,11 @@ impl GpuBackend {
         res: &[Res],
         groups: (u32, u32, u32),
     ) -> Result<(), GpuError> {
-        let pipeline = self
+        let kernel = self
             .pipelines
             .get(&self.gpu.device, op, ty)
-            .ok_or_else(|| GpuError::Wgpu(format!("no kernel {op} for {ty:?}")))?
-            .clone();
+            .ok_or_else(|| GpuError::Wgpu(format!("no kernel {op} for {ty:?}")))?;
+        let (pipeline, layout) = (kernel.pipeline.clone(), kernel.layout.clone());
         let params: Vec<&[u8]> = res
             .iter()
             .filter_map(|r| match r {
@@ -360,7 +360,7 @@ impl GpuBackend {
             .device
             .create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(op),
-                layout: &pipeline.get_bind_group_layout(0),
+                layout: &layout,
                 entries: &entries,
             });
         // Dispatches go back to back into one open pass; when profiling, each gets its own pass

@@ -170,30 +170,54 @@ pub fn all_modules() -> Vec<(String, String)> {
     out
 }
 
+/// A compiled kernel and its bind group layout (fetched once: `get_bind_group_layout` makes a
+/// new handle on every call, and the backend binds a group per dispatch).
+pub struct Kernel {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
 /// Compiled pipelines, one per (op, format); built on first use.
 #[derive(Default)]
 pub struct Pipelines {
-    cache: HashMap<(&'static str, Option<GgmlType>), wgpu::ComputePipeline>,
+    cache: HashMap<(&'static str, Option<GgmlType>), Kernel>,
+}
+
+/// Whether naga's own bounds checks and loop bounding are compiled into the kernels
+/// (`WASM_CHORD_GPU_CHECKED=1`). Off by default natively: every index in our kernels comes from
+/// shapes the backend validated before dispatching (kernel tests cover each op at ragged sizes),
+/// their loops run to uniform bounds, and Vulkan/Metal/DX12 still bound buffer accesses
+/// themselves (robust buffer access) — the checks only cost ALU and registers in the matvec
+/// inner loops. The browser's WebGPU always compiles its own checks in; this changes nothing there.
+fn runtime_checks() -> wgpu::ShaderRuntimeChecks {
+    if std::env::var("WASM_CHORD_GPU_CHECKED").is_ok_and(|v| v == "1") {
+        wgpu::ShaderRuntimeChecks::checked()
+    } else {
+        wgpu::ShaderRuntimeChecks::unchecked()
+    }
 }
 
 impl Pipelines {
-    /// The pipeline of `op` (entry point = op name), compiling it the first time.
+    /// The kernel of `op` (entry point = op name), compiling it the first time.
     pub fn get(
         &mut self,
         device: &wgpu::Device,
         op: &'static str,
         ty: Option<GgmlType>,
-    ) -> Option<&wgpu::ComputePipeline> {
+    ) -> Option<&Kernel> {
         if !self.cache.contains_key(&(op, ty)) {
             let src = module_source(op, ty)?;
             let label = match ty {
                 Some(t) => format!("{op}_{}", t.name()),
                 None => op.to_string(),
             };
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            let desc = wgpu::ShaderModuleDescriptor {
                 label: Some(&label),
                 source: wgpu::ShaderSource::Wgsl(src.into()),
-            });
+            };
+            // SAFETY: see `runtime_checks` — in-bounds indexing and bounded loops are properties
+            // of our own kernels, tested against the CPU reference at ragged shapes.
+            let module = unsafe { device.create_shader_module_trusted(desc, runtime_checks()) };
             let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(&label),
                 layout: None,
@@ -202,7 +226,8 @@ impl Pipelines {
                 compilation_options: Default::default(),
                 cache: None,
             });
-            self.cache.insert((op, ty), pipeline);
+            let layout = pipeline.get_bind_group_layout(0);
+            self.cache.insert((op, ty), Kernel { pipeline, layout });
         }
         self.cache.get(&(op, ty))
     }
