@@ -34,15 +34,18 @@
 //    and the scale 1/sqrt(mean + eps) multiplies the finished sums (the product is linear in x).
 //  - FLAG_ADD: Y += result (the residual add of an output projection).
 //  - GLU_SILU / GLU_GELU: W is [gate; up] stacked (gate rows 0..glu_rows, up rows glu_rows..);
-//    a workgroup takes gate rows g0, g0+1 and the up rows glu_rows + g0, +1 as its R = 4 rows and
-//    writes act(gate)·up (activation.wgsl) to Y[g0 ..]: the feed-forward input in one pass.
-// Dispatch with GLU: g = ceil(glu_rows / 2) workgroups; first gate row (wid.x + wid.y·grid_x)·2.
+//    a workgroup takes gate rows g0 .. g0+H and the up rows glu_rows + g0 .. as its R = 2·H rows
+//    and writes act(gate)·up (activation.wgsl) to Y[g0 ..]: the feed-forward input in one pass.
+// Dispatch with GLU: g = ceil(glu_rows / H) workgroups; first gate row (wid.x + wid.y·grid_x)·H.
 
-// Threads per workgroup (a const: it sizes the workgroup arrays; a multiple of 8).
+// Threads per workgroup (a const: it sizes the workgroup arrays; a multiple of 8, ≥ 8·R).
+// The backend may replace this line and R's (WASM_CHORD_GPU_MATVEC=WGxR, shaders.rs).
 const WG: u32 = 64u;
 // Weight rows per workgroup: each activation slice is read once for R rows. 4 keeps a
 // 2048-row weight at 512 workgroups (several per SM on a 132-SM GPU) and a 256-row one at 64.
 const R: u32 = 4u;
+// GLU: gate rows per workgroup (each with its up row: R = 2·H accumulators).
+const H: u32 = R / 2u;
 
 const FLAG_NORM: u32 = 1u;
 const FLAG_ADD: u32 = 2u;
@@ -56,8 +59,8 @@ const GLU_GELU: u32 = 8u;
 @group(0) @binding(5) var<storage, read> GT: array<f32>;
 
 // (R, WG) partial sums, then (R, 8) sums of eight of them
-var<workgroup> partial: array<f32, 256>; // R · WG
-var<workgroup> partial8: array<f32, 32>; // R · 8
+var<workgroup> partial: array<f32, R * WG>;
+var<workgroup> partial8: array<f32, R * 8u>;
 
 // Activation vec4 i of the input row, as the product sees it: times the norm weight when normed.
 fn x4(i: u32) -> vec4<f32> {
@@ -96,7 +99,7 @@ fn norm_scale(lid: u32) -> f32 {
 // thread runs the same loop and no read leaves the chunk.
 fn row_of(r0: u32, i: u32) -> u32 {
     if ((P.flags & GLU_MASK) != 0u) {
-        return min(r0 + i % 2u, P.glu_rows - 1u) + (i / 2u) * P.glu_rows;
+        return min(r0 + i % H, P.glu_rows - 1u) + (i / H) * P.glu_rows;
     }
     return min(r0 + i, P.rows - 1u);
 }
@@ -104,7 +107,7 @@ fn row_of(r0: u32, i: u32) -> u32 {
 @compute @workgroup_size(WG)
 fn matvec_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let glu = P.flags & GLU_MASK;
-    let r0 = (wid.x + wid.y * P.grid_x) * select(R, 2u, glu != 0u);
+    let r0 = (wid.x + wid.y * P.grid_x) * select(R, H, glu != 0u);
     let n_slices = P.cols / 32u;
     var scale = 1.0;
     if ((P.flags & FLAG_NORM) != 0u) {
@@ -133,10 +136,10 @@ fn matvec_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     }
     workgroupBarrier();
     if (glu != 0u) {
-        // gate row r0 + lid with its up row (accumulator lid + 2)
-        if (lid < 2u && r0 + lid < P.glu_rows) {
+        // gate row r0 + lid with its up row (accumulator lid + H)
+        if (lid < H && r0 + lid < P.glu_rows) {
             let g = scale * row_sum(lid);
-            let u = scale * row_sum(lid + 2u);
+            let u = scale * row_sum(lid + H);
             Y[P.out_offset + r0 + lid] = gated_act(g, u, select(ACT_SILU, ACT_GELU, glu == GLU_GELU));
         }
     } else if (lid < R && r0 + lid < P.rows) {

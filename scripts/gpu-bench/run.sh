@@ -2,7 +2,7 @@
 # Runs ON the GPU machine (device tool), from the repository root, with .devcarry and .gl carried
 # (scripts/gpu-bench/prepare.sh makes them here). See README.md for what each phase measures.
 #
-#   bash scripts/gpu-bench/run.sh [PHASE...]      PHASE: start ours peers kl   (none: start ours peers)
+#   bash scripts/gpu-bench/run.sh [PHASE...]      PHASE: start ours peers sweep kl   (none: start ours peers)
 #
 #   start  unpacks the Vulkan loader and build tools, starts llama.cpp's CUDA and Vulkan builds in
 #          the background (setsid: they outlive this call while the machine stays warm), makes the
@@ -12,6 +12,8 @@
 #          .devcarry/wasm-chord ("new"); then the wgpu microbenchmarks.
 #   peers  waits for the builds (until $BUDGET s after this script started, less the benches'
 #          time), then llama-bench -fa 1 -p 512 -n 128 -r 3 -ngl 99 with CUDA and with Vulkan.
+#   sweep  the tuning knobs: WASM_CHORD_GPU_MATVEC shapes (decode), WASM_CHORD_GPU_MATMUL
+#          tiled|wide (prefill), WASM_CHORD_GPU_CHECKED=1 (naga's bounds checks) — bench each.
 #   kl     wasm-chord perplexity, CPU base then GPU with --kl-base (if the CLI has the command).
 #
 # Put all phases of one device call into ONE invocation (run.sh start peers): the deadline counts
@@ -167,6 +169,24 @@ phase_peers() {
   done
 }
 
+# The tuning knobs, one bench each on the new CLI: matvec_rows' workgroup shape (decode) and the
+# prompt kernel (prefill). Results: $OUT/sweep.txt.
+phase_sweep() {
+  setup
+  make_model || return
+  local bin=.devcarry/wasm-chord shape kernel
+  for shape in ${SWEEP_MATVEC:-32x2 64x2 64x4 128x4 128x8 256x8}; do
+    echo "== WASM_CHORD_GPU_MATVEC=$shape bench -p 0 -n 64" | tee -a "$OUT/sweep.txt"
+    WASM_CHORD_GPU_MATVEC=$shape "$bin" bench -m $M --backend gpu -p 0 -n 64 -r 2 2>&1 | grep tg | tee -a "$OUT/sweep.txt"
+  done
+  for kernel in tiled wide; do
+    echo "== WASM_CHORD_GPU_MATMUL=$kernel bench -p 512 -n 0" | tee -a "$OUT/sweep.txt"
+    WASM_CHORD_GPU_MATMUL=$kernel "$bin" bench -m $M --backend gpu -p 512 -n 0 -r 2 2>&1 | grep pp | tee -a "$OUT/sweep.txt"
+  done
+  echo "== WASM_CHORD_GPU_CHECKED=1 (naga's bounds checks back on) bench -p 512 -n 64" | tee -a "$OUT/sweep.txt"
+  WASM_CHORD_GPU_CHECKED=1 "$bin" bench -m $M --backend gpu -p 512 -n 64 -r 2 2>&1 | grep 'pp\|tg' | tee -a "$OUT/sweep.txt"
+}
+
 phase_kl() {
   setup
   make_model || return
@@ -187,8 +207,8 @@ phase_kl() {
 [ $# -eq 0 ] && set -- start ours peers
 for phase in "$@"; do
   case $phase in
-    start | ours | peers | kl) say "phase $phase"; phase_$phase ;;
-    *) echo "run.sh: unknown phase '$phase' (start ours peers kl)" >&2; exit 2 ;;
+    start | ours | peers | sweep | kl) say "phase $phase"; phase_$phase ;;
+    *) echo "run.sh: unknown phase '$phase' (start ours peers sweep kl)" >&2; exit 2 ;;
   esac
 done
 say "done"

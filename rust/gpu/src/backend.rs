@@ -15,7 +15,11 @@ use crate::device::{lock, SharedSignals};
 use crate::params::ParamRing;
 use crate::profile::Profiler;
 use crate::tensor::{BufferPool, Chunk, SharedPool, Tensor, Weight};
-use crate::{host, layout, shaders::Pipelines, Gpu, GpuError};
+use crate::{
+    host, layout,
+    shaders::{MatvecShape, Pipelines},
+    Gpu, GpuError,
+};
 use model::backend::{
     AttentionParams, AttnInput, Backend, FfnInput, GatedActivation, RopeParams, RopeStyle,
     WeightDesc,
@@ -120,8 +124,6 @@ pub enum MatmulKernel {
     Wide,
 }
 
-/// Weight rows per workgroup of matvec_rows.wgsl (its `R`).
-const MATVEC_ROWS_R: u32 = 4;
 /// Output tile of matmul_tiled.wgsl: (token rows, weight rows) (its `BT`, `BR`).
 const TILED_BT: u32 = 32;
 const TILED_BR: u32 = 64;
@@ -189,7 +191,7 @@ impl GpuBackend {
             matmul,
             params: ParamRing::new(&gpu.device),
             gpu,
-            pipelines: Pipelines::default(),
+            pipelines: Pipelines::new(MatvecShape::from_env()),
             pool: SharedPool::default(),
             pass: None,
             encoder: None,
@@ -668,10 +670,13 @@ impl GpuBackend {
             let rows = c.rows as u32;
             let (row_groups, tiles) = match op {
                 "matvec_coop" => (rows, 1),
-                "matvec_rows" => match fuse.glu {
-                    Some((_, gate_rows)) => ((gate_rows as u32).div_ceil(2), 1),
-                    None => (rows.div_ceil(MATVEC_ROWS_R), 1),
-                },
+                "matvec_rows" => {
+                    let shape = self.pipelines.matvec;
+                    match fuse.glu {
+                        Some((_, gate_rows)) => ((gate_rows as u32).div_ceil(shape.glu_rows()), 1),
+                        None => (rows.div_ceil(shape.rows), 1),
+                    }
+                }
                 "matmul_tiled" => (rows.div_ceil(TILED_BR), n.div_ceil(TILED_BT)),
                 "matmul_wide" => (rows.div_ceil(WIDE_BR), n.div_ceil(WIDE_BT)),
                 "matmul" => (rows.div_ceil(WG), n.div_ceil(MATMUL_TILE_T)),
@@ -691,7 +696,9 @@ impl GpuBackend {
                 n_out: out.cols as u32,
                 grid_x: gx,
                 n_tok: x.rows as u32,
-                flags: fuse.norm.map_or(0, |_| MAT_NORM) | if fuse.add { MAT_ADD } else { 0 } | glu_flag,
+                flags: fuse.norm.map_or(0, |_| MAT_NORM)
+                    | if fuse.add { MAT_ADD } else { 0 }
+                    | glu_flag,
                 eps: fuse.norm.map_or(0.0, |(_, eps)| eps),
                 glu_rows: fuse.glu.map_or(0, |(_, g)| g as u32),
                 _pad: [0; 2],
@@ -1076,11 +1083,7 @@ impl Backend for GpuBackend {
         p: &RopeParams,
         freq_factors: Option<&Weight>,
     ) -> Result<(), GpuError> {
-        if p.head_dim == 0
-            || x.cols % p.head_dim != 0
-            || p.n_rot > p.head_dim
-            || p.n_rot % 2 != 0
-        {
+        if p.head_dim == 0 || x.cols % p.head_dim != 0 || p.n_rot > p.head_dim || p.n_rot % 2 != 0 {
             return Err(shape(
                 "rope",
                 format!(

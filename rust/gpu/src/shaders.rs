@@ -64,7 +64,10 @@ pub const WEIGHT_OPS: &[(&str, &str)] = &[
         "matmul_tiled",
         include_str!("../../../shaders/matmul_tiled.wgsl"),
     ),
-    ("matmul_wide", include_str!("../../../shaders/matmul_wide.wgsl")),
+    (
+        "matmul_wide",
+        include_str!("../../../shaders/matmul_wide.wgsl"),
+    ),
     ("embed", include_str!("../../../shaders/embed.wgsl")),
 ];
 
@@ -123,7 +126,11 @@ fn kscales(ty: GgmlType) -> &'static str {
 /// The full WGSL module of `op` (with `ty`'s decoder for weight ops), or None if unknown.
 pub fn module_source(op: &str, ty: Option<GgmlType>) -> Option<String> {
     if let Some((_, src)) = PLAIN_OPS.iter().find(|(name, _)| *name == op) {
-        let act = if op == "gated_activation" { ACTIVATION } else { "" };
+        let act = if op == "gated_activation" {
+            ACTIVATION
+        } else {
+            ""
+        };
         return Some(format!("{HALF}\n{act}\n{src}"));
     }
     let (_, src) = WEIGHT_OPS.iter().find(|(name, _)| *name == op)?;
@@ -167,6 +174,12 @@ pub fn all_modules() -> Vec<(String, String)> {
             ));
         }
     }
+    // matvec_rows at the extremes of WASM_CHORD_GPU_MATVEC's shapes
+    for shape in ["32x2", "256x8"] {
+        let src = module_source("matvec_rows", Some(GgmlType::Q4_K)).expect("q4_k");
+        let shaped = MatvecShape::parse(shape).expect("valid").apply(&src);
+        out.push((format!("matvec_rows_q4_k_{shape}"), shaped));
+    }
     out
 }
 
@@ -177,10 +190,73 @@ pub struct Kernel {
     pub layout: wgpu::BindGroupLayout,
 }
 
+/// matvec_rows' workgroup shape: `threads` (its WG) and weight `rows` (its R) per workgroup.
+/// 64×4 unless `WASM_CHORD_GPU_MATVEC=WGxR` says otherwise (a tuning knob, to sweep shapes on a
+/// card in one run; WG ∈ {32, 64, 128, 256}, R ∈ {2, 4, 8}, WG ≥ 8·R).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatvecShape {
+    pub threads: u32,
+    pub rows: u32,
+}
+
+impl Default for MatvecShape {
+    fn default() -> Self {
+        MatvecShape {
+            threads: 64,
+            rows: 4,
+        }
+    }
+}
+
+impl MatvecShape {
+    /// `WGxR`, e.g. "128x2"; None when malformed or outside the kernel's limits.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (wg, r) = text.split_once('x')?;
+        let shape = MatvecShape {
+            threads: wg.trim().parse().ok()?,
+            rows: r.trim().parse().ok()?,
+        };
+        let ok = [32, 64, 128, 256].contains(&shape.threads)
+            && [2, 4, 8].contains(&shape.rows)
+            && shape.threads >= 8 * shape.rows;
+        ok.then_some(shape)
+    }
+
+    /// The shape `WASM_CHORD_GPU_MATVEC` asks for (a bad value is reported, then ignored).
+    pub fn from_env() -> Self {
+        match std::env::var("WASM_CHORD_GPU_MATVEC") {
+            Ok(v) => Self::parse(&v).unwrap_or_else(|| {
+                eprintln!("WASM_CHORD_GPU_MATVEC={v}: not WGxR with WG in 32/64/128/256, R in 2/4/8, WG >= 8R; using 64x4");
+                Self::default()
+            }),
+            Err(_) => Self::default(),
+        }
+    }
+
+    /// Gate rows per workgroup in the GLU epilogue (each with its up row).
+    pub fn glu_rows(self) -> u32 {
+        self.rows / 2
+    }
+
+    /// matvec_rows' source with this shape's WG and R.
+    pub fn apply(self, src: &str) -> String {
+        const WG_LINE: &str = "const WG: u32 = 64u;";
+        const R_LINE: &str = "const R: u32 = 4u;";
+        assert!(
+            src.contains(WG_LINE) && src.contains(R_LINE),
+            "matvec_rows' shape lines"
+        );
+        src.replacen(WG_LINE, &format!("const WG: u32 = {}u;", self.threads), 1)
+            .replacen(R_LINE, &format!("const R: u32 = {}u;", self.rows), 1)
+    }
+}
+
 /// Compiled pipelines, one per (op, format); built on first use.
 #[derive(Default)]
 pub struct Pipelines {
     cache: HashMap<(&'static str, Option<GgmlType>), Kernel>,
+    /// matvec_rows' shape (set before the first matvec_rows pipeline is built)
+    pub matvec: MatvecShape,
 }
 
 /// Whether naga's own bounds checks and loop bounding are compiled into the kernels
@@ -198,6 +274,14 @@ fn runtime_checks() -> wgpu::ShaderRuntimeChecks {
 }
 
 impl Pipelines {
+    /// An empty cache whose matvec_rows kernels get `matvec`'s shape.
+    pub fn new(matvec: MatvecShape) -> Self {
+        Pipelines {
+            cache: HashMap::new(),
+            matvec,
+        }
+    }
+
     /// The kernel of `op` (entry point = op name), compiling it the first time.
     pub fn get(
         &mut self,
@@ -206,7 +290,10 @@ impl Pipelines {
         ty: Option<GgmlType>,
     ) -> Option<&Kernel> {
         if !self.cache.contains_key(&(op, ty)) {
-            let src = module_source(op, ty)?;
+            let mut src = module_source(op, ty)?;
+            if op == "matvec_rows" {
+                src = self.matvec.apply(&src);
+            }
             let label = match ty {
                 Some(t) => format!("{op}_{}", t.name()),
                 None => op.to_string(),

@@ -222,7 +222,10 @@ impl GpuBackend {
         {
             return Err(shape(
                 "attention_input",
-                format!("q {q_dim}, k {kv_dim}, v {}, head_dim {hd}, n_rot {}", a.wv.rows, p.n_rot),
+                format!(
+                    "q {q_dim}, k {kv_dim}, v {}, head_dim {hd}, n_rot {}",
+                    a.wv.rows, p.n_rot
+                ),
             ));
         }
         let cache = self
@@ -258,8 +261,11 @@ impl GpuBackend {
             n_head_kv: (kv_dim / hd) as u32,
             qkv_cols: qkv.cols as u32,
             pos0: a.pos0 as u32,
-            flags: if p.style == RopeStyle::Neox { QKV_NEOX } else { 0 }
-                | if a.qk_norm.is_some() { QKV_QK_NORM } else { 0 }
+            flags: if p.style == RopeStyle::Neox {
+                QKV_NEOX
+            } else {
+                0
+            } | if a.qk_norm.is_some() { QKV_QK_NORM } else { 0 }
                 | if a.q_scale.is_some() { QKV_Q_SCALE } else { 0 },
             eps: a.eps,
             q_scale: a.q_scale.unwrap_or(1.0),
