@@ -31,7 +31,9 @@ fn gemma3_chats_reuse_the_cache_as_llama_cpp() {
     // thread count).
     let mut model: Model<CpuBackend> = file.load_model(CpuBackend::new(2), Some(2048)).unwrap();
     let template = ChatTemplate::for_model(&file.gguf, &model.tokenizer).unwrap();
-    let golden = std::fs::read_to_string(testkit::repo_root().join("tests/golden/chat/gemma3.jsonl")).unwrap();
+    let golden =
+        std::fs::read_to_string(testkit::repo_root().join("tests/golden/chat/gemma3.jsonl"))
+            .unwrap();
 
     let mut conversation = String::new();
     let mut messages: Vec<ChatMessage> = Vec::new();
@@ -44,12 +46,20 @@ fn gemma3_chats_reuse_the_cache_as_llama_cpp() {
             // Each conversation is a fresh llama.cpp process: start from an empty cache too.
             model.reset();
             conversation = name.to_string();
-            messages = case["system"].as_str().map(|s| ChatMessage::new("system", s)).into_iter().collect();
+            messages = case["system"]
+                .as_str()
+                .map(|s| ChatMessage::new("system", s))
+                .into_iter()
+                .collect();
         }
         messages.push(ChatMessage::new("user", case["user"].as_str().unwrap()));
         let text = template.render(&messages).unwrap();
         let prompt = model.tokenizer.encode(&text, true, true).unwrap();
-        assert_eq!(prompt, ids(&case, "prompt_ids"), "{name} turn {turn}: the prompt differs from llama.cpp's");
+        assert_eq!(
+            prompt,
+            ids(&case, "prompt_ids"),
+            "{name} turn {turn}: the prompt differs from llama.cpp's"
+        );
 
         let opts = GenerateOptions {
             max_tokens: case["n_predict"].as_u64().unwrap() as usize,
@@ -66,17 +76,27 @@ fn gemma3_chats_reuse_the_cache_as_llama_cpp() {
             .unwrap();
         let reused = stats.prompt_tokens - stats.prompt_evaluated;
         let want_reused = case["reused"].as_u64().unwrap() as usize;
-        assert_eq!(reused, want_reused, "{name} turn {turn}: cached prompt tokens reused");
+        assert_eq!(
+            reused, want_reused,
+            "{name} turn {turn}: cached prompt tokens reused"
+        );
         let want = ids(&case, "ids");
         let want = match case["stop"].as_str() {
             Some("eog") => &want[..want.len() - 1],
             _ => &want[..],
         };
-        assert_eq!(stats.generated_tokens, want, "{name} turn {turn}: reply tokens differ from llama.cpp's");
+        assert_eq!(
+            stats.generated_tokens, want,
+            "{name} turn {turn}: reply tokens differ from llama.cpp's"
+        );
         messages.push(ChatMessage::new("assistant", &reply));
         turns += 1;
         reused_total += reused;
-        eprintln!("{name} turn {turn}: {} prompt tokens, {reused} reused, {} generated", prompt.len(), want.len());
+        eprintln!(
+            "{name} turn {turn}: {} prompt tokens, {reused} reused, {} generated",
+            prompt.len(),
+            want.len()
+        );
     }
     assert!(turns >= 9 && reused_total > 0, "{turns} turns played");
 }

@@ -113,7 +113,11 @@ fn render_builtin(t: BuiltinTemplate, messages: &[ChatMessage]) -> String {
                     system += m.content.trim();
                     continue;
                 }
-                let role = if m.role == "assistant" { "model" } else { m.role.as_str() };
+                let role = if m.role == "assistant" {
+                    "model"
+                } else {
+                    m.role.as_str()
+                };
                 out += &format!("<start_of_turn>{role}\n");
                 if !system.is_empty() && role != "model" {
                     out += &format!("{}\n\n", std::mem::take(&mut system));

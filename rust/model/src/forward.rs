@@ -289,7 +289,17 @@ fn block<B: Backend>(
     };
     let a = be.attention(&q, &attn).map_err(e)?; // (n_tokens, n_head*head_dim)
     tr.name(be, &a, "kqv", l)?;
-    residual_add(cfg, be, &layer.wo, &a, layer.attn_post_norm.as_ref(), &mut x, tr, ["attn_wo", "attn_out"], l)?;
+    residual_add(
+        cfg,
+        be,
+        &layer.wo,
+        &a,
+        layer.attn_post_norm.as_ref(),
+        &mut x,
+        tr,
+        ["attn_wo", "attn_out"],
+        l,
+    )?;
     tr.name(be, &x, "ffn_inp", l)?; // the residual stream after attention
 
     // --- feed-forward ---
@@ -307,7 +317,17 @@ fn block<B: Backend>(
         be.ffn_input(&x, &input)
     }
     .map_err(e)?; // (n_tokens, n_ff)
-    residual_add(cfg, be, &layer.ffn_down, &act, layer.ffn_post_norm.as_ref(), &mut x, tr, ["ffn_down", "ffn_out"], l)?;
+    residual_add(
+        cfg,
+        be,
+        &layer.ffn_down,
+        &act,
+        layer.ffn_post_norm.as_ref(),
+        &mut x,
+        tr,
+        ["ffn_down", "ffn_out"],
+        l,
+    )?;
     tr.name(be, &x, "l_out", l)?;
     Ok(x)
 }

@@ -349,7 +349,11 @@ impl<B: Backend> Model<B> {
     ///   llama-server keeps it — unless llama.cpp could not rewind its sliding-window cache there
     ///   (`rewind_fits_swa_cells`); then as below.
     /// - otherwise: whole chunks computed exactly as a fresh evaluation would (`exact_prefix`).
-    pub(crate) fn reusable_prefix(&self, tokens: &[u32], longest: bool) -> Result<usize, ModelError> {
+    pub(crate) fn reusable_prefix(
+        &self,
+        tokens: &[u32],
+        longest: bool,
+    ) -> Result<usize, ModelError> {
         if tokens.is_empty() {
             return Err(ModelError::EmptyPrompt);
         }
