@@ -124,12 +124,35 @@ pub struct FfnInput<'a, W> {
     pub act: GatedActivation,
 }
 
+/// What a model will need from a backend, known before any weight is loaded (`plan_memory`).
+#[derive(Debug, Clone, Copy)]
+pub struct MemoryPlan {
+    /// Bytes of every weight tensor as stored in the file.
+    pub weight_bytes: u64,
+    pub n_layer: usize,
+    pub n_ctx: usize,
+    /// Values per position per layer in each of the key and value caches.
+    pub kv_dim: usize,
+    pub n_embd: usize,
+    pub n_ff: usize,
+    pub n_vocab: usize,
+    /// The most rows one forward pass carries (`PREFILL_CHUNK`).
+    pub max_rows: usize,
+}
+
 pub trait Backend {
     /// f32 activations `(rows, cols)` living on the device.
     type Tensor;
     /// A weight tensor (kept in its quantized form) living on the device.
     type Weight;
     type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Called once, before the first `load_weight`: a backend with memory of its own (a GPU)
+    /// checks that the model fits and fails here, with what it needs and has, rather than
+    /// midway through the upload. Default: nothing to check.
+    fn plan_memory(&mut self, _plan: &MemoryPlan) -> Result<(), Self::Error> {
+        Ok(())
+    }
 
     /// Takes a weight tensor from its raw GGUF bytes.
     fn load_weight(&mut self, desc: &WeightDesc, bytes: &[u8])

@@ -47,7 +47,7 @@ pub struct ModelBuilder<B: Backend> {
 
 impl<B: Backend> ModelBuilder<B> {
     /// `n_ctx` None = min(training context, DEFAULT_N_CTX).
-    pub fn new(gguf: &Gguf, backend: B, n_ctx: Option<usize>) -> Result<Self, ModelError> {
+    pub fn new(gguf: &Gguf, mut backend: B, n_ctx: Option<usize>) -> Result<Self, ModelError> {
         let config = Config::from_gguf(gguf)?;
         let tokenizer = Tokenizer::from_gguf(gguf)?;
         if tokenizer.vocab_size() != config.n_vocab {
@@ -64,6 +64,18 @@ impl<B: Backend> ModelBuilder<B> {
             ));
         }
         let weights = WeightLoader::new(gguf, &config)?;
+        backend
+            .plan_memory(&crate::backend::MemoryPlan {
+                weight_bytes: weights.total_bytes(),
+                n_layer: config.n_layer,
+                n_ctx,
+                kv_dim: config.kv_dim(),
+                n_embd: config.n_embd,
+                n_ff: config.n_ff,
+                n_vocab: config.n_vocab,
+                max_rows: PREFILL_CHUNK,
+            })
+            .map_err(ModelError::backend)?;
         Ok(ModelBuilder {
             config,
             tokenizer,

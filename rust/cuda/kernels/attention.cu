@@ -1,0 +1,148 @@
+// Causal (optionally windowed) grouped-query attention over the f16 cache, flash style: keys
+// and values go through shared memory 32 at a time with an online softmax, so no score matrix
+// is ever stored. One warp per (query row, head); the warps of a block share one KV head, so a
+// tile loaded once serves every query head of its group. Decode splits the keys across
+// `n_split` blocks (partials merged by attention_combine) to fill the card at one query row.
+
+#define ATT_WARPS 8
+#define ATT_TILE 32
+#define ATT_MAX_HEAD_DIM 256
+#define ATT_MAX_PER_LANE (ATT_MAX_HEAD_DIM / 32)
+
+struct AttnArgs {
+    int rows;
+    int n_head;
+    int n_head_kv;
+    int head_dim;
+    int kv_dim;
+    int window;    // 0: none; else a query at p sees keys > p - window
+    int n_split;   // blocks along the keys; 1 writes the output directly
+    int split_len; // keys per split (a multiple of ATT_TILE)
+    float scale;   // multiplies q·k
+};
+
+// Writes one (row, head) of attention output: f32, and Q8_1 blocks for the next matvec.
+__device__ __forceinline__ void attn_write(const AttnArgs& a, int t, int h, const float* o,
+                                           float* out, u8* out_q8) {
+    int lane = threadIdx.x & 31, per = a.head_dim / 32;
+    u64 base = ((u64)t * a.n_head + h) * a.head_dim;
+    for (int i = 0; i < per; i++) {
+        out[base + lane + 32 * i] = o[i];
+        if (out_q8) warp_quantize_q8_1(o[i], out_q8 + (base / 32 + i) * Q8_1_BYTES);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(32 * ATT_WARPS)
+attention(const float* __restrict__ q, const u16* __restrict__ k_cache,
+          const u16* __restrict__ v_cache, AttnArgs a, const Step* __restrict__ step,
+          float* __restrict__ out, u8* __restrict__ out_q8, float* __restrict__ part) {
+    __shared__ float s_q[ATT_WARPS][ATT_MAX_HEAD_DIM];
+    __shared__ u32 s_k[ATT_TILE * (ATT_MAX_HEAD_DIM / 2 + 1)];
+    __shared__ u16 s_v[ATT_TILE * ATT_MAX_HEAD_DIM];
+
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    int hd = a.head_dim, hw = hd / 2, kstride = hw + 1, per = hd / 32;
+    int group = a.n_head / a.n_head_kv, hk = blockIdx.y, split = blockIdx.z;
+    int n_items = a.rows * group;
+    int item0 = blockIdx.x * ATT_WARPS, item = item0 + warp;
+    bool active = item < n_items;
+    int t = (active ? item : n_items - 1) / group;
+    int h = hk * group + (active ? item : n_items - 1) % group;
+    int pos0 = step->pos0, pos = pos0 + t;
+
+    // keys this block needs: those of its first row's window start to its last row
+    int t_lo = item0 / group, t_hi = min(item0 + ATT_WARPS, n_items) / group;
+    t_hi = min(t_hi, a.rows - 1);
+    int k_end = pos0 + t_hi + 1;
+    int k_begin = a.window > 0 ? max(0, pos0 + t_lo - a.window + 1) : 0;
+    int s_begin = split * a.split_len, s_end = s_begin + a.split_len;
+    k_begin = max(k_begin, s_begin) / ATT_TILE * ATT_TILE;
+    k_end = min(k_end, s_end);
+
+    for (int i = lane; i < hd; i += 32) s_q[warp][i] = q[((u64)t * a.n_head + h) * hd + i];
+
+    float m = NEG_INF, l = 0.0f, acc[ATT_MAX_PER_LANE];
+#pragma unroll
+    for (int i = 0; i < ATT_MAX_PER_LANE; i++) acc[i] = 0.0f;
+
+    for (int kb = k_begin; kb < k_end; kb += ATT_TILE) {
+        __syncthreads();
+        for (int w = threadIdx.x; w < ATT_TILE * hw; w += blockDim.x) {
+            int key = w / hw, j = w % hw;
+            u32 kv = 0, vv = 0;
+            if (kb + key < k_end) {
+                u64 off = (u64)(kb + key) * a.kv_dim + hk * hd + 2 * j;
+                kv = *(const u32*)(k_cache + off);
+                vv = *(const u32*)(v_cache + off);
+            }
+            s_k[key * kstride + j] = kv;
+            ((u32*)s_v)[key * hw + j] = vv;
+        }
+        __syncthreads();
+        if (!active) continue;
+
+        int key = kb + lane;
+        bool valid = key < k_end && key <= pos && (a.window == 0 || key > pos - a.window);
+        float dot = 0.0f;
+        const u32* kr = s_k + lane * kstride;
+        for (int j = 0; j < hw; j++) {
+            u32 kk = kr[j];
+            dot += s_q[warp][2 * j] * h2f((u16)kk) + s_q[warp][2 * j + 1] * h2f((u16)(kk >> 16));
+        }
+        float s = valid ? dot * a.scale : NEG_INF;
+        float m_new = fmaxf(m, warp_max(s));
+        if (m_new == NEG_INF) continue; // nothing visible yet
+        float p = valid ? expf(s - m_new) : 0.0f;
+        float corr = expf(m - m_new);
+        l = l * corr + warp_sum(p);
+        for (int i = 0; i < per; i++) acc[i] *= corr;
+        for (int k = 0; k < ATT_TILE; k++) {
+            float pk = __shfl_sync(0xffffffffu, p, k);
+            if (pk == 0.0f) continue;
+            const u16* vr = s_v + k * hd + lane;
+            for (int i = 0; i < per; i++) acc[i] += pk * h2f(vr[32 * i]);
+        }
+        m = m_new;
+    }
+    if (!active) return;
+    if (a.n_split == 1) {
+        float o[ATT_MAX_PER_LANE];
+        float inv = l > 0.0f ? 1.0f / l : 0.0f;
+        for (int i = 0; i < per; i++) o[i] = acc[i] * inv;
+        attn_write(a, t, h, o, out, out_q8);
+        return;
+    }
+    float* pp = part + (((u64)split * a.rows + t) * a.n_head + h) * (hd + 2);
+    if (lane == 0) {
+        pp[0] = m;
+        pp[1] = l;
+    }
+    for (int i = 0; i < per; i++) pp[2 + lane + 32 * i] = acc[i];
+}
+
+// Merges the n_split partials of each (row, head): one warp each.
+extern "C" __global__ void attention_combine(AttnArgs a, const float* __restrict__ part,
+                                             float* __restrict__ out, u8* __restrict__ out_q8) {
+    int item = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (item >= a.rows * a.n_head) return;
+    int t = item / a.n_head, h = item % a.n_head, lane = threadIdx.x & 31;
+    int hd = a.head_dim, per = hd / 32;
+    u64 stride = (u64)a.rows * a.n_head * (hd + 2);
+    const float* p0 = part + ((u64)t * a.n_head + h) * (hd + 2);
+    float big = NEG_INF;
+    for (int s = 0; s < a.n_split; s++) big = fmaxf(big, p0[s * stride]);
+    float l = 0.0f, o[ATT_MAX_PER_LANE];
+    for (int i = 0; i < per; i++) o[i] = 0.0f;
+    if (big != NEG_INF) {
+        for (int s = 0; s < a.n_split; s++) {
+            const float* ps = p0 + s * stride;
+            if (ps[0] == NEG_INF) continue;
+            float w = expf(ps[0] - big);
+            l += ps[1] * w;
+            for (int i = 0; i < per; i++) o[i] += ps[2 + lane + 32 * i] * w;
+        }
+    }
+    float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int i = 0; i < per; i++) o[i] *= inv;
+    attn_write(a, t, h, o, out, out_q8);
+}

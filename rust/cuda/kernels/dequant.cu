@@ -1,0 +1,46 @@
+// Weights to floats: rows of any format to f16 (the tiles cuBLAS multiplies in prefill) and
+// embedding rows to f32. One thread per granule (16 elements).
+
+struct StoreF16 {
+    u16* dst;
+    __device__ __forceinline__ void operator()(int i, float v) { dst[i] = f2h(v); }
+};
+struct StoreF32 {
+    float* dst;
+    float scale;
+    __device__ __forceinline__ void operator()(int i, float v) { dst[i] = v * scale; }
+};
+
+// Rows [row0, row0 + n_rows) of a (rows, cols) weight → f16 (n_rows, cols).
+extern "C" __global__ void dequant_f16(const u8* __restrict__ w, int type, int row_bytes,
+                                       int cols, int row0, int n_rows, u16* __restrict__ dst) {
+    int per_row = cols / 16;
+    u64 gid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (gid >= (u64)n_rows * per_row) return;
+    int r = (int)(gid / per_row), gi = (int)(gid % per_row);
+    StoreF16 emit{dst + (u64)r * cols + 16 * gi};
+    granule_values(w + (u64)(row0 + r) * row_bytes, type, gi, emit);
+}
+
+// out (n, cols) = table rows ids[0..n) × scale. The ids are the step's (see Step) so that a
+// decode step's graph replays with the new token.
+extern "C" __global__ void embed(const u8* __restrict__ table, int type, int row_bytes,
+                                 int cols, int n_vocab, const Step* __restrict__ step,
+                                 float scale, float* __restrict__ out) {
+    int t = blockIdx.y;
+    int gi = blockIdx.x * blockDim.x + threadIdx.x;
+    if (gi >= cols / 16 || t >= step->n_ids) return;
+    u32 id = step_ids(step)[t];
+    float* dst = out + (u64)t * cols + 16 * gi;
+    if (id >= (u32)n_vocab) { // checked on the host too; never read out of bounds
+        for (int i = 0; i < 16; i++) dst[i] = 0.0f;
+        return;
+    }
+    StoreF32 emit{dst, scale};
+    granule_values(table + (u64)id * row_bytes, type, gi, emit);
+}
+
+extern "C" __global__ void f32_to_f16(const float* __restrict__ x, u16* __restrict__ y, u64 n) {
+    u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] = f2h(x[i]);
+}

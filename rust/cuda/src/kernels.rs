@@ -1,0 +1,105 @@
+//! The argument structs the kernels take by value, laid out exactly as their C twins in
+//! `kernels/*.cu` (#[repr(C)], device pointers as u64), and the kernels' compile-time limits.
+
+/// Activation rows one matvec launch handles (matvec.cu's MV_MAX_TOKENS); more go to cuBLAS.
+pub const MV_MAX_TOKENS: usize = 8;
+/// Warps per matvec block (MV_WARPS): one output row each.
+pub const MV_WARPS: u32 = 4;
+pub const MV_STORE: i32 = 0;
+pub const MV_ADD: i32 = 1;
+pub const MV_GLU_SILU: i32 = 2;
+pub const MV_GLU_GELU: i32 = 3;
+
+/// attention.cu's limits: warps per block, keys per tile, the largest head.
+pub const ATT_WARPS: u32 = 8;
+pub const ATT_TILE: usize = 32;
+pub const ATT_MAX_HEAD_DIM: usize = 256;
+/// rope.cu's ROPE_MAX_HEAD_DIM.
+pub const ROPE_MAX_HEAD_DIM: usize = 1024;
+
+/// Bytes of one Q8_1 block (32 activations).
+pub const Q8_1_BYTES: usize = 36;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct MvSeg {
+    pub w: u64,
+    pub ty: i32,
+    pub rows: i32,
+    pub row_bytes: i32,
+    pub out_col: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct MvArgs {
+    pub seg: [MvSeg; 3],
+    pub nseg: i32,
+    pub total_rows: i32,
+    pub ncols: i32,
+    pub ntok: i32,
+    pub out_stride: i32,
+    pub mode: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct NormArgs {
+    pub group: i32,
+    pub eps: f32,
+    pub add: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct RopeArgs {
+    pub style: i32,
+    pub head_dim: i32,
+    pub n_rot: i32,
+    pub base: f32,
+    pub freq_scale: f32,
+    pub freq_factors: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct QkvArgs {
+    pub n_head: i32,
+    pub n_head_kv: i32,
+    pub kv_dim: i32,
+    pub bq: u64,
+    pub bk: u64,
+    pub bv: u64,
+    pub q_norm: u64,
+    pub k_norm: u64,
+    pub eps: f32,
+    pub q_scale: f32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct AttnArgs {
+    pub rows: i32,
+    pub n_head: i32,
+    pub n_head_kv: i32,
+    pub head_dim: i32,
+    pub kv_dim: i32,
+    pub window: i32,
+    pub n_split: i32,
+    pub split_len: i32,
+    pub scale: f32,
+}
+
+/// The host side of kernels/common.cuh's `Step` header (the ids follow it).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StepHeader {
+    pub pos0: i32,
+    pub n_ids: i32,
+}
+
+// The sizes the C side has (checked by the kernel tests through a real launch too).
+const _: () = assert!(std::mem::size_of::<MvSeg>() == 24);
+const _: () = assert!(std::mem::size_of::<MvArgs>() == 96);
+const _: () = assert!(std::mem::size_of::<QkvArgs>() == 64);
+const _: () = assert!(std::mem::size_of::<RopeArgs>() == 32);
