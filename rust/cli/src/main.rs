@@ -15,7 +15,7 @@ usage:
   wasm-chord tokenize -m MODEL (-p TEXT | -f FILE) [--no-bos] [--no-parse-special] [--no-escape]
   wasm-chord info     -m MODEL [--json]
   wasm-chord bench    -m MODEL [-p 128] [-n 64] [-r 3] [-t THREADS] [--json]
-  wasm-chord perplexity -m MODEL -f TEXT [-c 512] [-b 64] [--chunks N] [--backend cpu|gpu]
+  wasm-chord perplexity -m MODEL -f TEXT [-c 512] [-b 64] [--chunks N] [--backend cpu|gpu|cuda]
                       [-t THREADS] [--save-logits FILE] [--kl-base FILE] [--json]
 
 run streams only the generated text to stdout; timings go to stderr.

@@ -422,3 +422,37 @@ fn perplexity_mistakes_are_one_line_errors() {
     let tiny = temp_file("tiny-base.bin", b"WCHORD");
     assert!(ppl(&["--kl-base", tiny.to_str().unwrap()]).contains("truncated"));
 }
+
+/// Where there is no NVIDIA driver (the CI machine), `--backend cuda` is one clear line on every
+/// command that takes it, before any model is read; never a panic from cudarc's loader.
+#[test]
+fn cuda_backend_without_a_driver_is_a_one_line_error() {
+    if libcuda_present() {
+        eprintln!("a CUDA driver is present here: the missing-driver error is not checked");
+        return;
+    }
+    // the backend is opened before the model is read: no model needed
+    let m = "no-such-model.gguf";
+    let text = temp_file("cuda-ppl.txt", "some text to score ".repeat(50).as_bytes());
+    let text = text.to_str().unwrap();
+    for cmd in [
+        vec!["run", "-m", m, "-p", "hi", "-n", "1", "--backend", "cuda"],
+        vec!["bench", "-m", m, "--backend", "cuda"],
+        vec!["perplexity", "-m", m, "-f", text, "--backend", "cuda"],
+    ] {
+        let line = fails(&cmd);
+        assert!(
+            line.starts_with("error: CUDA is not available: ") && line.contains("libcuda"),
+            "{cmd:?}: {line}"
+        );
+    }
+}
+
+/// Whether the driver library is installed where Debian/Ubuntu put it.
+fn libcuda_present() -> bool {
+    ["libcuda.so.1", "libcuda.so"].iter().any(|n| {
+        std::path::Path::new("/usr/lib/x86_64-linux-gnu")
+            .join(n)
+            .exists()
+    })
+}

@@ -323,7 +323,12 @@ impl CudaBackend {
         a.mode = mode;
         let grid = grid1(a.total_rows as usize, MV_WARPS as usize);
         let name = if float { "matvec_f" } else { "matvec_q8" };
-        self.launch(name, grid, 32 * MV_WARPS, Args::new().arg(a).arg(input).arg(out));
+        self.launch(
+            name,
+            grid,
+            32 * MV_WARPS,
+            Args::new().arg(a).arg(input).arg(out),
+        );
     }
 
     /// `out (rows, ldc) (=|+=) x16 · wᵀ` through cuBLAS, dequantizing w in tiles of rows.
@@ -358,8 +363,7 @@ impl CudaBackend {
             self.flush()?; // cuBLAS runs on the stream directly, after what is queued
             let beta = if add { 1.0 } else { 0.0 };
             let c = out + 4 * r0 as u64;
-            self.blas
-                .gemm(w16, x16, c, nr, rows, w.cols, ldc, beta)?;
+            self.blas.gemm(w16, x16, c, nr, rows, w.cols, ldc, beta)?;
         }
         Ok(())
     }
@@ -669,7 +673,9 @@ impl Backend for CudaBackend {
     fn add(&mut self, a: &mut CudaTensor, b: &CudaTensor) -> Result<(), CudaError> {
         self.check(&[a, b])?;
         if a.n() != b.n() {
-            return Err(CudaError::BadInput("add of tensors of different shapes".into()));
+            return Err(CudaError::BadInput(
+                "add of tensors of different shapes".into(),
+            ));
         }
         self.elementwise("add", Args::new().arg(a.ptr).arg(b.ptr), a.n());
         a.modified();
@@ -727,11 +733,7 @@ impl Backend for CudaBackend {
         Ok(())
     }
 
-    fn attention(
-        &mut self,
-        q: &CudaTensor,
-        p: &AttentionParams,
-    ) -> Result<CudaTensor, CudaError> {
+    fn attention(&mut self, q: &CudaTensor, p: &AttentionParams) -> Result<CudaTensor, CudaError> {
         self.check(&[q])?;
         let kv = self.kv()?;
         let hd = p.head_dim;
@@ -878,7 +880,12 @@ impl Backend for CudaBackend {
             .arg(kc)
             .arg(vc);
         let heads = (nq + 2 * nkv) / hd;
-        self.launch("qkv_rope_store", (x.rows as u32, heads as u32, 1), 128, args);
+        self.launch(
+            "qkv_rope_store",
+            (x.rows as u32, heads as u32, 1),
+            128,
+            args,
+        );
         Ok(q)
     }
 
@@ -903,7 +910,15 @@ impl Backend for CudaBackend {
                 GatedActivation::Silu => MV_GLU_SILU,
                 GatedActivation::Gelu => MV_GLU_GELU,
             };
-            self.matvec(&[f.gate.seg(0), f.up.seg(0)], &h, q8, out.ptr, n_ff, mode, false);
+            self.matvec(
+                &[f.gate.seg(0), f.up.seg(0)],
+                &h,
+                q8,
+                out.ptr,
+                n_ff,
+                mode,
+                false,
+            );
             return Ok(out);
         }
         let gu = self.tensor(x.rows, 2 * n_ff)?;
@@ -945,7 +960,9 @@ impl Backend for CudaBackend {
     ) -> Result<(), CudaError> {
         self.check(&[x, acc])?;
         if acc.n() != x.n() {
-            return Err(CudaError::BadInput("norm added into a tensor of another shape".into()));
+            return Err(CudaError::BadInput(
+                "norm added into a tensor of another shape".into(),
+            ));
         }
         self.norm_launch(x, weight, group, eps, acc.ptr, true, 0, 0)?;
         acc.modified();

@@ -119,8 +119,14 @@ fn cache_path(cc: (i32, i32)) -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wasm-chord")))?;
     let (maj, min) = nvrtc_version();
-    let key = fnv1a(&[program_source().as_bytes(), format!("{cc:?}{maj}.{min}").as_bytes()]);
-    Some(base.join("cuda").join(format!("kernels-sm{}{}-{key:016x}.cubin", cc.0, cc.1)))
+    let key = fnv1a(&[
+        program_source().as_bytes(),
+        format!("{cc:?}{maj}.{min}").as_bytes(),
+    ]);
+    Some(
+        base.join("cuda")
+            .join(format!("kernels-sm{}{}-{key:016x}.cubin", cc.0, cc.1)),
+    )
 }
 
 /// The CUBIN for `cc`: from the disk cache, else compiled (and cached; a cache that cannot be

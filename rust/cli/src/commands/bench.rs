@@ -7,7 +7,7 @@ use serde_json::json;
 
 pub fn main(argv: &[String]) -> Result<(), String> {
     if wants_help(argv) {
-        println!("usage: wasm-chord bench -m MODEL [-p 128] [-n 64] [-r 3] [-t THREADS] [--backend cpu|gpu] [--json]");
+        println!("usage: wasm-chord bench -m MODEL [-p 128] [-n 64] [-r 3] [-t THREADS] [--backend cpu|gpu|cuda] [--json]");
         return Ok(());
     }
     let spec = [
@@ -29,6 +29,13 @@ pub fn main(argv: &[String]) -> Result<(), String> {
         "gpu" => {
             let backend = gpu::GpuBackend::new().map_err(|e| e.to_string())?;
             let label = format!("gpu ({})", backend.gpu().adapter_name);
+            let (model, _, _) = load_model_on(&a, backend)?;
+            bench_on(model, &a, &label, (n_prompt, n_gen, reps))
+        }
+        #[cfg(feature = "cuda")]
+        "cuda" => {
+            let backend = cuda::CudaBackend::new().map_err(|e| e.to_string())?;
+            let label = format!("cuda ({})", backend.device_name());
             let (model, _, _) = load_model_on(&a, backend)?;
             bench_on(model, &a, &label, (n_prompt, n_gen, reps))
         }

@@ -75,7 +75,13 @@ pub fn backend_choice(a: &Args) -> Result<&'static str, String> {
     match a.get("--backend").unwrap_or("cpu") {
         "cpu" => Ok("cpu"),
         "gpu" => Ok("gpu"),
-        other => Err(format!("unknown backend '{other}' (supported: cpu, gpu)")),
+        #[cfg(feature = "cuda")]
+        "cuda" => Ok("cuda"),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => Err("this wasm-chord was built without the `cuda` feature".into()),
+        other => Err(format!(
+            "unknown backend '{other}' (supported: cpu, gpu, cuda)"
+        )),
     }
 }
 

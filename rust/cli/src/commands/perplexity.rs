@@ -5,7 +5,7 @@
 //! KL and top-1 figures may not.
 //!
 //! ```text
-//! wasm-chord perplexity -m MODEL -f TEXT [--backend cpu|gpu] [-t THREADS] [-c 512] [-b 64]
+//! wasm-chord perplexity -m MODEL -f TEXT [--backend cpu|gpu|cuda] [-t THREADS] [-c 512] [-b 64]
 //!                       [--chunks N] [--save-logits FILE] [--kl-base FILE] [--json] [--no-escape]
 //! ```
 //!
@@ -78,7 +78,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::time::{Duration, Instant};
 
-const USAGE: &str = "usage: wasm-chord perplexity -m MODEL -f TEXT [--backend cpu|gpu] [-t THREADS] [-c 512] [-b 64] [--chunks N] [--save-logits FILE] [--kl-base FILE] [--json] [--no-escape]
+const USAGE: &str = "usage: wasm-chord perplexity -m MODEL -f TEXT [--backend cpu|gpu|cuda] [-t THREADS] [-c 512] [-b 64] [--chunks N] [--save-logits FILE] [--kl-base FILE] [--json] [--no-escape]
   scores the second half of each -c token chunk as llama-perplexity does; -b 1 runs token by token (decode kernels)
   --save-logits FILE  saves the scored tokens' log-probs (a base); --kl-base FILE compares with one";
 
@@ -162,6 +162,13 @@ pub fn main(argv: &[String]) -> Result<(), String> {
                     (max_bytes / (model.config.n_vocab as u64 * 4)).max(1)
                 ));
             }
+            perplexity_on(model, &s, &text, base, &label, load_time)
+        }
+        #[cfg(feature = "cuda")]
+        "cuda" => {
+            let backend = cuda::CudaBackend::new().map_err(|e| e.to_string())?;
+            let label = format!("cuda ({})", backend.device_name());
+            let (model, load_time) = load(&a, backend, n_ctx)?;
             perplexity_on(model, &s, &text, base, &label, load_time)
         }
         _ => {

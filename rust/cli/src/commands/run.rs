@@ -7,7 +7,7 @@ use std::io::Write;
 
 pub fn main(argv: &[String]) -> Result<(), String> {
     if wants_help(argv) {
-        println!("usage: wasm-chord run -m MODEL (-p TEXT | -f FILE) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [-c CTX] [-t THREADS] [--backend cpu|gpu] [--ignore-eos] [--no-escape]");
+        println!("usage: wasm-chord run -m MODEL (-p TEXT | -f FILE) [-n N] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed S] [-c CTX] [-t THREADS] [--backend cpu|gpu|cuda] [--ignore-eos] [--no-escape]");
         return Ok(());
     }
     let mut spec = vec![
@@ -43,6 +43,13 @@ pub fn main(argv: &[String]) -> Result<(), String> {
                 load_time,
                 &format!("gpu: {adapter}"),
             )
+        }
+        #[cfg(feature = "cuda")]
+        "cuda" => {
+            let backend = cuda::CudaBackend::new().map_err(|e| e.to_string())?;
+            let label = format!("cuda: {}", backend.device_name());
+            let (model, _, load_time) = load_model_on(&a, backend)?;
+            run_on(&a, model, &text, n, sampling, load_time, &label)
         }
         _ => {
             let threads = a.num("-t", 0usize)?;
