@@ -77,6 +77,36 @@ __device__ __forceinline__ void mv_row_dot(const MvSeg& s, int r, const u8* act,
     for (int t = 0; t < MV_MAX_TOKENS; t++) acc[t] = warp_sum(acc[t]);
 }
 
+// acc[t] for t = this lane (acc is indexed with constants only, so it stays in registers).
+__device__ __forceinline__ float mv_pick(const float* acc, int lane) {
+    float v = acc[0];
+#pragma unroll
+    for (int t = 1; t < MV_MAX_TOKENS; t++)
+        if (t == lane) v = acc[t];
+    return v;
+}
+
+// The segment holding output row `row`; `r` becomes the row within it.
+__device__ __forceinline__ const MvSeg& mv_segment(const MvArgs& a, int row, int& r) {
+    int si = 0;
+    r = row;
+    while (si + 1 < a.nseg && r >= a.seg[si].rows) {
+        r -= a.seg[si].rows;
+        si++;
+    }
+    return a.seg[si];
+}
+
+// Lane t < ntok writes token t's dot of row r of segment s (stored or added).
+__device__ __forceinline__ void mv_store(const MvArgs& a, const MvSeg& s, int r, const float* acc,
+                                         float* out) {
+    int lane = threadIdx.x & 31;
+    if (lane >= a.ntok) return;
+    float v = mv_pick(acc, lane);
+    float* o = out + (u64)lane * a.out_stride + s.out_col + r;
+    *o = a.mode == MV_ADD ? *o + v : v;
+}
+
 extern "C" __global__ void __launch_bounds__(32 * MV_WARPS)
 matvec_q8(MvArgs a, const u8* __restrict__ act, float* __restrict__ out) {
     int row = blockIdx.x * MV_WARPS + (threadIdx.x >> 5);
@@ -88,34 +118,16 @@ matvec_q8(MvArgs a, const u8* __restrict__ act, float* __restrict__ out) {
         mv_row_dot(a.seg[0], row, act, a.ncols, a.ntok, acc);
         mv_row_dot(a.seg[1], row, act, a.ncols, a.ntok, up);
         if (lane < a.ntok) {
-            float gate = acc[0];
-#pragma unroll
-            for (int t = 1; t < MV_MAX_TOKENS; t++)
-                if (t == lane) gate = acc[t];
-            float u = up[0];
-#pragma unroll
-            for (int t = 1; t < MV_MAX_TOKENS; t++)
-                if (t == lane) u = up[t];
+            float gate = mv_pick(acc, lane);
             float g = a.mode == MV_GLU_SILU ? silu(gate) : gelu_tanh(gate);
-            out[(u64)lane * a.out_stride + row] = g * u;
+            out[(u64)lane * a.out_stride + row] = g * mv_pick(up, lane);
         }
         return;
     }
-    int si = 0, r = row;
-    while (si + 1 < a.nseg && r >= a.seg[si].rows) {
-        r -= a.seg[si].rows;
-        si++;
-    }
-    const MvSeg& s = a.seg[si];
+    int r;
+    const MvSeg& s = mv_segment(a, row, r);
     mv_row_dot(s, r, act, a.ncols, a.ntok, acc);
-    if (lane < a.ntok) {
-        float v = acc[0];
-#pragma unroll
-        for (int t = 1; t < MV_MAX_TOKENS; t++)
-            if (t == lane) v = acc[t];
-        float* o = out + (u64)lane * a.out_stride + s.out_col + r;
-        *o = a.mode == MV_ADD ? *o + v : v;
-    }
+    mv_store(a, s, r, acc, out);
 }
 
 // The same for float weights (F32/F16/BF16) against f32 activations (ntok, ncols).
@@ -124,12 +136,8 @@ matvec_f(MvArgs a, const float* __restrict__ x, float* __restrict__ out) {
     int row = blockIdx.x * MV_WARPS + (threadIdx.x >> 5);
     int lane = threadIdx.x & 31;
     if (row >= a.total_rows) return;
-    int si = 0, r = row;
-    while (si + 1 < a.nseg && r >= a.seg[si].rows) {
-        r -= a.seg[si].rows;
-        si++;
-    }
-    const MvSeg& s = a.seg[si];
+    int r;
+    const MvSeg& s = mv_segment(a, row, r);
     const u8* wrow = s.w + (u64)r * s.row_bytes;
     float acc[MV_MAX_TOKENS];
     for (int t = 0; t < MV_MAX_TOKENS; t++) acc[t] = 0.0f;
@@ -141,14 +149,7 @@ matvec_f(MvArgs a, const float* __restrict__ x, float* __restrict__ out) {
     }
 #pragma unroll
     for (int t = 0; t < MV_MAX_TOKENS; t++) acc[t] = warp_sum(acc[t]);
-    if (lane < a.ntok) {
-        float v = acc[0];
-#pragma unroll
-        for (int t = 1; t < MV_MAX_TOKENS; t++)
-            if (t == lane) v = acc[t];
-        float* o = out + (u64)lane * a.out_stride + s.out_col + r;
-        *o = a.mode == MV_ADD ? *o + v : v;
-    }
+    mv_store(a, s, r, acc, out);
 }
 
 // f32 (rows, cols) → Q8_1 blocks (rows, cols/32): one warp per block.
