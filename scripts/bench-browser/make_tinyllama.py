@@ -4,6 +4,7 @@
     python3 scripts/bench-browser/make_tinyllama.py            # prints the path (builds it once)
     python3 scripts/bench-browser/make_tinyllama.py --force    # rebuild
     python3 scripts/bench-browser/make_tinyllama.py --print-path   # where it is, without building
+    python3 scripts/bench-browser/make_tinyllama.py --shape llama3-8b   # Llama-3-8B's shapes (GPU benches)
 
 Output: ${WASM_CHORD_CACHE:-~/.cache/wasm-chord}/models/bench/tinyllama-1.1b-random-Q4_K_M.gguf
 (~670 MB). Speed depends only on shapes and tensor types, so random weights measure what a real
@@ -45,10 +46,19 @@ import sys
 import numpy as np
 import gguf
 
-NAME = "tinyllama-1.1b-random-Q4_K_M.gguf"
 SEED = 1100
-CONFIG = dict(dim=2048, n_layers=22, n_heads=32, n_kv_heads=4, ffn=5632, n_vocab=32000, ctx=2048,
-              rope_theta=10000.0, rms_eps=1e-5)
+# name → (file name, shape). llama3-8b is Llama-3-8B's shape (4096 hidden, 32 layers, 32/8 heads,
+# FFN 14336, vocab 128256, RoPE theta 500000; ~4.9 GB as Q4_K_M, a 16 GB F16 intermediate) for
+# the CUDA benchmark. Its vocabulary is built the same synthetic SentencePiece way: the real
+# model's BPE tokenizer changes what text becomes which ids, not the cost of a token.
+SHAPES = {
+    "tinyllama": ("tinyllama-1.1b-random-Q4_K_M.gguf",
+                  dict(dim=2048, n_layers=22, n_heads=32, n_kv_heads=4, ffn=5632, n_vocab=32000,
+                       ctx=2048, rope_theta=10000.0, rms_eps=1e-5)),
+    "llama3-8b": ("llama3-8b-random-Q4_K_M.gguf",
+                  dict(dim=4096, n_layers=32, n_heads=32, n_kv_heads=8, ffn=14336, n_vocab=128256,
+                       ctx=8192, rope_theta=500000.0, rms_eps=1e-5)),
+}
 SPACE = "\u2581"  # ▁, SentencePiece's word-start marker
 CACHE = os.environ.get("WASM_CHORD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "wasm-chord")
 QUANTIZE = os.environ.get("LLAMA_QUANTIZE") or os.path.join(CACHE, "llama.cpp", "build", "bin", "llama-quantize")
@@ -73,8 +83,7 @@ def vocab(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, types
 
 
-def write_f16(path: str) -> None:
-    c = CONFIG
+def write_f16(path: str, c: dict) -> None:
     dim, ffn, n_vocab = c["dim"], c["ffn"], c["n_vocab"]
     kv = c["n_kv_heads"] * (dim // c["n_heads"])
     rng = np.random.default_rng(SEED)
@@ -87,7 +96,7 @@ def write_f16(path: str) -> None:
         return (np.float32(1.0) + rng.standard_normal(n, dtype=np.float32) * np.float32(0.1)).astype(np.float32)
 
     w = gguf.GGUFWriter(path, "llama")
-    w.add_name("tinyllama-1.1b-random")
+    w.add_name(os.path.basename(path).split("-random")[0] + "-random")
     w.add_context_length(c["ctx"])
     w.add_embedding_length(dim)
     w.add_block_count(c["n_layers"])
@@ -134,10 +143,13 @@ def write_f16(path: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=os.path.join(CACHE, "models", "bench", NAME))
+    ap.add_argument("--shape", choices=sorted(SHAPES), default="tinyllama")
+    ap.add_argument("--out", help="default: <cache>/models/bench/<the shape's file name>")
     ap.add_argument("--force", action="store_true", help="rebuild even if the file exists")
     ap.add_argument("--print-path", action="store_true", help="only print where the file is (or would be)")
     a = ap.parse_args()
+    name, config = SHAPES[a.shape]
+    a.out = a.out or os.path.join(CACHE, "models", "bench", name)
     if a.print_path:
         print(a.out)
         return
@@ -152,7 +164,7 @@ def main() -> None:
     tmp = a.out + ".tmp"
     try:
         print(f"writing {f16} (random weights, F16)", file=sys.stderr)
-        write_f16(f16)
+        write_f16(f16, config)
         print("llama-quantize -> Q4_K_M", file=sys.stderr)
         # Its per-tensor log is long: shown only when it fails.
         q = subprocess.run([QUANTIZE, f16, tmp, "Q4_K_M", "2"], capture_output=True, text=True)

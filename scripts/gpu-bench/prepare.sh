@@ -22,6 +22,9 @@
 #                              scalar shaders
 #   .gl/*.deb                  the Vulkan loader and glvnd, which that machine's image lacks
 # Then run scripts/gpu-bench/run.sh there, carrying .devcarry and .gl (see README.md).
+#
+# CUDA_ONLY=1 (scripts/cuda-test.sh prepare): only the CLI, llama.cpp's source, llama-quantize and
+# gguf-py — no wgpu microbenchmarks, no Vulkan packages.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -33,11 +36,14 @@ for d in .devcarry .gl; do
   mkdir -p "$d"
 done
 
+cuda_only=${CUDA_ONLY:-0}
 cargo build --release -p wasm-chord-cli
-cargo build --release -p wasm-chord-gpu --example microbench
 # (stripped copies: the symbols are a third of each binary and the carry is capped at 64 MiB)
 strip -o .devcarry/wasm-chord "$target/release/wasm-chord"
-strip -o .devcarry/microbench "$target/release/examples/microbench"
+if [ "$cuda_only" != 1 ]; then
+  cargo build --release -p wasm-chord-gpu --example microbench
+  strip -o .devcarry/microbench "$target/release/examples/microbench"
+fi
 
 bin="$(bash scripts/oracle/build-llama-cpp.sh)"   # builds the CPU llama.cpp once; prints its bin dir
 strip -o .devcarry/llama-quantize "$bin/llama-quantize"
@@ -50,6 +56,11 @@ tar czf .devcarry/llama-src.tgz -C "$src" \
   CMakeLists.txt cmake common ggml include src tools vendor licenses LICENSE app
 
 python3 -m pip download --quiet --no-deps --only-binary=:all: -d .devcarry gguf==0.19.0
+
+if [ "$cuda_only" = 1 ]; then
+  du -sh .devcarry
+  exit 0
+fi
 
 # Debian .debs by name, for amd64, with apt's own lists kept apart from the system's.
 download() { # SUITE DIR PACKAGE...

@@ -92,8 +92,8 @@ attention(const float* __restrict__ q, const u16* __restrict__ k_cache,
         float s = valid ? dot * a.scale : NEG_INF;
         float m_new = fmaxf(m, warp_max(s));
         if (m_new == NEG_INF) continue; // nothing visible yet
-        float p = valid ? expf(s - m_new) : 0.0f;
-        float corr = expf(m - m_new);
+        float p = valid ? __expf(s - m_new) : 0.0f;
+        float corr = __expf(m - m_new);
         l = l * corr + warp_sum(p);
         for (int i = 0; i < per; i++) acc[i] *= corr;
         for (int k = 0; k < ATT_TILE; k++) {
@@ -137,7 +137,7 @@ extern "C" __global__ void attention_combine(AttnArgs a, const float* __restrict
         for (int s = 0; s < a.n_split; s++) {
             const float* ps = p0 + s * stride;
             if (ps[0] == NEG_INF) continue;
-            float w = expf(ps[0] - big);
+            float w = __expf(ps[0] - big);
             l += ps[1] * w;
             for (int i = 0; i < per; i++) o[i] += ps[2 + lane + 32 * i] * w;
         }

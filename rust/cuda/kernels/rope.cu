@@ -10,15 +10,19 @@ struct RopeArgs {
     int style;
     int head_dim;
     int n_rot;
-    float base;
+    float theta_scale; // base^(-2/n_rot), from the host
     float freq_scale;
     const float* freq_factors; // (n_rot/2) or null
 };
 
-// The angle of rotation pair i at position pos (ggml's: pos * base^(-2i/n_rot) * scale / factor).
+// The angle of rotation pair i at position pos: pos · theta_scale^i · freq_scale / factor, with
+// the power as ggml's CPU rope cache forms it (i f32 multiplications in turn, not a pow): at
+// position 10⁴ the two differ by ~10⁻³ radians, which the KL check against the CPU would see.
 __device__ __forceinline__ float rope_theta(const RopeArgs& r, int pos, int i) {
-    float theta = (float)pos * powf(r.base, -2.0f * (float)i / (float)r.n_rot) * r.freq_scale;
-    return r.freq_factors ? theta / r.freq_factors[i] : theta;
+    float theta = (float)pos;
+    for (int k = 0; k < i; k++) theta *= r.theta_scale;
+    float ff = r.freq_factors ? r.freq_factors[i] : 1.0f;
+    return r.freq_scale * (theta / ff);
 }
 
 // Rotates the head held in `h` (shared memory) and hands each element to `emit(i, value)`.

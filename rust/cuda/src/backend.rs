@@ -154,6 +154,27 @@ impl CudaBackend {
         std::mem::take(&mut self.queue.stats)
     }
 
+    /// A tensor of this forward pass holding `data (rows, cols)` (the kernel tests feed their
+    /// inputs through it). The copy is ordered before every launch still queued, which only
+    /// ever touch memory allocated before this one.
+    pub fn upload(
+        &mut self,
+        data: &[f32],
+        rows: usize,
+        cols: usize,
+    ) -> Result<CudaTensor, CudaError> {
+        if data.len() != rows * cols {
+            return Err(CudaError::BadInput(format!(
+                "{} values for a ({rows}, {cols}) tensor",
+                data.len()
+            )));
+        }
+        self.gpu.bind()?;
+        let t = self.tensor(rows, cols)?;
+        self.gpu.upload(t.ptr, data)?;
+        Ok(t)
+    }
+
     /// Per-kernel times, when WASM_CHORD_CUDA_PROFILE=1.
     pub fn profile_report(&self) -> Option<String> {
         self.queue.profile_report()
@@ -222,7 +243,7 @@ impl CudaBackend {
         if let Some(q) = x.q8 {
             return Ok(q);
         }
-        if x.cols % 32 != 0 {
+        if !x.cols.is_multiple_of(32) {
             return Err(CudaError::Unsupported(format!(
                 "rows of {} values (a quantized matvec needs a multiple of 32)",
                 x.cols
@@ -379,7 +400,7 @@ impl CudaBackend {
         self.check(&[x])?;
         let mut out = self.tensor(x.rows, x.cols)?;
         let (mut q8, mut f16) = (0u64, 0u64);
-        if x.rows <= MV_MAX_TOKENS && x.cols % 32 == 0 {
+        if x.rows <= MV_MAX_TOKENS && x.cols.is_multiple_of(32) {
             q8 = self.arena.alloc(&self.gpu, x.n() / 32 * Q8_1_BYTES)?;
             out.q8 = Some(q8);
         } else if x.rows > MV_MAX_TOKENS {
@@ -402,7 +423,7 @@ impl CudaBackend {
         q8: u64,
         f16: u64,
     ) -> Result<(), CudaError> {
-        if group == 0 || x.cols % group != 0 || w.rows * w.cols != group {
+        if group == 0 || !x.cols.is_multiple_of(group) || w.rows * w.cols != group {
             return Err(CudaError::BadInput(format!(
                 "{}: norm of {group} values over rows of {}",
                 w.name, x.cols
@@ -432,7 +453,7 @@ impl CudaBackend {
             },
             head_dim: p.head_dim as i32,
             n_rot: p.n_rot as i32,
-            base: p.freq_base,
+            theta_scale: quant::math::powf(p.freq_base, -2.0 / p.n_rot as f32),
             freq_scale: p.freq_scale,
             freq_factors: ff.map_or(0, |w| w.ptr),
         }
@@ -521,7 +542,7 @@ impl Backend for CudaBackend {
                 name: desc.name.clone(),
             });
         }
-        if desc.rows > 1 && desc.cols % 32 != 0 {
+        if desc.rows > 1 && !desc.cols.is_multiple_of(32) {
             return Err(CudaError::Unsupported(format!(
                 "tensor '{}' has rows of {} values (a multiple of 32 is needed)",
                 desc.name, desc.cols
@@ -645,7 +666,7 @@ impl Backend for CudaBackend {
         freq_factors: Option<&CudaWeight>,
     ) -> Result<(), CudaError> {
         self.check(&[x])?;
-        if params.head_dim > ROPE_MAX_HEAD_DIM || x.cols % params.head_dim != 0 {
+        if params.head_dim > ROPE_MAX_HEAD_DIM || !x.cols.is_multiple_of(params.head_dim) {
             return Err(CudaError::Unsupported(format!(
                 "RoPE over heads of {}",
                 params.head_dim
@@ -737,7 +758,8 @@ impl Backend for CudaBackend {
         self.check(&[q])?;
         let kv = self.kv()?;
         let hd = p.head_dim;
-        if hd > ATT_MAX_HEAD_DIM || hd % 32 != 0 || p.n_head % p.n_head_kv != 0 {
+        if hd > ATT_MAX_HEAD_DIM || !hd.is_multiple_of(32) || !p.n_head.is_multiple_of(p.n_head_kv)
+        {
             return Err(CudaError::Unsupported(format!(
                 "attention with heads of {hd} ({} query, {} key/value heads)",
                 p.n_head, p.n_head_kv
@@ -839,7 +861,8 @@ impl Backend for CudaBackend {
         let kv = self.kv()?;
         let hd = a.rope.head_dim;
         let (nq, nkv) = (a.wq.rows, a.wk.rows);
-        if hd > ROPE_MAX_HEAD_DIM || nq % hd != 0 || nkv != kv.kv_dim || a.wv.rows != nkv {
+        if hd > ROPE_MAX_HEAD_DIM || !nq.is_multiple_of(hd) || nkv != kv.kv_dim || a.wv.rows != nkv
+        {
             return Err(CudaError::BadInput(format!(
                 "q/k/v of {nq}/{nkv}/{} rows for heads of {hd} and a cache of {}",
                 a.wv.rows, kv.kv_dim

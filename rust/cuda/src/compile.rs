@@ -67,7 +67,9 @@ pub fn compile_cubin(cc: (i32, i32)) -> Result<Vec<u8>, CudaError> {
     let opts = [
         format!("--gpu-architecture=sm_{}{}", cc.0, cc.1),
         "--std=c++17".to_string(),
-        "--use_fast_math".to_string(),
+        // No --use_fast_math: its sincosf loses accuracy with the angle (RoPE at position
+        // 10⁴ is 10⁴ radians) and its division is approximate; the one place that wants a
+        // fast function (softmax's exp of values ≤ 0) asks for __expf itself.
         "-default-device".to_string(),
     ];
     // SAFETY: prog is a live program; the options outlive the call.
@@ -141,7 +143,12 @@ pub fn cubin(cc: (i32, i32)) -> Result<Vec<u8>, CudaError> {
         if let Some(dir) = p.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let tmp = p.with_extension("tmp");
+        // a name of this writer's own: tests open backends on several threads at once
+        let tmp = p.with_extension(format!(
+            "{}-{:?}.tmp",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         if std::fs::write(&tmp, &bytes).is_ok() {
             let _ = std::fs::rename(&tmp, &p);
         }

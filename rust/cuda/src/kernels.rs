@@ -56,7 +56,8 @@ pub struct RopeArgs {
     pub style: i32,
     pub head_dim: i32,
     pub n_rot: i32,
-    pub base: f32,
+    /// base^(-2/n_rot), computed on the host as the CPU backend does.
+    pub theta_scale: f32,
     pub freq_scale: f32,
     pub freq_factors: u64,
 }

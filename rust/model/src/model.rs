@@ -183,6 +183,12 @@ impl<B: Backend> Model<B> {
         &self.backend
     }
 
+    /// The backend, mutably: for backend-specific reports (the CUDA backend's launch counts and
+    /// profile in `wasm-chord bench`), not for changing state the model relies on.
+    pub fn backend_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
+
     /// Forgets the cached sequence (the next prompt is evaluated from scratch).
     pub fn reset(&mut self) {
         self.cached.clear();

@@ -30,23 +30,55 @@ pub fn main(argv: &[String]) -> Result<(), String> {
             let backend = gpu::GpuBackend::new().map_err(|e| e.to_string())?;
             let label = format!("gpu ({})", backend.gpu().adapter_name);
             let (model, _, _) = load_model_on(&a, backend)?;
-            bench_on(model, &a, &label, (n_prompt, n_gen, reps))
+            bench_on(model, &a, &label, (n_prompt, n_gen, reps)).map(drop)
         }
         #[cfg(feature = "cuda")]
         "cuda" => {
             let backend = cuda::CudaBackend::new().map_err(|e| e.to_string())?;
             let label = format!("cuda ({})", backend.device_name());
             let (model, _, _) = load_model_on(&a, backend)?;
-            bench_on(model, &a, &label, (n_prompt, n_gen, reps))
+            let model = bench_on(model, &a, &label, (n_prompt, n_gen, reps))?;
+            if !a.has("--json") {
+                cuda_report(model)?;
+            }
+            Ok(())
         }
         _ => {
             let threads = a.num("-t", 0usize)?;
             let backend = cpu::CpuBackend::new(threads);
             let label = format!("cpu, {} threads", backend.n_threads());
             let (model, _, _) = load_model_on(&a, backend)?;
-            bench_on(model, &a, &label, (n_prompt, n_gen, reps))
+            bench_on(model, &a, &label, (n_prompt, n_gen, reps)).map(drop)
         }
     }
+}
+
+/// What a CUDA decode step costs in launches (and whether it ran as a graph), from a few steps
+/// of their own; and the per-kernel times of the whole bench under WASM_CHORD_CUDA_PROFILE=1.
+#[cfg(feature = "cuda")]
+fn cuda_report(mut model: model::Model<cuda::CudaBackend>) -> Result<(), String> {
+    const STEPS: usize = 16;
+    if let Some(p) = model.backend().profile_report() {
+        eprint!("{p}");
+    }
+    model.reset();
+    model.backend_mut().take_stats();
+    let n_vocab = model.config.n_vocab;
+    for i in 0..STEPS {
+        model
+            .forward_traced(&[((i * 31 + 7) % n_vocab) as u32], i, None)
+            .map_err(|e| e.to_string())?;
+    }
+    let s = model.backend_mut().take_stats();
+    let per = |n: u64| n as f64 / STEPS as f64;
+    println!(
+        "decode step: {:.1} kernel launches, {:.2} flushes, {:.2} graph replays per token ({} captures in {STEPS} steps)",
+        per(s.launches),
+        per(s.flushes),
+        per(s.graph_replays),
+        s.graph_captures
+    );
+    Ok(())
 }
 
 /// pp and tg on any backend; every step reads its logits back, so GPU work is finished inside
@@ -56,7 +88,7 @@ fn bench_on<B: model::Backend>(
     a: &Args,
     label: &str,
     (n_prompt, n_gen, reps): (usize, usize, usize),
-) -> Result<(), String> {
+) -> Result<model::Model<B>, String> {
     if n_prompt + n_gen > model.n_ctx() {
         return Err(format!(
             "-p {n_prompt} + -n {n_gen} exceeds the context of {}",
@@ -108,5 +140,5 @@ fn bench_on<B: model::Backend>(
         println!("pp{n_prompt}: {:.2} tok/s", mean(&pp));
         println!("tg{n_gen}: {:.2} tok/s", mean(&tg));
     }
-    Ok(())
+    Ok(model)
 }

@@ -139,7 +139,7 @@ fn trace_prompt<B: model::Backend>(
         let head: Vec<String> = values.iter().take(3).map(|v| format!("{v:.4}")).collect();
         eprintln!("{label:>20} sum = {sum:.6}  [{}]", head.join(", "));
         // Per-row first values, for a finer diff (rows = tokens).
-        if values.len() % rows == 0 {
+        if values.len().is_multiple_of(rows) {
             for row in values.chunks(values.len() / rows) {
                 let head: Vec<String> = row.iter().take(3).map(|v| format!("{v:.4}")).collect();
                 eprintln!("{:>20}   [{}]", "", head.join(", "));

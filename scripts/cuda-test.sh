@@ -1,0 +1,225 @@
+#!/bin/bash
+# The CUDA backend's checks and benchmarks on a GPU machine (the device tool: H100/H200, CUDA 13,
+# Python, no Rust, no network). Two halves:
+#
+#   bash scripts/cuda-test.sh prepare        HERE: builds what the GPU machine cannot (the release
+#                                            CLI, the kernel test binaries, llama.cpp's source and
+#                                            quantizer, gguf-py) into .devcarry/ (git-ignored)
+#   bash scripts/cuda-test.sh PHASE...       THERE, from the repository root, carrying .devcarry
+#
+# Phases (in one call, in this order; state is kept in /tmp/cudatest while the machine is warm):
+#   start    finds NVRTC/cuBLAS (pip's nvidia-* wheels or the toolkit), starts llama.cpp's CUDA
+#            build in the background, makes the TinyLlama-shaped and Gemma-3-270M-shaped models
+#   kernels  the kernel tests (rust/cuda/tests/*.rs) with WASM_CHORD_REQUIRE_CUDA=1
+#   kl       perplexity --kl-base against the CPU on both models: prompt batches (-b 512, GEMMs),
+#            a few rows (-b 4, matvecs) and one token at a time (-b 1: decode, CUDA graphs);
+#            greedy text with graphs on and off must be identical
+#   bench    wasm-chord bench --backend cuda -p 512 -n 128 -r 3 and per-kernel profiles
+#   peers    waits for the llama.cpp build, then llama-bench -fa 1 -p 512 -n 128 -r 3 -ngl 99
+#   big      the Llama-3-8B-shaped Q4_K_M: made, benched by both, and the card's copy bandwidth
+# Results: $OUT/{env,kernels,kl,bench,peers,big}.txt; the deadline is $BUDGET s (default 570)
+# from this script's start.
+set -u
+cd "$(dirname "$0")/.."
+T0=$(date +%s)
+BUDGET=${BUDGET:-570}
+W=/tmp/cudatest
+OUT=${OUT:-$W/out}
+BIN=.devcarry/wasm-chord
+TEXT=tests/data/perplexity.txt
+TINY=$W/models/bench/tinyllama-1.1b-random-Q4_K_M.gguf
+GEMMA=$W/models/bench/gemma3-270m-random-Q4_K_M.gguf
+BIG=$W/models/bench/llama3-8b-random-Q4_K_M.gguf
+SRC=$W/llama
+
+elapsed() { echo $(( $(date +%s) - T0 )); }
+say() { echo "[cuda-test +$(elapsed)s] $*"; }
+left() { echo $(( BUDGET - $(elapsed) )); }
+
+prepare() {
+  CUDA_ONLY=1 bash scripts/gpu-bench/prepare.sh
+  local t
+  # the test executables cargo built (one per file of rust/cuda/tests)
+  for t in kernels compile; do
+    local exe
+    exe=$(cargo test -p wasm-chord-cuda --release --test $t --no-run --message-format=json 2>/dev/null |
+      python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable"): print(m["executable"])' | tail -1)
+    [ -x "$exe" ] || { echo "prepare: no test binary for $t" >&2; exit 1; }
+    strip -o .devcarry/cuda-test-$t "$exe"
+  done
+  du -sh .devcarry
+  du -sc .devcarry | tail -1 | awk '{ if ($1 > 56 * 1024) { print "prepare: over 56 MiB carried" > "/dev/stderr"; exit 1 } }'
+}
+
+# NVRTC and cuBLAS: the toolkit's, else pip's nvidia-cuda-nvrtc / nvidia-cublas wheels.
+cuda_libs() {
+  local roots="/usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib"
+  roots="$roots $(python3 -c 'import site; print(" ".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null)"
+  for d in $roots; do
+    [ -d "$d" ] && find "$d" -maxdepth 5 \( -name 'libnvrtc.so.13*' -o -name 'libcublas.so.13*' \) 2>/dev/null
+  done | xargs -r -n1 dirname | sort -u | paste -sd:
+}
+
+setup() {
+  mkdir -p "$W" "$OUT"
+  chmod +x .devcarry/wasm-chord .devcarry/cuda-test-* .devcarry/llama-quantize 2>/dev/null
+  export LD_LIBRARY_PATH="$(cuda_libs)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export WASM_CHORD_CACHE=$W
+  [ -f $W/.setup ] && return
+  {
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
+    echo "cores: $(nproc); NVRTC/cuBLAS from: $LD_LIBRARY_PATH"
+  } | tee -a "$OUT/env.txt"
+  touch $W/.setup
+}
+
+phase_start() {
+  setup
+  if [ ! -f $SRC/.extracted ]; then
+    mkdir -p $SRC && tar xzf .devcarry/llama-src.tgz -C $SRC && touch $SRC/.extracted
+  fi
+  if [ ! -f $W/cuda.exit ] && ! { [ -f $W/cuda.pid ] && kill -0 "$(cat $W/cuda.pid)" 2>/dev/null; }; then
+    local common="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release"
+    (cd $SRC && setsid nohup nice -n 10 bash -c "echo \$\$ > $W/cuda.pid; s=\$(date +%s);
+       cmake -B build-cuda $common -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 &&
+       cmake --build build-cuda -j 12 --target llama-bench; r=\$?;
+       echo \"BUILD-EXIT \$r after \$(( \$(date +%s) - s )) s\"; echo \$r > $W/cuda.exit" \
+       > $W/cuda.log 2>&1 < /dev/null &)
+    say "llama.cpp CUDA build started ($W/cuda.log)"
+  fi
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .devcarry/*.whl
+  make_model scripts/bench-browser/make_tinyllama.py $TINY
+  make_model scripts/bench-browser/make_gemma3.py $GEMMA
+}
+
+# make_model SCRIPT FILE [ARGS]: the random-weight model, once per machine.
+make_model() {
+  local script=$1 file=$2
+  shift 2
+  [ -f "$file" ] && return
+  [ -f "$script" ] || { say "$script is missing: $(basename $file) not made"; return 1; }
+  say "making $file"
+  PYTHONPATH=/tmp/site LLAMA_QUANTIZE=$PWD/.devcarry/llama-quantize \
+    python3 "$script" "$@" > $W/model.log 2>&1 || { tail -5 $W/model.log; return 1; }
+  say "made $(du -h $file | cut -f1) $file"
+}
+
+phase_kernels() {
+  setup
+  local t
+  for t in compile kernels; do
+    say "test $t" | tee -a "$OUT/kernels.txt"
+    WASM_CHORD_REQUIRE_CUDA=1 .devcarry/cuda-test-$t --nocapture --test-threads 4 >> "$OUT/kernels.txt" 2>&1
+    echo "exit $?" >> "$OUT/kernels.txt"
+  done
+  grep -E "^test |test result|panicked|exit " "$OUT/kernels.txt"
+  grep -A4 "panicked" "$OUT/kernels.txt" | head -40
+}
+
+# kl_model FILE LABEL: CPU base once, then the CUDA backend at three batch sizes.
+kl_model() {
+  local m=$1 label=$2 base=$W/$2.logits
+  [ -f "$m" ] || { say "kl: $m missing"; return; }
+  local args="-m $m -f $TEXT -c 512 --chunks ${KL_CHUNKS:-4}"
+  if [ ! -f $base ]; then
+    say "kl $label: CPU base" | tee -a "$OUT/kl.txt"
+    $BIN perplexity $args --backend cpu --save-logits $base 2>&1 | tail -3 | tee -a "$OUT/kl.txt"
+  fi
+  local b
+  for b in 512 4 1; do
+    say "kl $label: cuda -b $b" | tee -a "$OUT/kl.txt"
+    $BIN perplexity $args -b $b --backend cuda --kl-base $base 2>&1 | tail -4 | tee -a "$OUT/kl.txt"
+  done
+  # graphs change how the step is launched, never what it computes
+  local on off
+  on=$($BIN run -m $m -p "The capital of France is" -n 48 --backend cuda --ignore-eos 2>/dev/null)
+  off=$(WASM_CHORD_CUDA_GRAPHS=0 $BIN run -m $m -p "The capital of France is" -n 48 --backend cuda --ignore-eos 2>/dev/null)
+  if [ -n "$on" ] && [ "$on" = "$off" ]; then
+    echo "$label: greedy text with and without CUDA graphs: identical" | tee -a "$OUT/kl.txt"
+  else
+    { echo "$label: greedy text DIFFERS with graphs on/off"; echo "on:  $on"; echo "off: $off"; } | tee -a "$OUT/kl.txt"
+  fi
+}
+
+phase_kl() {
+  setup
+  kl_model $TINY tinyllama
+  kl_model $GEMMA gemma3
+}
+
+# bench_ours FILE LABEL FILE_OUT
+bench_ours() {
+  local m=$1 label=$2 out=$3
+  [ -f "$m" ] || return
+  say "ours $label" | tee -a "$out"
+  $BIN bench -m $m --backend cuda -p 512 -n 128 -r 3 2>&1 | tee -a "$out"
+  {
+    echo "== $label: WASM_CHORD_CUDA_PROFILE=1 bench -p 0 -n 32 (decode)"
+    WASM_CHORD_CUDA_PROFILE=1 $BIN bench -m $m --backend cuda -p 0 -n 32 -r 1 2>&1
+    echo "== $label: WASM_CHORD_CUDA_PROFILE=1 bench -p 512 -n 0 (prefill; cuBLAS GEMMs are not in it)"
+    WASM_CHORD_CUDA_PROFILE=1 $BIN bench -m $m --backend cuda -p 512 -n 0 -r 1 2>&1
+  } >> "$out"
+}
+
+phase_bench() {
+  setup
+  bench_ours $TINY tinyllama "$OUT/bench.txt"
+  bench_ours $GEMMA gemma3 "$OUT/bench.txt"
+  grep -A12 "decode)" "$OUT/bench.txt" | head -40
+}
+
+wait_build() {
+  while [ ! -f $W/cuda.exit ]; do
+    [ "$(left)" -le "${1:-60}" ] && { say "llama.cpp build not done yet"; return 1; }
+    sleep 5
+  done
+  [ "$(cat $W/cuda.exit)" = 0 ] || { tail -20 $W/cuda.log; return 1; }
+}
+
+bench_peer() {
+  local m=$1 out=$2
+  [ -f "$m" ] || return
+  echo "== llama.cpp CUDA ($(tail -1 $W/cuda.log)): $m" | tee -a "$out"
+  $SRC/build-cuda/bin/llama-bench -m $m -fa 1 -p 512 -n 128 -r 3 -ngl 99 2>&1 | grep -v '^$' | tee -a "$out"
+}
+
+phase_peers() {
+  setup
+  wait_build 60 || return
+  bench_peer $TINY "$OUT/peers.txt"
+  bench_peer $GEMMA "$OUT/peers.txt"
+}
+
+phase_big() {
+  setup
+  python3 - <<'EOF' 2>&1 | tee -a "$OUT/big.txt"
+import torch
+n = 4 << 30
+a = torch.empty(n, dtype=torch.uint8, device="cuda"); b = torch.empty_like(a)
+for _ in range(3): b.copy_(a)
+torch.cuda.synchronize()
+s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+s.record()
+for _ in range(10): b.copy_(a)
+e.record(); torch.cuda.synchronize()
+print(f"device copy bandwidth (read + write): {2 * n * 10 / (s.elapsed_time(e) / 1e3) / 1e9:.0f} GB/s")
+EOF
+  make_model scripts/bench-browser/make_tinyllama.py $BIG --shape llama3-8b || return
+  bench_ours $BIG llama3-8b "$OUT/big.txt"
+  wait_build 40 && bench_peer $BIG "$OUT/big.txt"
+}
+
+if [ "${1:-}" = prepare ]; then
+  prepare
+  exit
+fi
+for phase in "$@"; do
+  case $phase in
+    start | kernels | kl | bench | peers | big) say "phase $phase"; phase_$phase ;;
+    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers big)" >&2; exit 2 ;;
+  esac
+done
+say "done"
