@@ -119,24 +119,27 @@ phase_kernels() {
   grep -A4 "panicked" "$OUT/kernels.txt" | head -40
 }
 
-# kl_model FILE LABEL: CPU base once, then the CUDA backend at three batch sizes.
+# kl_model FILE LABEL [floor]: CPU base once (-b 512), then the CUDA backend at three batch
+# sizes; with "floor", also the CPU itself at -b 1 against that base (the spread the CPU's own
+# batch shapes make, the floor any backend is judged against).
 kl_model() {
-  local m=$1 label=$2 base=$W/$2.logits
+  local m=$1 label=$2 floor=${3:-} base=$W/$2.logits
   [ -f "$m" ] || { say "kl: $m missing"; return; }
   local args="-m $m -f $TEXT -c 512 --chunks ${KL_CHUNKS:-4}"
   if [ ! -f $base ]; then
     say "kl $label: CPU base" | tee -a "$OUT/kl.txt"
     $BIN perplexity $args --backend cpu --save-logits $base 2>&1 | tail -3 | tee -a "$OUT/kl.txt"
   fi
-  local b
-  for b in 512 4 1; do
-    say "kl $label: cuda -b $b" | tee -a "$OUT/kl.txt"
-    $BIN perplexity $args -b $b --backend cuda --kl-base $base 2>&1 | tail -4 | tee -a "$OUT/kl.txt"
+  local b be
+  for be in "cuda 512" "cuda 4" "cuda 1" ${floor:+"cpu 1"}; do
+    set -- $be
+    say "kl $label: $1 -b $2" | tee -a "$OUT/kl.txt"
+    $BIN perplexity $args -b $2 --backend $1 --kl-base $base 2>&1 | grep -A6 "^KL divergence" | tee -a "$OUT/kl.txt"
   done
   # graphs change how the step is launched, never what it computes
-  local on off
-  on=$($BIN run -m $m -p "The capital of France is" -n 48 --backend cuda --ignore-eos 2>/dev/null)
-  off=$(WASM_CHORD_CUDA_GRAPHS=0 $BIN run -m $m -p "The capital of France is" -n 48 --backend cuda --ignore-eos 2>/dev/null)
+  local on off run="run -m $m -p The_capital_of_France_is -n 48 --temp 0 --backend cuda --ignore-eos"
+  on=$($BIN $run 2>/dev/null)
+  off=$(WASM_CHORD_CUDA_GRAPHS=0 $BIN $run 2>/dev/null)
   if [ -n "$on" ] && [ "$on" = "$off" ]; then
     echo "$label: greedy text with and without CUDA graphs: identical" | tee -a "$OUT/kl.txt"
   else
@@ -147,7 +150,7 @@ kl_model() {
 phase_kl() {
   setup
   kl_model $TINY tinyllama
-  kl_model $GEMMA gemma3
+  kl_model $GEMMA gemma3 floor
 }
 
 # bench_ours FILE LABEL FILE_OUT

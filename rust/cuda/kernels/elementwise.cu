@@ -46,3 +46,15 @@ extern "C" __global__ void copy_f32(const float* __restrict__ src, float* __rest
     EW_INDEX
     dst[i] = src[i];
 }
+
+// Profiling only (WASM_CHORD_CUDA_PROFILE=1): holds the stream for `ns` nanoseconds while the
+// host queues the timed launches behind it, so that they then run back to back and the events
+// between them time the kernels, not the host's pace of issuing them.
+extern "C" __global__ void profile_hold(u64 ns) {
+    u64 t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    do {
+        __nanosleep(1000);
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while (t - t0 < ns);
+}

@@ -127,13 +127,14 @@ impl CudaBackend {
             Err(_) => Kernels::load(&compile::compile_cubin(cc)?)?,
         };
         let blas = Blas::new(gpu.cu_stream())?;
+        let queue = Queue::new(kernels.get("profile_hold"));
         let arena = Arena::new(&gpu, DEFAULT_ARENA_BYTES)?;
         let step_buf = gpu.alloc(std::mem::size_of::<StepHeader>() + 4 * model::PREFILL_CHUNK)?;
         Ok(CudaBackend {
             gpu,
             kernels,
             blas,
-            queue: Queue::new(),
+            queue,
             arena,
             step_buf,
             step: StepHeader::default(),

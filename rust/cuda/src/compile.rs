@@ -41,6 +41,7 @@ pub const KERNELS: &[&str] = &[
     "gated_activation",
     "glu_split",
     "copy_f32",
+    "profile_hold",
 ];
 
 /// The whole program: the files with `#line` markers, so NVRTC's errors name the right file.

@@ -118,7 +118,8 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub fn new() -> Queue {
+    /// `hold` is the `profile_hold` kernel (used only when profiling).
+    pub fn new(hold: sys::CUfunction) -> Queue {
         let env_on = |k: &str, default: bool| match std::env::var(k) {
             Ok(v) => v != "0" && !v.is_empty(),
             Err(_) => default,
@@ -129,7 +130,10 @@ impl Queue {
             previous: Vec::new(),
             graph: None,
             graphs: env_on("WASM_CHORD_CUDA_GRAPHS", true) && !profile,
-            profile: profile.then(Profile::default),
+            profile: profile.then(|| Profile {
+                hold,
+                by_kernel: BTreeMap::new(),
+            }),
             stats: LaunchStats::default(),
         }
     }
@@ -208,11 +212,16 @@ fn capture(list: &[Launch], stream: sys::CUstream) -> Result<sys::CUgraphExec, C
     }
 }
 
-/// Kernel times by name: each launch bracketed by events.
-#[derive(Default)]
+/// Kernel times by name: each launch bracketed by events, all queued behind `profile_hold`.
 struct Profile {
+    hold: sys::CUfunction,
     by_kernel: BTreeMap<&'static str, (u64, f64)>,
 }
+
+/// How long the stream is held per launch queued behind the hold (the host's issue of a launch
+/// and an event takes a few microseconds), and at least.
+const HOLD_NS_PER_LAUNCH: u64 = 10_000;
+const HOLD_NS_MIN: u64 = 200_000;
 
 impl Profile {
     fn run(&mut self, list: &[Launch], stream: sys::CUstream) -> Result<(), CudaError> {
@@ -221,6 +230,14 @@ impl Profile {
                 .map_err(|e| CudaError::Driver(format!("creating an event: {e}")))
         };
         let mut events = vec![ev()?];
+        let hold = Launch {
+            name: "profile_hold",
+            func: self.hold,
+            grid: (1, 1, 1),
+            block: (1, 1, 1),
+            args: Args::new().arg(HOLD_NS_MIN + HOLD_NS_PER_LAUNCH * list.len() as u64),
+        };
+        hold.issue(stream)?;
         // SAFETY: events are live and recorded on our stream.
         unsafe {
             result::event::record(events[0], stream).map_err(CudaError::driver)?;
