@@ -167,7 +167,7 @@ def main() -> None:
         write_f16(f16, config)
         print("llama-quantize -> Q4_K_M", file=sys.stderr)
         # Its per-tensor log is long: shown only when it fails.
-        q = subprocess.run([QUANTIZE, f16, tmp, "Q4_K_M", "2"], capture_output=True, text=True)
+        q = subprocess.run([QUANTIZE, f16, tmp, "Q4_K_M", str(os.cpu_count() or 2)], capture_output=True, text=True)
         if q.returncode != 0:
             sys.exit(f"error: llama-quantize failed (exit {q.returncode}):\n{q.stdout}{q.stderr}")
         os.replace(tmp, a.out)  # only a complete file ever has the final name

@@ -7,7 +7,6 @@
 #define ATT_WARPS 8
 #define ATT_TILE 32
 #define ATT_MAX_HEAD_DIM 256
-#define ATT_MAX_PER_LANE (ATT_MAX_HEAD_DIM / 32)
 
 struct AttnArgs {
     int rows;
@@ -21,27 +20,34 @@ struct AttnArgs {
     float scale;   // multiplies q·k
 };
 
+// Each kernel is compiled once per head size (PER = head_dim / 32 values per lane), so that a
+// lane's accumulators are registers: indexed with a run-time bound they would live in local
+// memory, which made prefill attention ~10x slower. Names: attention_hd64 etc. (kernels.rs).
+
 // Writes one (row, head) of attention output: f32, and Q8_1 blocks for the next matvec.
+template <int PER>
 __device__ __forceinline__ void attn_write(const AttnArgs& a, int t, int h, const float* o,
                                            float* out, u8* out_q8) {
-    int lane = threadIdx.x & 31, per = a.head_dim / 32;
-    u64 base = ((u64)t * a.n_head + h) * a.head_dim;
-    for (int i = 0; i < per; i++) {
+    int lane = threadIdx.x & 31;
+    u64 base = ((u64)t * a.n_head + h) * (32 * PER);
+#pragma unroll
+    for (int i = 0; i < PER; i++) {
         out[base + lane + 32 * i] = o[i];
         if (out_q8) warp_quantize_q8_1(o[i], out_q8 + (base / 32 + i) * Q8_1_BYTES);
     }
 }
 
-extern "C" __global__ void __launch_bounds__(32 * ATT_WARPS)
-attention(const float* __restrict__ q, const u16* __restrict__ k_cache,
-          const u16* __restrict__ v_cache, AttnArgs a, const Step* __restrict__ step,
-          float* __restrict__ out, u8* __restrict__ out_q8, float* __restrict__ part) {
-    __shared__ float s_q[ATT_WARPS][ATT_MAX_HEAD_DIM];
-    __shared__ u32 s_k[ATT_TILE * (ATT_MAX_HEAD_DIM / 2 + 1)];
-    __shared__ u16 s_v[ATT_TILE * ATT_MAX_HEAD_DIM];
+template <int PER>
+__device__ __forceinline__ void
+attention_body(const float* __restrict__ q, const u16* __restrict__ k_cache,
+               const u16* __restrict__ v_cache, const AttnArgs& a, const Step* __restrict__ step,
+               float* __restrict__ out, u8* __restrict__ out_q8, float* __restrict__ part) {
+    constexpr int hd = 32 * PER, hw = hd / 2, kstride = hw + 1;
+    __shared__ float s_q[ATT_WARPS][hd];
+    __shared__ u32 s_k[ATT_TILE * kstride];
+    __shared__ u16 s_v[ATT_TILE * hd];
 
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int hd = a.head_dim, hw = hd / 2, kstride = hw + 1, per = hd / 32;
     int group = a.n_head / a.n_head_kv, hk = blockIdx.y, split = blockIdx.z;
     int n_items = a.rows * group;
     int item0 = blockIdx.x * ATT_WARPS, item = item0 + warp;
@@ -61,9 +67,9 @@ attention(const float* __restrict__ q, const u16* __restrict__ k_cache,
 
     for (int i = lane; i < hd; i += 32) s_q[warp][i] = q[((u64)t * a.n_head + h) * hd + i];
 
-    float m = NEG_INF, l = 0.0f, acc[ATT_MAX_PER_LANE];
+    float m = NEG_INF, l = 0.0f, acc[PER];
 #pragma unroll
-    for (int i = 0; i < ATT_MAX_PER_LANE; i++) acc[i] = 0.0f;
+    for (int i = 0; i < PER; i++) acc[i] = 0.0f;
 
     for (int kb = k_begin; kb < k_end; kb += ATT_TILE) {
         __syncthreads();
@@ -85,6 +91,7 @@ attention(const float* __restrict__ q, const u16* __restrict__ k_cache,
         bool valid = key < k_end && key <= pos && (a.window == 0 || key > pos - a.window);
         float dot = 0.0f;
         const u32* kr = s_k + lane * kstride;
+#pragma unroll 8
         for (int j = 0; j < hw; j++) {
             u32 kk = kr[j];
             dot += s_q[warp][2 * j] * h2f((u16)kk) + s_q[warp][2 * j + 1] * h2f((u16)(kk >> 16));
@@ -95,21 +102,24 @@ attention(const float* __restrict__ q, const u16* __restrict__ k_cache,
         float p = valid ? __expf(s - m_new) : 0.0f;
         float corr = __expf(m - m_new);
         l = l * corr + warp_sum(p);
-        for (int i = 0; i < per; i++) acc[i] *= corr;
+#pragma unroll
+        for (int i = 0; i < PER; i++) acc[i] *= corr;
         for (int k = 0; k < ATT_TILE; k++) {
             float pk = __shfl_sync(0xffffffffu, p, k);
             if (pk == 0.0f) continue;
             const u16* vr = s_v + k * hd + lane;
-            for (int i = 0; i < per; i++) acc[i] += pk * h2f(vr[32 * i]);
+#pragma unroll
+            for (int i = 0; i < PER; i++) acc[i] += pk * h2f(vr[32 * i]);
         }
         m = m_new;
     }
     if (!active) return;
     if (a.n_split == 1) {
-        float o[ATT_MAX_PER_LANE];
+        float o[PER];
         float inv = l > 0.0f ? 1.0f / l : 0.0f;
-        for (int i = 0; i < per; i++) o[i] = acc[i] * inv;
-        attn_write(a, t, h, o, out, out_q8);
+#pragma unroll
+        for (int i = 0; i < PER; i++) o[i] = acc[i] * inv;
+        attn_write<PER>(a, t, h, o, out, out_q8);
         return;
     }
     float* pp = part + (((u64)split * a.rows + t) * a.n_head + h) * (hd + 2);
@@ -117,32 +127,60 @@ attention(const float* __restrict__ q, const u16* __restrict__ k_cache,
         pp[0] = m;
         pp[1] = l;
     }
-    for (int i = 0; i < per; i++) pp[2 + lane + 32 * i] = acc[i];
+#pragma unroll
+    for (int i = 0; i < PER; i++) pp[2 + lane + 32 * i] = acc[i];
 }
 
 // Merges the n_split partials of each (row, head): one warp each.
-extern "C" __global__ void attention_combine(AttnArgs a, const float* __restrict__ part,
-                                             float* __restrict__ out, u8* __restrict__ out_q8) {
+template <int PER>
+__device__ __forceinline__ void attention_combine_body(const AttnArgs& a,
+                                                       const float* __restrict__ part,
+                                                       float* __restrict__ out,
+                                                       u8* __restrict__ out_q8) {
     int item = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (item >= a.rows * a.n_head) return;
     int t = item / a.n_head, h = item % a.n_head, lane = threadIdx.x & 31;
-    int hd = a.head_dim, per = hd / 32;
+    constexpr int hd = 32 * PER;
     u64 stride = (u64)a.rows * a.n_head * (hd + 2);
     const float* p0 = part + ((u64)t * a.n_head + h) * (hd + 2);
     float big = NEG_INF;
     for (int s = 0; s < a.n_split; s++) big = fmaxf(big, p0[s * stride]);
-    float l = 0.0f, o[ATT_MAX_PER_LANE];
-    for (int i = 0; i < per; i++) o[i] = 0.0f;
+    float l = 0.0f, o[PER];
+#pragma unroll
+    for (int i = 0; i < PER; i++) o[i] = 0.0f;
     if (big != NEG_INF) {
         for (int s = 0; s < a.n_split; s++) {
             const float* ps = p0 + s * stride;
             if (ps[0] == NEG_INF) continue;
             float w = __expf(ps[0] - big);
             l += ps[1] * w;
-            for (int i = 0; i < per; i++) o[i] += ps[2 + lane + 32 * i] * w;
+#pragma unroll
+            for (int i = 0; i < PER; i++) o[i] += ps[2 + lane + 32 * i] * w;
         }
     }
     float inv = l > 0.0f ? 1.0f / l : 0.0f;
-    for (int i = 0; i < per; i++) o[i] *= inv;
-    attn_write(a, t, h, o, out, out_q8);
+#pragma unroll
+    for (int i = 0; i < PER; i++) o[i] *= inv;
+    attn_write<PER>(a, t, h, o, out, out_q8);
 }
+
+#define ATTENTION_FOR(HD)                                                                      \
+    extern "C" __global__ void __launch_bounds__(32 * ATT_WARPS)                               \
+    attention_hd##HD(const float* __restrict__ q, const u16* __restrict__ k_cache,             \
+                     const u16* __restrict__ v_cache, AttnArgs a, const Step* __restrict__ step, \
+                     float* __restrict__ out, u8* __restrict__ out_q8, float* __restrict__ part) { \
+        attention_body<HD / 32>(q, k_cache, v_cache, a, step, out, out_q8, part);             \
+    }                                                                                          \
+    extern "C" __global__ void attention_combine_hd##HD(AttnArgs a, const float* __restrict__ part, \
+                                                        float* __restrict__ out,               \
+                                                        u8* __restrict__ out_q8) {             \
+        attention_combine_body<HD / 32>(a, part, out, out_q8);                                 \
+    }
+ATTENTION_FOR(32)
+ATTENTION_FOR(64)
+ATTENTION_FOR(96)
+ATTENTION_FOR(128)
+ATTENTION_FOR(160)
+ATTENTION_FOR(192)
+ATTENTION_FOR(224)
+ATTENTION_FOR(256)

@@ -1,9 +1,20 @@
 // Weights to floats: rows of any format to f16 (the tiles cuBLAS multiplies in prefill) and
 // embedding rows to f32. One thread per granule (16 elements).
 
-struct StoreF16 {
-    u16* dst;
-    __device__ __forceinline__ void operator()(int i, float v) { dst[i] = f2h(v); }
+// Gathers a granule's 16 halves in registers (granule_values emits them with constant
+// indices), then writes them as two 16-byte stores instead of sixteen 2-byte ones.
+struct PackF16 {
+    u32 h[8];
+    __device__ __forceinline__ void operator()(int i, float v) {
+        u32 b = f2h(v);
+        h[i >> 1] = (i & 1) ? (h[i >> 1] | (b << 16)) : b;
+    }
+    // dst: 32-byte aligned (a granule of a row whose length is a multiple of 32)
+    __device__ __forceinline__ void store(u16* dst) const {
+        uint4* d = (uint4*)dst;
+        d[0] = make_uint4(h[0], h[1], h[2], h[3]);
+        d[1] = make_uint4(h[4], h[5], h[6], h[7]);
+    }
 };
 struct StoreF32 {
     float* dst;
@@ -18,8 +29,9 @@ extern "C" __global__ void dequant_f16(const u8* __restrict__ w, int type, int r
     u64 gid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (gid >= (u64)n_rows * per_row) return;
     int r = (int)(gid / per_row), gi = (int)(gid % per_row);
-    StoreF16 emit{dst + (u64)r * cols + 16 * gi};
-    granule_values(w + (u64)(row0 + r) * row_bytes, type, gi, emit);
+    PackF16 pack;
+    granule_values(w + (u64)(row0 + r) * row_bytes, type, gi, pack);
+    pack.store(dst + (u64)r * cols + 16 * gi);
 }
 
 // out (n, cols) = table rows ids[0..n) × scale. The ids are the step's (see Step) so that a

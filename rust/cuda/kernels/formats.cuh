@@ -27,6 +27,16 @@ __device__ __forceinline__ void kscale_min(const u8* s, int j, int& sc, int& m) 
     }
 }
 
+// 4 quant bytes: one aligned 32-bit load where every block of the format starts on 4 bytes
+// (rows and buffers do), else two 16-bit ones.
+template <int BYTES> __device__ __forceinline__ u32 ldq(const u8* p) {
+    if constexpr (BYTES % 4 == 0) {
+        return *(const u32*)p;
+    } else {
+        return ld32(p);
+    }
+}
+
 template <int T> struct Fmt;
 
 template <> struct Fmt<T_Q4_0> {
@@ -34,7 +44,7 @@ template <> struct Fmt<T_Q4_0> {
     static __device__ __forceinline__ void get(const u8* b, int h, Granule& g) {
 #pragma unroll
         for (int k = 0; k < 4; k++)
-            g.q[k] = __vsub4((ld32(b + 2 + 4 * k) >> (4 * h)) & 0x0F0F0F0Fu, 0x08080808u);
+            g.q[k] = __vsub4((ldq<BYTES>(b + 2 + 4 * k) >> (4 * h)) & 0x0F0F0F0Fu, 0x08080808u);
         g.scale = ldh(b);
         g.min = 0.0f;
     }
@@ -44,7 +54,7 @@ template <> struct Fmt<T_Q4_1> {
     enum { BYTES = 20, GRANS = 2, HAS_MIN = 1 };
     static __device__ __forceinline__ void get(const u8* b, int h, Granule& g) {
 #pragma unroll
-        for (int k = 0; k < 4; k++) g.q[k] = (ld32(b + 4 + 4 * k) >> (4 * h)) & 0x0F0F0F0Fu;
+        for (int k = 0; k < 4; k++) g.q[k] = (ldq<BYTES>(b + 4 + 4 * k) >> (4 * h)) & 0x0F0F0F0Fu;
         g.scale = ldh(b);
         g.min = -ldh(b + 2);
     }
@@ -53,10 +63,10 @@ template <> struct Fmt<T_Q4_1> {
 template <> struct Fmt<T_Q5_0> {
     enum { BYTES = 22, GRANS = 2, HAS_MIN = 0 };
     static __device__ __forceinline__ void get(const u8* b, int h, Granule& g) {
-        u32 qh = ld32(b + 2) >> (16 * h);
+        u32 qh = ldq<BYTES>(b + 2) >> (16 * h);
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-            u32 lo = (ld32(b + 6 + 4 * k) >> (4 * h)) & 0x0F0F0F0Fu;
+            u32 lo = (ldq<BYTES>(b + 6 + 4 * k) >> (4 * h)) & 0x0F0F0F0Fu;
             g.q[k] = __vsub4(lo | spread4_to_bit4((qh >> (4 * k)) & 0xF), 0x10101010u);
         }
         g.scale = ldh(b);
@@ -67,10 +77,10 @@ template <> struct Fmt<T_Q5_0> {
 template <> struct Fmt<T_Q5_1> {
     enum { BYTES = 24, GRANS = 2, HAS_MIN = 1 };
     static __device__ __forceinline__ void get(const u8* b, int h, Granule& g) {
-        u32 qh = ld32(b + 4) >> (16 * h);
+        u32 qh = ldq<BYTES>(b + 4) >> (16 * h);
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-            u32 lo = (ld32(b + 8 + 4 * k) >> (4 * h)) & 0x0F0F0F0Fu;
+            u32 lo = (ldq<BYTES>(b + 8 + 4 * k) >> (4 * h)) & 0x0F0F0F0Fu;
             g.q[k] = lo | spread4_to_bit4((qh >> (4 * k)) & 0xF);
         }
         g.scale = ldh(b);
@@ -82,7 +92,7 @@ template <> struct Fmt<T_Q8_0> {
     enum { BYTES = 34, GRANS = 2, HAS_MIN = 0 };
     static __device__ __forceinline__ void get(const u8* b, int h, Granule& g) {
 #pragma unroll
-        for (int k = 0; k < 4; k++) g.q[k] = ld32(b + 2 + 16 * h + 4 * k);
+        for (int k = 0; k < 4; k++) g.q[k] = ldq<BYTES>(b + 2 + 16 * h + 4 * k);
         g.scale = ldh(b);
         g.min = 0.0f;
     }
@@ -96,7 +106,7 @@ template <> struct Fmt<T_Q2_K> {
         int n = h >> 3, shift = 2 * ((h & 7) >> 1);
         const u8* qs = b + 16 + 32 * n + 16 * (h & 1);
 #pragma unroll
-        for (int k = 0; k < 4; k++) g.q[k] = (ld32(qs + 4 * k) >> shift) & 0x03030303u;
+        for (int k = 0; k < 4; k++) g.q[k] = (ldq<BYTES>(qs + 4 * k) >> shift) & 0x03030303u;
         int s = b[h];
         g.scale = ldh(b + 80) * (float)(s & 0xF);
         g.min = ldh(b + 82) * (float)(s >> 4);
@@ -113,8 +123,8 @@ template <> struct Fmt<T_Q3_K> {
         const u8* hm = b + 16 * (h & 1);
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-            u32 lo = (ld32(qs + 4 * k) >> shift) & 0x03030303u;
-            u32 hi = (ld32(hm + 4 * k) >> (h >> 1)) & 0x01010101u;
+            u32 lo = (ldq<BYTES>(qs + 4 * k) >> shift) & 0x03030303u;
+            u32 hi = (ldq<BYTES>(hm + 4 * k) >> (h >> 1)) & 0x01010101u;
             g.q[k] = __vsub4(lo | (hi << 2), 0x04040404u);
         }
         const u8* sc = b + 96;
@@ -133,7 +143,7 @@ template <> struct Fmt<T_Q4_K> {
         int j = h >> 1;
         const u8* qs = b + 16 + 32 * (j >> 1) + 16 * (h & 1);
 #pragma unroll
-        for (int k = 0; k < 4; k++) g.q[k] = (ld32(qs + 4 * k) >> (4 * (j & 1))) & 0x0F0F0F0Fu;
+        for (int k = 0; k < 4; k++) g.q[k] = (ldq<BYTES>(qs + 4 * k) >> (4 * (j & 1))) & 0x0F0F0F0Fu;
         int sc, m;
         kscale_min(b + 4, j, sc, m);
         g.scale = ldh(b) * (float)sc;
@@ -151,8 +161,8 @@ template <> struct Fmt<T_Q5_K> {
         const u8* qh = b + 16 + 16 * (h & 1);
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-            u32 lo = (ld32(qs + 4 * k) >> (4 * (j & 1))) & 0x0F0F0F0Fu;
-            u32 hi = (ld32(qh + 4 * k) >> j) & 0x01010101u;
+            u32 lo = (ldq<BYTES>(qs + 4 * k) >> (4 * (j & 1))) & 0x0F0F0F0Fu;
+            u32 hi = (ldq<BYTES>(qh + 4 * k) >> j) & 0x01010101u;
             g.q[k] = lo | (hi << 4);
         }
         int sc, m;
@@ -173,8 +183,8 @@ template <> struct Fmt<T_Q6_K> {
         const u8* qh = b + 128 + 32 * n + l0;
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-            u32 lo = (ld32(ql + 4 * k) >> (4 * (qq >> 1))) & 0x0F0F0F0Fu;
-            u32 hi = (ld32(qh + 4 * k) >> (2 * qq)) & 0x03030303u;
+            u32 lo = (ldq<BYTES>(ql + 4 * k) >> (4 * (qq >> 1))) & 0x0F0F0F0Fu;
+            u32 hi = (ldq<BYTES>(qh + 4 * k) >> (2 * qq)) & 0x03030303u;
             g.q[k] = __vsub4(lo | (hi << 4), 0x20202020u);
         }
         g.scale = ldh(b + 208) * (float)((const i8*)b)[192 + h];
@@ -236,6 +246,7 @@ template <class Emit> struct GranuleValues {
 template <class Emit>
 __device__ __forceinline__ void granule_values(const u8* row, int ty, int gi, Emit& emit) {
     if (is_float_type(ty)) {
+#pragma unroll
         for (int i = 0; i < 16; i++) emit(i, float_elem(row, ty, 16 * gi + i));
         return;
     }

@@ -42,6 +42,9 @@ struct RowDotQ8 {
     float* acc;
     template <class F> __device__ __forceinline__ void run() {
         int lane = threadIdx.x & 31;
+        // unrolled so that several granules' loads are in flight at once: a decode matvec of
+        // a small model is bound by memory latency, not bandwidth
+#pragma unroll 4
         for (int gi = lane; gi < ngran; gi += 32) {
             Granule g;
             row_granule<F>(wrow, gi, g);

@@ -821,10 +821,11 @@ impl Backend for CudaBackend {
             .arg(out.ptr)
             .arg(q8)
             .arg(part);
-        self.launch("attention", grid, 32 * ATT_WARPS, args);
+        let (attn, combine) = ATTENTION_KERNELS[hd / 32 - 1];
+        self.launch(attn, grid, 32 * ATT_WARPS, args);
         if n_split > 1 {
             let args = Args::new().arg(a).arg(part).arg(out.ptr).arg(q8);
-            self.launch("attention_combine", grid1(q.rows * p.n_head, 8), 256, args);
+            self.launch(combine, grid1(q.rows * p.n_head, 8), 256, args);
         }
         Ok(out)
     }

@@ -14,6 +14,17 @@ pub const MV_GLU_GELU: i32 = 3;
 pub const ATT_WARPS: u32 = 8;
 pub const ATT_TILE: usize = 32;
 pub const ATT_MAX_HEAD_DIM: usize = 256;
+/// attention.cu's instances (attention, its split-K combine) by head size / 32 - 1.
+pub const ATTENTION_KERNELS: [(&str, &str); ATT_MAX_HEAD_DIM / 32] = [
+    ("attention_hd32", "attention_combine_hd32"),
+    ("attention_hd64", "attention_combine_hd64"),
+    ("attention_hd96", "attention_combine_hd96"),
+    ("attention_hd128", "attention_combine_hd128"),
+    ("attention_hd160", "attention_combine_hd160"),
+    ("attention_hd192", "attention_combine_hd192"),
+    ("attention_hd224", "attention_combine_hd224"),
+    ("attention_hd256", "attention_combine_hd256"),
+];
 /// rope.cu's ROPE_MAX_HEAD_DIM.
 pub const ROPE_MAX_HEAD_DIM: usize = 1024;
 

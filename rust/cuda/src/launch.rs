@@ -220,7 +220,7 @@ struct Profile {
 
 /// How long the stream is held per launch queued behind the hold (the host's issue of a launch
 /// and an event takes a few microseconds), and at least.
-const HOLD_NS_PER_LAUNCH: u64 = 10_000;
+const HOLD_NS_PER_LAUNCH: u64 = 20_000;
 const HOLD_NS_MIN: u64 = 200_000;
 
 impl Profile {
@@ -229,7 +229,11 @@ impl Profile {
             result::event::create(sys::CUevent_flags::CU_EVENT_DEFAULT)
                 .map_err(|e| CudaError::Driver(format!("creating an event: {e}")))
         };
-        let mut events = vec![ev()?];
+        // every event exists before the hold starts: creating one per launch would be slower
+        // than the GPU's pace, and the host must stay ahead of it
+        let events = (0..=list.len())
+            .map(|_| ev())
+            .collect::<Result<Vec<_>, _>>()?;
         let hold = Launch {
             name: "profile_hold",
             func: self.hold,
@@ -241,11 +245,9 @@ impl Profile {
         // SAFETY: events are live and recorded on our stream.
         unsafe {
             result::event::record(events[0], stream).map_err(CudaError::driver)?;
-            for l in list {
+            for (l, &e) in list.iter().zip(&events[1..]) {
                 l.issue(stream)?;
-                let e = ev()?;
                 result::event::record(e, stream).map_err(CudaError::driver)?;
-                events.push(e);
             }
             result::event::synchronize(events[events.len() - 1]).map_err(CudaError::driver)?;
             for (i, l) in list.iter().enumerate() {
