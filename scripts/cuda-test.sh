@@ -108,10 +108,12 @@ make_model() {
   say "made $(du -h $file | cut -f1) $file"
 }
 
+# TESTS picks the test binaries (default both; "kernels" alone skips the ~1 min NVRTC compile
+# for two architectures that the kernel tests' own compile already covers for this card).
 phase_kernels() {
   setup
   local t
-  for t in compile kernels; do
+  for t in ${TESTS:-compile kernels}; do
     say "test $t" | tee -a "$OUT/kernels.txt"
     WASM_CHORD_REQUIRE_CUDA=1 .devcarry/cuda-test-$t --nocapture --test-threads 4 >> "$OUT/kernels.txt" 2>&1
     echo "exit $?" >> "$OUT/kernels.txt"
@@ -148,10 +150,11 @@ kl_model() {
   fi
 }
 
+# KL_MODELS picks the models (default both); FLOOR= skips the CPU's own -b 1 run (~2 min).
 phase_kl() {
   setup
-  kl_model $TINY tinyllama
-  kl_model $GEMMA gemma3 ${FLOOR-floor}
+  case " ${KL_MODELS:-tinyllama gemma3} " in *" tinyllama "*) kl_model $TINY tinyllama ;; esac
+  case " ${KL_MODELS:-tinyllama gemma3} " in *" gemma3 "*) kl_model $GEMMA gemma3 ${FLOOR-floor} ;; esac
 }
 
 # bench_ours FILE LABEL FILE_OUT

@@ -37,6 +37,16 @@ template <int BYTES> __device__ __forceinline__ u32 ldq(const u8* p) {
     }
 }
 
+// 16 quant bytes in one load, where they sit on 16 bytes (Q4_K's and Q5_K's blocks are whole
+// multiples of 16 bytes, so every granule's are).
+__device__ __forceinline__ void ld128(const u8* p, u32* w) {
+    uint4 v = *(const uint4*)p;
+    w[0] = v.x;
+    w[1] = v.y;
+    w[2] = v.z;
+    w[3] = v.w;
+}
+
 template <int T> struct Fmt;
 
 template <> struct Fmt<T_Q4_0> {
@@ -141,9 +151,10 @@ template <> struct Fmt<T_Q4_K> {
     enum { BYTES = 144, GRANS = 16, HAS_MIN = 1 };
     static __device__ __forceinline__ void get(const u8* b, int h, Granule& g) {
         int j = h >> 1;
-        const u8* qs = b + 16 + 32 * (j >> 1) + 16 * (h & 1);
+        u32 w[4];
+        ld128(b + 16 + 32 * (j >> 1) + 16 * (h & 1), w);
 #pragma unroll
-        for (int k = 0; k < 4; k++) g.q[k] = (ldq<BYTES>(qs + 4 * k) >> (4 * (j & 1))) & 0x0F0F0F0Fu;
+        for (int k = 0; k < 4; k++) g.q[k] = (w[k] >> (4 * (j & 1))) & 0x0F0F0F0Fu;
         int sc, m;
         kscale_min(b + 4, j, sc, m);
         g.scale = ldh(b) * (float)sc;
@@ -157,12 +168,13 @@ template <> struct Fmt<T_Q5_K> {
     enum { BYTES = 176, GRANS = 16, HAS_MIN = 1 };
     static __device__ __forceinline__ void get(const u8* b, int h, Granule& g) {
         int j = h >> 1;
-        const u8* qs = b + 48 + 32 * (j >> 1) + 16 * (h & 1);
-        const u8* qh = b + 16 + 16 * (h & 1);
+        u32 ws[4], wh[4];
+        ld128(b + 48 + 32 * (j >> 1) + 16 * (h & 1), ws);
+        ld128(b + 16 + 16 * (h & 1), wh);
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-            u32 lo = (ldq<BYTES>(qs + 4 * k) >> (4 * (j & 1))) & 0x0F0F0F0Fu;
-            u32 hi = (ldq<BYTES>(qh + 4 * k) >> j) & 0x01010101u;
+            u32 lo = (ws[k] >> (4 * (j & 1))) & 0x0F0F0F0Fu;
+            u32 hi = (wh[k] >> j) & 0x01010101u;
             g.q[k] = lo | (hi << 4);
         }
         int sc, m;

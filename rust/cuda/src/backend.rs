@@ -344,7 +344,8 @@ impl CudaBackend {
         a.out_stride = out_stride as i32;
         a.mode = mode;
         let grid = grid1(a.total_rows as usize, MV_WARPS as usize);
-        let name = if float { "matvec_f" } else { "matvec_q8" };
+        let (q8, f) = MATVEC_KERNELS[x.rows.next_power_of_two().trailing_zeros() as usize];
+        let name = if float { f } else { q8 };
         self.launch(
             name,
             grid,

@@ -23,8 +23,14 @@ const SOURCES: &[(&str, &str)] = &[
 
 /// The `extern "C"` kernels the backend launches.
 pub const KERNELS: &[&str] = &[
-    "matvec_q8",
-    "matvec_f",
+    "matvec_q8_t1",
+    "matvec_f_t1",
+    "matvec_q8_t2",
+    "matvec_f_t2",
+    "matvec_q8_t4",
+    "matvec_f_t4",
+    "matvec_q8_t8",
+    "matvec_f_t8",
     "quantize_q8_1",
     "dequant_f16",
     "embed",

@@ -5,6 +5,14 @@
 pub const MV_MAX_TOKENS: usize = 8;
 /// Warps per matvec block (MV_WARPS): one output row each.
 pub const MV_WARPS: u32 = 4;
+/// matvec.cu's instances for 1, 2, 4 and 8 activation rows: (quantized, float weights), by
+/// log2 of the rows rounded up to a power of two.
+pub const MATVEC_KERNELS: [(&str, &str); 4] = [
+    ("matvec_q8_t1", "matvec_f_t1"),
+    ("matvec_q8_t2", "matvec_f_t2"),
+    ("matvec_q8_t4", "matvec_f_t4"),
+    ("matvec_q8_t8", "matvec_f_t8"),
+];
 pub const MV_STORE: i32 = 0;
 pub const MV_ADD: i32 = 1;
 pub const MV_GLU_SILU: i32 = 2;

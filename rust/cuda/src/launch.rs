@@ -220,7 +220,7 @@ struct Profile {
 
 /// How long the stream is held per launch queued behind the hold (the host's issue of a launch
 /// and an event takes a few microseconds), and at least.
-const HOLD_NS_PER_LAUNCH: u64 = 20_000;
+const HOLD_NS_PER_LAUNCH: u64 = 50_000;
 const HOLD_NS_MIN: u64 = 200_000;
 
 impl Profile {
