@@ -52,19 +52,17 @@ import argparse
 import itertools
 import os
 import string
-import subprocess
-import sys
 
 import numpy as np
 import gguf
+
+from random_gguf import bench_path, build_q4_k_m
 
 NAME = "gemma3-270m-random-Q4_K_M.gguf"
 SEED = 270
 CONFIG = dict(dim=640, n_layers=18, n_heads=4, n_kv_heads=1, head_dim=256, ffn=2048, n_vocab=262144,
               ctx=32768, rope_theta=1e6, rms_eps=1e-6, sliding_window=512)
 SPACE = "\u2581"  # ▁, SentencePiece's word-start marker
-CACHE = os.environ.get("WASM_CHORD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "wasm-chord")
-QUANTIZE = os.environ.get("LLAMA_QUANTIZE") or os.path.join(CACHE, "llama.cpp", "build", "bin", "llama-quantize")
 
 # The real vocabulary's special-token ids (and the ranges around them) are part of its shape: the
 # chat template, EOG detection and the CONTROL/USER_DEFINED tokenizer paths all key on them.
@@ -195,7 +193,7 @@ def write_f16(path: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=os.path.join(CACHE, "models", "bench", NAME))
+    ap.add_argument("--out", default=bench_path(NAME))
     ap.add_argument("--force", action="store_true", help="rebuild even if the file exists")
     ap.add_argument("--print-path", action="store_true", help="only print where the file is (or would be)")
     a = ap.parse_args()
@@ -205,26 +203,7 @@ def main() -> None:
     if os.path.exists(a.out) and not a.force:
         print(a.out)
         return
-    if not os.access(QUANTIZE, os.X_OK):
-        sys.exit(f"error: {QUANTIZE} is missing: build llama.cpp first (scripts/oracle/build-llama-cpp.sh) "
-                 "or set LLAMA_QUANTIZE")
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    f16 = a.out + ".f16.tmp"
-    tmp = a.out + ".tmp"
-    try:
-        print(f"writing {f16} (random weights, F16)", file=sys.stderr)
-        write_f16(f16)
-        print("llama-quantize -> Q4_K_M", file=sys.stderr)
-        # Its per-tensor log is long: shown only when it fails.
-        q = subprocess.run([QUANTIZE, f16, tmp, "Q4_K_M", str(os.cpu_count() or 2)],
-                           capture_output=True, text=True)
-        if q.returncode != 0:
-            sys.exit(f"error: llama-quantize failed (exit {q.returncode}):\n{q.stdout}{q.stderr}")
-        os.replace(tmp, a.out)  # only a complete file ever has the final name
-    finally:
-        for p in (f16, tmp):
-            if os.path.exists(p):
-                os.remove(p)
+    build_q4_k_m(a.out, write_f16)
     print(a.out)
 
 

@@ -40,11 +40,11 @@ import argparse
 import itertools
 import os
 import string
-import subprocess
-import sys
 
 import numpy as np
 import gguf
+
+from random_gguf import bench_path, build_q4_k_m
 
 SEED = 1100
 # name → (file name, shape). llama3-8b is Llama-3-8B's shape (4096 hidden, 32 layers, 32/8 heads,
@@ -60,8 +60,6 @@ SHAPES = {
                        ctx=8192, rope_theta=500000.0, rms_eps=1e-5)),
 }
 SPACE = "\u2581"  # ▁, SentencePiece's word-start marker
-CACHE = os.environ.get("WASM_CHORD_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "wasm-chord")
-QUANTIZE = os.environ.get("LLAMA_QUANTIZE") or os.path.join(CACHE, "llama.cpp", "build", "bin", "llama-quantize")
 
 
 def vocab(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
@@ -149,32 +147,14 @@ def main() -> None:
     ap.add_argument("--print-path", action="store_true", help="only print where the file is (or would be)")
     a = ap.parse_args()
     name, config = SHAPES[a.shape]
-    a.out = a.out or os.path.join(CACHE, "models", "bench", name)
+    a.out = a.out or bench_path(name)
     if a.print_path:
         print(a.out)
         return
     if os.path.exists(a.out) and not a.force:
         print(a.out)
         return
-    if not os.access(QUANTIZE, os.X_OK):
-        sys.exit(f"error: {QUANTIZE} is missing: build llama.cpp first (scripts/oracle/build-llama-cpp.sh) "
-                 "or set LLAMA_QUANTIZE")
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
-    f16 = a.out + ".f16.tmp"
-    tmp = a.out + ".tmp"
-    try:
-        print(f"writing {f16} (random weights, F16)", file=sys.stderr)
-        write_f16(f16, config)
-        print("llama-quantize -> Q4_K_M", file=sys.stderr)
-        # Its per-tensor log is long: shown only when it fails.
-        q = subprocess.run([QUANTIZE, f16, tmp, "Q4_K_M", str(os.cpu_count() or 2)], capture_output=True, text=True)
-        if q.returncode != 0:
-            sys.exit(f"error: llama-quantize failed (exit {q.returncode}):\n{q.stdout}{q.stderr}")
-        os.replace(tmp, a.out)  # only a complete file ever has the final name
-    finally:
-        for p in (f16, tmp):
-            if os.path.exists(p):
-                os.remove(p)
+    build_q4_k_m(a.out, lambda path: write_f16(path, config))
     print(a.out)
 
 

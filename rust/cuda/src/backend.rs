@@ -473,12 +473,14 @@ fn act_id(act: GatedActivation) -> i32 {
     }
 }
 
-fn supported(ty: GgmlType) -> bool {
+/// Every weight type the kernels read (formats.cuh).
+pub const FORMATS: [GgmlType; 13] = {
     use GgmlType::*;
-    matches!(
-        ty,
-        F32 | F16 | BF16 | Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q8_0 | Q2_K | Q3_K | Q4_K | Q5_K | Q6_K
-    )
+    [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K]
+};
+
+fn supported(ty: GgmlType) -> bool {
+    FORMATS.contains(&ty)
 }
 
 fn gib(b: u64) -> f64 {

@@ -21,7 +21,7 @@ mod driver;
 mod kernels;
 mod launch;
 
-pub use backend::{CudaBackend, CudaTensor, CudaWeight};
+pub use backend::{CudaBackend, CudaTensor, CudaWeight, FORMATS};
 pub use launch::LaunchStats;
 
 /// What went wrong on the CUDA side.

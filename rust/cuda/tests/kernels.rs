@@ -9,7 +9,7 @@
 //! CPU's), and transcendental functions are CUDA's fast ones.
 
 use cpu::CpuBackend;
-use cuda::{CudaBackend, CudaError, CudaTensor, CudaWeight};
+use cuda::{CudaBackend, CudaError, CudaTensor, CudaWeight, FORMATS};
 use model::backend::{
     AttentionParams, AttnInput, Backend, FfnInput, GatedActivation, RopeParams, RopeStyle,
     WeightDesc,
@@ -18,22 +18,6 @@ use quant::GgmlType;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// Every weight type the CUDA backend reads.
-const FORMATS: [GgmlType; 13] = [
-    GgmlType::F32,
-    GgmlType::F16,
-    GgmlType::BF16,
-    GgmlType::Q4_0,
-    GgmlType::Q4_1,
-    GgmlType::Q5_0,
-    GgmlType::Q5_1,
-    GgmlType::Q8_0,
-    GgmlType::Q2_K,
-    GgmlType::Q3_K,
-    GgmlType::Q4_K,
-    GgmlType::Q5_K,
-    GgmlType::Q6_K,
-];
 /// Summation order and f32 rounding of the decoded weights: relative to Σ|w·x|.
 const SUM_REL: f64 = 1e-5;
 /// A Q8_1 activation differs from x by at most d/2 (rounding) + 127·d·2⁻¹¹ (the f16 scale),
