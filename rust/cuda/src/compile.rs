@@ -21,16 +21,9 @@ const SOURCES: &[(&str, &str)] = &[
     ("elementwise.cu", include_str!("../kernels/elementwise.cu")),
 ];
 
-/// The `extern "C"` kernels the backend launches.
+/// The `extern "C"` kernels the backend launches, besides the per-shape instances of
+/// `kernels::MATVEC_KERNELS` and `kernels::ATTENTION_KERNELS` (see `kernel_names`).
 pub const KERNELS: &[&str] = &[
-    "matvec_q8_t1",
-    "matvec_f_t1",
-    "matvec_q8_t2",
-    "matvec_f_t2",
-    "matvec_q8_t4",
-    "matvec_f_t4",
-    "matvec_q8_t8",
-    "matvec_f_t8",
     "quantize_q8_1",
     "dequant_f16",
     "embed",
@@ -39,22 +32,6 @@ pub const KERNELS: &[&str] = &[
     "rope",
     "qkv_rope_store",
     "store_kv",
-    "attention_hd32",
-    "attention_hd64",
-    "attention_hd96",
-    "attention_hd128",
-    "attention_hd160",
-    "attention_hd192",
-    "attention_hd224",
-    "attention_hd256",
-    "attention_combine_hd32",
-    "attention_combine_hd64",
-    "attention_combine_hd96",
-    "attention_combine_hd128",
-    "attention_combine_hd160",
-    "attention_combine_hd192",
-    "attention_combine_hd224",
-    "attention_combine_hd256",
     "add",
     "add_bias",
     "scale",
@@ -63,6 +40,17 @@ pub const KERNELS: &[&str] = &[
     "copy_f32",
     "profile_hold",
 ];
+
+/// Every kernel name the module must hold.
+pub fn kernel_names() -> impl Iterator<Item = &'static str> {
+    let pairs = crate::kernels::MATVEC_KERNELS
+        .iter()
+        .chain(&crate::kernels::ATTENTION_KERNELS);
+    KERNELS
+        .iter()
+        .copied()
+        .chain(pairs.flat_map(|&(a, b)| [a, b]))
+}
 
 /// The whole program: the files with `#line` markers, so NVRTC's errors name the right file.
 pub fn program_source() -> String {
@@ -190,7 +178,7 @@ impl Kernels {
         let module = unsafe { result::module::load_data(cubin.as_ptr().cast()) }
             .map_err(|e| CudaError::Compile(format!("cannot load the compiled kernels: {e}")))?;
         let mut funcs = HashMap::new();
-        for &name in KERNELS {
+        for name in kernel_names() {
             let cname = CString::new(name).unwrap();
             // SAFETY: module is loaded; the name is NUL-terminated.
             let f = unsafe { result::module::get_function(module, cname) }

@@ -23,5 +23,15 @@ fn kernels_compile_for_hopper_and_ampere() {
             cc.1,
             cubin.len()
         );
+        // every kernel the backend looks up is in the image (its ELF symbol table names it)
+        for name in cuda::compile::kernel_names() {
+            let sym = format!("{name}\0");
+            assert!(
+                cubin.windows(sym.len()).any(|w| w == sym.as_bytes()),
+                "sm_{}{}: kernel {name} is not in the compiled module",
+                cc.0,
+                cc.1
+            );
+        }
     }
 }
