@@ -476,7 +476,9 @@ fn act_id(act: GatedActivation) -> i32 {
 /// Every weight type the kernels read (formats.cuh).
 pub const FORMATS: [GgmlType; 13] = {
     use GgmlType::*;
-    [F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K]
+    [
+        F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K,
+    ]
 };
 
 fn supported(ty: GgmlType) -> bool {
