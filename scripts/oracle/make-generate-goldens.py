@@ -91,7 +91,20 @@ PROMPTS = {
         "Hello",
     ],
 }
-SELECT = {"llama-spm": 3, "llama-bpe": 3}  # how many prompts to keep; sets not listed keep all
+# The Qwen models (tests/models/make_llama.py) share one vocabulary with ChatML control tokens.
+PROMPTS["qwen2-bpe"] = PROMPTS["qwen3-bpe"] = [
+    "Once upon a time",
+    "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+    "The capital of France is",
+    "def fibonacci(n):\n",
+    "Question: What is two plus two?\nAnswer:",
+    "Here is a list of colors:",
+    "The weather today is",
+    "Le petit chat dort",
+    "你好，世界",
+    "1, 2, 3, 4, 5,",
+]
+SELECT = {"llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3}  # how many prompts to keep; sets not listed keep all
 MIN_GAP = 0.005
 
 

@@ -2,7 +2,7 @@
 # Regenerates tests/golden/generate/*.jsonl with llama.cpp (see tests/golden/README.md).
 #
 #   scripts/oracle/make-generate-goldens.sh             # all sets
-#   scripts/oracle/make-generate-goldens.sh gemma3      # or any llama-{spm,bpe}-{f32,f16,...} name
+#   scripts/oracle/make-generate-goldens.sh gemma3      # or any make_llama.py --list name
 #
 # Needs: cmake + a C++ compiler (for llama.cpp), python3 with scripts/oracle/requirements.txt.
 set -euo pipefail
@@ -27,7 +27,7 @@ for set in "${sets[@]}"; do
   else
     model="$test_dir/$set.gguf"
     python3 "$root/tests/models/make_llama.py" --out "$test_dir" --only "$set" --check >/dev/null
-    prompts="${set%-*}"   # llama-spm / llama-bpe
+    prompts="${set%-*}"   # llama-spm / llama-bpe / qwen2-bpe / qwen3-bpe
   fi
   echo "== $set" >&2
   python3 "$root/scripts/oracle/make-generate-goldens.py" --greedy "$greedy" --bin "$bin" \

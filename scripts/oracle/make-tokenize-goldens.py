@@ -3,6 +3,7 @@
 
     python3 scripts/oracle/make-tokenize-goldens.py --model M.gguf --cases gemma3 --out tests/golden/tokenize/gemma3.jsonl
     python3 scripts/oracle/make-tokenize-goldens.py --model llama-bpe-f32.gguf --cases llama-bpe --out ...
+    python3 scripts/oracle/make-tokenize-goldens.py --model qwen2-bpe-f32.gguf --cases qwen2-bpe --out ...
 
 (scripts/oracle/make-goldens.sh runs all of them.)
 
@@ -14,8 +15,9 @@ How each case is run (llama.cpp from llama-cpp-python 0.3.36, tools/tokenize):
     verbatim (it does NOT strip a trailing newline, unlike the other tools' -f) and applies escape
     processing only when --escape is on, which is the default; --no-escape turns it off so "\\n"
     written literally in a case stays a backslash and an n.
-  * add_special=true means llama_tokenize(add_special=true): BOS is prepended (both models have
-    tokenizer.ggml.add_bos_token=true, add_eos_token=false). --no-bos gives add_special=false.
+  * add_special=true means llama_tokenize(add_special=true): BOS is prepended (the gemma3 and
+    llama models have tokenizer.ggml.add_bos_token=true, add_eos_token=false; the Qwen models
+    add_bos_token=false, so nothing is added there). --no-bos gives add_special=false.
   * parse_special=true (this tool's default) means special-token text such as "<start_of_turn>"
     becomes its single control-token id; --no-parse-special tokenizes it as plain text.
 """
@@ -134,12 +136,32 @@ LLAMA_SPM_EXTRA = [
     "ABC abc AbC aBc",
 ]
 
+# Qwen-style ChatML markup in the Qwen test models (add_bos_token=false there, so add_special
+# adds nothing).
+QWEN_BPE_EXTRA = [
+    "<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n",
+    ("<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n", True, False),
+    ("<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n", False, True),
+    "<|endoftext|>Hello",
+    ("<|endoftext|>", True, False),
+    "text with <|im_end|> inside<|endoftext|>",
+    "<|im_start",
+    ("Hello world", False, True),
+    ("", False, False),
+    "  indented with   odd spacing",
+    "don't won't I'll you're we've she'd it's",
+    "ABC abc AbC aBc",
+    "digits 1234567 and 3.14159",
+]
+
 LLAMA_COMMON = COMMON
 
 CASES = {
     "gemma3": COMMON + GEMMA3_EXTRA,
     "llama-bpe": LLAMA_COMMON + LLAMA_BPE_EXTRA,
     "llama-spm": LLAMA_COMMON + LLAMA_SPM_EXTRA,
+    "qwen2-bpe": COMMON + QWEN_BPE_EXTRA,
+    "qwen3-bpe": COMMON + QWEN_BPE_EXTRA,
 }
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Deterministic random-weight GGUF test models of architecture `llama`.
+"""Deterministic random-weight GGUF test models of architectures `llama`, `qwen2` and `qwen3`.
 
     python3 tests/models/make_llama.py                    # all variants into ~/.cache/wasm-chord/models/test/
     python3 tests/models/make_llama.py --out DIR --only llama-spm-f32 llama-bpe-q8_0
@@ -11,7 +11,8 @@ Needs only numpy and gguf (versions pinned in scripts/oracle/requirements.txt); 
 network, no tokenizer library: both vocabularies are trained here by a small deterministic BPE trainer
 on the built-in CORPUS below, so a test can regenerate the exact files the goldens were made from.
 
-Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}. Same weights for every variant of a
+Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}, qwen2-bpe-{f32,q8_0} and
+qwen3-bpe-{f32,q8_0} (see "Qwen models" below). Same weights for every variant of a
 tokenizer (the same seed), quantized by gguf-py (`gguf.quants.quantize`, which is written to be
 bit-exact with ggml's reference quantizers; scripts/oracle/check-quants.py verifies that against
 llama-quantize). All 2-D weights (token_embd and output included) take the variant's type; the RMSNorm
@@ -42,6 +43,26 @@ Tokenizers:
     bpe: tokenizer.ggml.model="gpt2", tokenizer.ggml.pre="llama-bpe" (llama-3 pre-tokenizer):
          256 byte-level symbols, merged tokens in merge order, then control tokens
          <|begin_of_text|> (BOS) <|end_of_text|> (EOS) <|start_header_id|> <|end_header_id|> <|eot_id|>.
+
+Qwen models (same dim 128, 4 layers, 8 heads, 2 KV heads, FFN 352, ctx 512; rope theta 1e6 and
+rms eps 1e-6 as the real Qwen 2.5 / 3 files; rope type NEOX in llama.cpp: pairs (x[i], x[i+d/2]);
+tied embeddings: no output.weight, llama.cpp then reuses token_embd; no rope.dimension_count key,
+so n_rot defaults to the head size):
+    qwen2: head_dim 16 (= 128/8) and biases on q, k and v:
+    blk.N.attn_q.bias        (128,)
+    blk.N.attn_k.bias        (32,)
+    blk.N.attn_v.bias        (32,)
+    qwen3: head_dim 32 from qwen3.attention.key_length/value_length (8*32 = 256 != dim, as
+           Qwen3-0.6B's 16*128 != 1024), no biases, per-head RMS norms of q and k before RoPE:
+    blk.N.attn_q.weight      (256, 128)
+    blk.N.attn_k.weight      (64, 128)          2*32
+    blk.N.attn_v.weight      (64, 128)
+    blk.N.attn_output.weight (128, 256)
+    blk.N.attn_q_norm.weight (32,)
+    blk.N.attn_k_norm.weight (32,)
+    Tokenizer: gpt2 BPE with tokenizer.ggml.pre="qwen2", trained with a Qwen-like split (single
+    digits), then control tokens <|endoftext|> (BOS and padding, as in Qwen's files)
+    <|im_start|> <|im_end|> (EOS); add_bos_token=false, as Qwen's files say.
 
 Weight scales were chosen so greedy decoding has clear margins (see "gaps" in the generation goldens).
 """
@@ -79,6 +100,10 @@ SHA256 = {
     "llama-bpe-q4_1": "0feb43c58d588185b25aeac335c8d4163fa374f96a702e09854250a86573ab5c",
     "llama-bpe-q5_0": "23170e0c60480e6ee9581801cddb17daec9071a920513441830e6f4195156cb9",
     "llama-bpe-q5_1": "ce798114eb029edcdec83fc926f3705e9a521e26f6650efd85e9e14b5bdd8e49",
+    "qwen2-bpe-f32": "05b4d165f275c170dbf068677fdcd6fbb2c9b516249cce4009474927e87d9f1c",
+    "qwen2-bpe-q8_0": "89709326b49377ca49c996dd4bc4f4cc9c3582e2b068bfc2cb2e8bc935abd9bc",
+    "qwen3-bpe-f32": "40a6980f67ac9c08cee6dfdc37c349dc1d5b12cb59778063da6f5cdee38e6d57",
+    "qwen3-bpe-q8_0": "f6442d641648c9969a60963078b212d0fd848264472d80952994cbb8efbb2418",
 }
 
 CONFIG = dict(
@@ -92,7 +117,14 @@ CONFIG = dict(
     rms_eps=1e-5,
 )
 
-SEEDS = {"spm": 1234, "bpe": 5678}
+SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456}
+
+# The Qwen models: the llama shapes plus what each architecture changes (see the docstring).
+QWEN_CONFIG = {
+    "qwen2": dict(CONFIG, rope_theta=1000000.0, rms_eps=1e-6, head_dim=16, qkv_bias=True, qk_norm=False),
+    "qwen3": dict(CONFIG, rope_theta=1000000.0, rms_eps=1e-6, head_dim=32, qkv_bias=False, qk_norm=True),
+}
+QWEN_TYPES = ("f32", "q8_0")
 VOCAB_TARGET = 2000  # total tokens, approximately (training stops early if pairs run out)
 
 TYPES = {
@@ -116,7 +148,9 @@ FILE_TYPE = {
     "q5_0": gguf.LlamaFileType.MOSTLY_Q5_0,
     "q5_1": gguf.LlamaFileType.MOSTLY_Q5_1,
 }
-VARIANTS = [f"llama-{tok}-{t}" for tok in ("spm", "bpe") for t in TYPES]
+VARIANTS = [f"llama-{tok}-{t}" for tok in ("spm", "bpe") for t in TYPES] + [
+    f"{arch}-bpe-{t}" for arch in QWEN_CONFIG for t in QWEN_TYPES
+]
 
 # ------------------------------------------------------------------------------------------------
 # Training corpus for both vocabularies. Plain text written for this purpose; changing it changes
@@ -250,15 +284,25 @@ def bytes_to_unicode() -> dict[int, str]:
 # Approximation of a GPT-2-style pre-tokenizer, only used to find training words.
 PRETOK = re.compile(r"'(?:s|t|re|ve|m|ll|d)| ?[^\W\d_]+| ?\d{1,3}| ?[^\s\w]+|\s+(?!\S)|\s+")
 
+# The same idea for Qwen's pre-tokenizer: digits one by one, punctuation keeps trailing newlines.
+PRETOK_QWEN = re.compile(r"'(?:s|t|re|ve|m|ll|d)|[^\r\n\w]?[^\W\d_]+|\d| ?[^\s\w]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
 BPE_SPECIALS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
+QWEN_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 
-def build_bpe_vocab():
+def build_qwen_vocab():
+    v = build_bpe_vocab(PRETOK_QWEN, QWEN_SPECIALS)
+    first = v["bos"]  # <|endoftext|>
+    return dict(v, pre="qwen2", bos=first, eos=first + 2, eot=None, pad=first, add_bos=False)
+
+
+def build_bpe_vocab(pretok=PRETOK, specials=BPE_SPECIALS):
     b2u = bytes_to_unicode()
     counts: Counter = Counter()
-    for w in PRETOK.findall(CORPUS):
+    for w in pretok.findall(CORPUS):
         counts["".join(b2u[b] for b in w.encode("utf-8"))] += 1
-    n_merges = VOCAB_TARGET - 256 - len(BPE_SPECIALS)
+    n_merges = VOCAB_TARGET - 256 - len(specials)
     merges = train_bpe(counts, n_merges, max_len=16)
     tokens = [b2u[b] for b in range(256)] + [a + b for a, b in merges]
     # a merge result may repeat an existing token (two different splits of the same string)
@@ -271,8 +315,8 @@ def build_bpe_vocab():
     tokens = uniq
     types = [gguf.TokenType.NORMAL] * len(tokens)
     bos = len(tokens)
-    tokens += BPE_SPECIALS
-    types += [gguf.TokenType.CONTROL] * len(BPE_SPECIALS)
+    tokens += specials
+    types += [gguf.TokenType.CONTROL] * len(specials)
     return dict(
         model="gpt2",
         pre="llama-bpe",
@@ -352,15 +396,62 @@ def make_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
     return t
 
 
+def make_qwen_weights(arch: str, seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
+    """The llama layer plus Qwen's q/k/v biases (qwen2) or q/k norms (qwen3); tied output."""
+    c = QWEN_CONFIG[arch]
+    dim, ffn, hd = c["dim"], c["ffn"], c["head_dim"]
+    q, kv = c["n_heads"] * hd, c["n_kv_heads"] * hd
+    rng = np.random.default_rng(seed)
+
+    def normal(shape, std):
+        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
+
+    def norm_w(n):
+        return (np.float32(1.0) + normal((n,), 0.1)).astype(np.float32)
+
+    # Tied head: a token's logit grows with σ² through its own embedding in the residual stream
+    # while the others spread with σ, so at σ 1 greedy text repeats the last token forever. σ 0.15
+    # and 3× larger attention/FFN outputs (attn_output, ffn_down) keep the text varied.
+    t = [("token_embd.weight", normal((n_vocab, dim), 0.15))]
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        t += [
+            (p + "attn_norm.weight", norm_w(dim)),
+            (p + "attn_q.weight", normal((q, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_k.weight", normal((kv, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim))),
+        ]
+        if c["qkv_bias"]:
+            t += [
+                (p + "attn_q.bias", normal((q,), 0.2)),
+                (p + "attn_k.bias", normal((kv,), 0.2)),
+                (p + "attn_v.bias", normal((kv,), 0.2)),
+            ]
+        if c["qk_norm"]:
+            # ≈ 2: normed unit-RMS heads alone give near-uniform attention (and repetitive text)
+            t += [(p + "attn_q_norm.weight", 2 * norm_w(hd)), (p + "attn_k_norm.weight", 2 * norm_w(hd))]
+        t += [
+            (p + "attn_output.weight", normal((dim, q), 3.0 / np.sqrt(q))),
+            (p + "ffn_norm.weight", norm_w(dim)),
+            (p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_down.weight", normal((dim, ffn), 3.0 / np.sqrt(ffn))),
+        ]
+    t += [("output_norm.weight", norm_w(dim))]
+    return t
+
+
 # ------------------------------------------------------------------------------------------------
 # Writing
 # ------------------------------------------------------------------------------------------------
 
 
-def write_model(path: str, name: str, vocab: dict, weights: list[tuple[str, np.ndarray]], qtype_name: str) -> None:
-    c = CONFIG
+def write_model(
+    path: str, name: str, vocab: dict, weights: list[tuple[str, np.ndarray]], qtype_name: str, arch: str = "llama"
+) -> None:
+    c = QWEN_CONFIG.get(arch, CONFIG)
     qtype = TYPES[qtype_name]
-    w = gguf.GGUFWriter(path, "llama")
+    w = gguf.GGUFWriter(path, arch)
     w.add_name(name)
     w.add_context_length(c["ctx"])
     w.add_embedding_length(c["dim"])
@@ -368,7 +459,11 @@ def write_model(path: str, name: str, vocab: dict, weights: list[tuple[str, np.n
     w.add_feed_forward_length(c["ffn"])
     w.add_head_count(c["n_heads"])
     w.add_head_count_kv(c["n_kv_heads"])
-    w.add_rope_dimension_count(c["dim"] // c["n_heads"])
+    if arch == "llama":
+        w.add_rope_dimension_count(c["dim"] // c["n_heads"])
+    if arch == "qwen3":
+        w.add_key_length(c["head_dim"])
+        w.add_value_length(c["head_dim"])
     w.add_rope_freq_base(c["rope_theta"])
     w.add_layer_norm_rms_eps(c["rms_eps"])
     w.add_vocab_size(len(vocab["tokens"]))
@@ -387,9 +482,11 @@ def write_model(path: str, name: str, vocab: dict, weights: list[tuple[str, np.n
     w.add_eos_token_id(vocab["eos"])
     if "unk" in vocab:
         w.add_unk_token_id(vocab["unk"])
-    if "eot" in vocab:
+    if vocab.get("eot") is not None:
         w.add_eot_token_id(vocab["eot"])
-    w.add_add_bos_token(True)
+    if "pad" in vocab:
+        w.add_pad_token_id(vocab["pad"])
+    w.add_add_bos_token(vocab.get("add_bos", True))
     w.add_add_eos_token(False)
     if vocab["model"] == "llama":
         w.add_add_space_prefix(True)
@@ -415,16 +512,21 @@ _WEIGHTS: dict = {}
 
 
 def build(name: str, path: str) -> str:
-    _, tok, qt = name.split("-")
-    if tok not in _VOCABS:
-        _VOCABS[tok] = build_spm_vocab() if tok == "spm" else build_bpe_vocab()
-    vocab = _VOCABS[tok]
-    if tok not in _WEIGHTS:
-        _WEIGHTS[tok] = make_weights(SEEDS[tok], len(vocab["tokens"]))
+    arch, tok, qt = name.split("-")
+    # llama models share a vocabulary and weights per tokenizer; each Qwen arch has its own
+    key = tok if arch == "llama" else arch
+    if key not in _VOCABS:
+        _VOCABS[key] = {"spm": build_spm_vocab, "bpe": build_bpe_vocab}.get(key, build_qwen_vocab)()
+    vocab = _VOCABS[key]
+    if key not in _WEIGHTS:
+        if arch == "llama":
+            _WEIGHTS[key] = make_weights(SEEDS[key], len(vocab["tokens"]))
+        else:
+            _WEIGHTS[key] = make_qwen_weights(arch, SEEDS[key], len(vocab["tokens"]))
     # A name of its own per process: test threads and processes may build the same file at once,
     # and each then replaces it atomically with identical bytes.
     tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    write_model(tmp, name, vocab, _WEIGHTS[tok], qt)
+    write_model(tmp, name, vocab, _WEIGHTS[key], qt, arch)
     os.replace(tmp, path)
     return sha256_file(path)
 

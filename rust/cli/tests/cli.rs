@@ -192,6 +192,30 @@ fn info_describes_the_test_model() {
 }
 
 #[test]
+fn info_names_the_qwen_architectures() {
+    // The random-weight Qwen models of tests/models/make_llama.py: qwen3's head size comes from
+    // key_length (8 heads × 32 over a 128-wide embedding).
+    for (variant, arch, head_dim) in [
+        ("qwen2-bpe-q8_0", "qwen2", 16),
+        ("qwen3-bpe-q8_0", "qwen3", 32),
+    ] {
+        let path = testkit::llama_test_model(variant);
+        let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(info["architecture"], arch);
+        assert_eq!(info["supported"], true, "{info}");
+        assert_eq!(info["head_dim"], head_dim);
+        assert_eq!(info["tokenizer"]["pre"], "qwen2");
+        assert!(info["chat_template"].as_str().unwrap().contains("ChatMl"));
+    }
+}
+
+#[test]
 fn tokenize_matches_llama_cpp() {
     // Cases from tests/golden/tokenize/gemma3.jsonl (llama-tokenize), through the CLI's own
     // argument handling: escapes processed in -p, -f read verbatim.

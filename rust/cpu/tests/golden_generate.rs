@@ -1,6 +1,6 @@
 //! Greedy generation against llama.cpp's goldens (tests/golden/generate, made by scripts/oracle):
 //! the real Gemma 3 270M model and the random-weight llama models (SPM and BPE vocabularies, every
-//! legacy quant type), on the CPU backend.
+//! legacy quant type) and qwen2 / qwen3 models (f32, q8_0), on the CPU backend.
 //!
 //! Each case checks, step by step with llama.cpp's tokens fed back in (teacher forcing):
 //! - the prompt tokenizes to llama.cpp's ids;
@@ -105,7 +105,7 @@ fn check_goldens(model_path: &str, golden: &str, tolerance: f32) -> Outcome {
     outcome
 }
 
-/// The random llama models, for both vocabularies and every weight type.
+/// The random llama models, for both vocabularies and every weight type, and the Qwen ones.
 ///
 /// The CPU backend reproduces the float operation order of the kernels llama.cpp runs on x86-64
 /// AVX2 for every weight type here except bf16 (`cpu::plan`, `quant::simd`), so llama.cpp's
@@ -141,6 +141,12 @@ llama_goldens! {
     llama_bpe_q4_1: "llama-bpe-q4_1", 0.0, true;
     llama_bpe_q5_0: "llama-bpe-q5_0", 0.0, true;
     llama_bpe_q5_1: "llama-bpe-q5_1", 0.0, true;
+    // The other llama-family architectures: q/k/v biases, NeoX RoPE and tied embeddings
+    // (qwen2); Q/K norms and a head size of its own (qwen3).
+    qwen2_bpe_f32: "qwen2-bpe-f32", 0.0, true;
+    qwen2_bpe_q8_0: "qwen2-bpe-q8_0", 0.0, true;
+    qwen3_bpe_f32: "qwen3-bpe-f32", 0.0, true;
+    qwen3_bpe_q8_0: "qwen3-bpe-q8_0", 0.0, true;
 }
 
 /// Gemma 3 270M Q4_K_M. Its greedy text is very sensitive to rounding (llama.cpp's own output

@@ -1,7 +1,7 @@
 //! The random-weight llama test models (tests/models/make_llama.py: SPM vocabulary, 4 layers,
 //! grouped-query attention, interleaved RoPE, SwiGLU) in every weight type they come in — F32,
 //! F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 — greedy on the GPU against the CPU backend,
-//! teacher-forced as in tests/gemma.rs: the GPU's top token must be the CPU's at every step, or
+//! teacher-forced as in tests/gemma.rs (and the same for the qwen2 / qwen3 models there): the GPU's top token must be the CPU's at every step, or
 //! each backend must rate the other's pick within TIE of its own best (the CPU quantizes
 //! activations to Q8_0/Q8_1 as ggml does, the GPU keeps them f32; see tests/gemma.rs).
 
@@ -15,10 +15,29 @@ const STEPS: usize = 16;
 
 #[test]
 fn random_llama_models_greedy_on_the_gpu_follow_the_cpu() {
+    let variants = ["f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0"]
+        .map(|ty| format!("llama-spm-{ty}"));
+    follow_the_cpu(&variants);
+}
+
+/// The Qwen test models: q/k/v biases, NeoX RoPE, tied embeddings (qwen2); per-head Q/K norms
+/// and a head size of 32 over a 128-wide embedding (qwen3).
+#[test]
+fn random_qwen_models_greedy_on_the_gpu_follow_the_cpu() {
+    let variants = [
+        "qwen2-bpe-f32",
+        "qwen2-bpe-q8_0",
+        "qwen3-bpe-f32",
+        "qwen3-bpe-q8_0",
+    ]
+    .map(String::from);
+    follow_the_cpu(&variants);
+}
+
+fn follow_the_cpu(variants: &[String]) {
     let mut report = Vec::new();
-    for ty in ["f32", "f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0"] {
-        let variant = format!("llama-spm-{ty}");
-        let path = testkit::llama_test_model(&variant)
+    for variant in variants {
+        let path = testkit::llama_test_model(variant)
             .to_string_lossy()
             .into_owned();
         let gpu = GpuBackend::new().unwrap_or_else(|e| panic!("{e}"));

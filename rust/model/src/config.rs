@@ -12,6 +12,11 @@ pub enum Arch {
     Llama,
     /// Gemma 3: QK-norm, pre+post norms, GeGLU, NeoX RoPE, local/global layers, scaled embeddings.
     Gemma3,
+    /// Qwen 2 / 2.5: LLaMA's graph with q/k/v biases and NeoX RoPE, usually tied embeddings.
+    Qwen2,
+    /// Qwen 3 (dense): Qwen 2 without the biases, with per-head Q/K RMS norms (before RoPE) and a
+    /// head size of its own (`key_length`, e.g. 128 for the 0.6B's 1024 = 16 heads × 64).
+    Qwen3,
 }
 
 impl Arch {
@@ -19,6 +24,8 @@ impl Arch {
         match self {
             Arch::Llama => "llama",
             Arch::Gemma3 => "gemma3",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
         }
     }
 }
@@ -54,7 +61,7 @@ pub struct Config {
     /// Multiplies token embeddings (Gemma: √n_embd).
     pub embed_scale: Option<f32>,
     pub activation: GatedActivation,
-    /// RMS-normalise each Q and K head (Gemma 3).
+    /// RMS-normalise each Q and K head (Gemma 3, Qwen 3).
     pub qk_norm: bool,
     /// Norms after attention and after the FFN, before the residual add (Gemma 2/3).
     pub post_norms: bool,
@@ -68,6 +75,8 @@ impl Config {
         let arch = match arch_name {
             "llama" => Arch::Llama,
             "gemma3" => Arch::Gemma3,
+            "qwen2" => Arch::Qwen2,
+            "qwen3" => Arch::Qwen3,
             other => return Err(ModelError::UnsupportedArchitecture(other.to_string())),
         };
         let key = |k: &str| format!("{arch_name}.{k}");
@@ -157,6 +166,16 @@ impl Config {
             final_logit_softcap: None,
         };
 
+        match arch {
+            Arch::Llama | Arch::Gemma3 => {}
+            // llama.cpp gives both LLAMA_ROPE_TYPE_NEOX (split halves); the q/k/v biases of
+            // Qwen 2 are optional tensors (weights.rs), used whenever the file has them.
+            Arch::Qwen2 => cfg.rope_style = RopeStyle::Neox,
+            Arch::Qwen3 => {
+                cfg.rope_style = RopeStyle::Neox;
+                cfg.qk_norm = true;
+            }
+        }
         if arch == Arch::Gemma3 {
             cfg.rope_style = RopeStyle::Neox;
             cfg.activation = GatedActivation::Gelu;
@@ -182,8 +201,10 @@ impl Config {
                     .get_f32_opt(&key("rope.freq_base_swa"))?
                     .unwrap_or(10000.0);
             }
-        } else if let Some(window) = u_opt("attention.sliding_window")?.filter(|w| *w > 0) {
-            // Mistral-style: every layer slides.
+        } else if let Some(window) =
+            u_opt("attention.sliding_window")?.filter(|w| *w > 0 && arch == Arch::Llama)
+        {
+            // Mistral-style: every layer slides. (llama.cpp's Qwen graphs ignore the key.)
             cfg.sliding_window = Some(window);
             cfg.swa_layers = vec![true; n_layer];
         }

@@ -1,7 +1,8 @@
 //! The model: configuration from GGUF metadata, tensor declarations, one llama-family forward
 //! pass written against the `Backend` trait, sampling and the generation loop.
 //!
-//! Supported architectures: `llama` (LLaMA 1/2/3, TinyLlama, Mistral-style) and `gemma3`.
+//! Supported architectures: `llama` (LLaMA 1/2/3, TinyLlama, Mistral-style), `gemma3`, `qwen2`
+//! (Qwen 2 / 2.5) and `qwen3` (dense Qwen 3).
 
 pub mod all_logits;
 pub mod backend;

@@ -2,7 +2,7 @@
 //! shapes, and loading each tensor into the backend (a bad GGUF fails here, naming the tensor).
 
 use crate::backend::{Backend, WeightDesc};
-use crate::config::{Arch, Config};
+use crate::config::Config;
 use crate::ModelError;
 use gguf::Gguf;
 use quant::GgmlType;
@@ -12,6 +12,7 @@ use std::ops::Range;
 const TOKEN_EMBD: &str = "token_embd.weight";
 const OUTPUT_NORM: &str = "output_norm.weight";
 const OUTPUT: &str = "output.weight";
+const OUTPUT_BIAS: &str = "output.bias";
 const ROPE_FREQS: &str = "rope_freqs.weight";
 
 /// GGUF names of per-layer tensors, as `blk.{i}.{suffix}`.
@@ -44,8 +45,8 @@ pub struct LayerWeights<W> {
     pub bk: Option<W>,             // (n_head_kv*head_dim)
     pub bv: Option<W>,             // (n_head_kv*head_dim)
     pub wo: W,                     // (n_embd, n_head*head_dim)
-    pub q_norm: Option<W>,         // (head_dim)   Gemma 3
-    pub k_norm: Option<W>,         // (head_dim)   Gemma 3
+    pub q_norm: Option<W>,         // (head_dim)   Gemma 3, Qwen 3
+    pub k_norm: Option<W>,         // (head_dim)   Gemma 3, Qwen 3
     pub attn_post_norm: Option<W>, // (n_embd)    Gemma 3
     pub ffn_norm: W,               // (n_embd)
     pub ffn_gate: W,               // (n_ff, n_embd)
@@ -162,24 +163,35 @@ pub fn plan_weights(
         tensors: Vec::new(),
     };
     let (d, q, kv, ff) = (cfg.n_embd, cfg.q_dim(), cfg.kv_dim(), cfg.n_ff);
-    let gemma = cfg.arch == Arch::Gemma3;
 
     let token_embd = p.required(TOKEN_EMBD, cfg.n_vocab, d)?;
     let output_norm = p.required(OUTPUT_NORM, 1, d)?;
     let output = p.optional(OUTPUT, cfg.n_vocab, d)?;
+    // Qwen 2 may carry a bias on the output head; we have no op for it, and dropping it would
+    // change the text silently.
+    if gguf.tensor(OUTPUT_BIAS).is_some() {
+        return Err(ModelError::BadTensor {
+            name: OUTPUT_BIAS.into(),
+            problem: "an output bias is not supported".into(),
+        });
+    }
     let rope_freqs = p.optional(ROPE_FREQS, 1, cfg.n_rot / 2)?;
 
     let mut layers = Vec::with_capacity(cfg.n_layer);
     for i in 0..cfg.n_layer {
         let n = |suffix: &str| format!("blk.{i}.{suffix}");
-        let gemma_only =
-            |p: &mut Planner, suffix: &str, len: usize| -> Result<Option<usize>, ModelError> {
-                if gemma {
-                    p.required(&n(suffix), 1, len).map(Some)
-                } else {
-                    Ok(None)
-                }
-            };
+        // A norm the architecture's flag asks for (then it must exist), else not read at all.
+        let norm_if = |p: &mut Planner,
+                       wanted: bool,
+                       suffix: &str,
+                       len: usize|
+         -> Result<Option<usize>, ModelError> {
+            if wanted {
+                p.required(&n(suffix), 1, len).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
         layers.push(LayerWeights {
             attn_norm: p.required(&n(ATTN_NORM), 1, d)?,
             wq: p.required(&n(ATTN_Q), q, d)?,
@@ -189,14 +201,14 @@ pub fn plan_weights(
             bk: p.optional(&n(ATTN_K_BIAS), 1, kv)?,
             bv: p.optional(&n(ATTN_V_BIAS), 1, kv)?,
             wo: p.required(&n(ATTN_OUTPUT), d, q)?,
-            q_norm: gemma_only(&mut p, ATTN_Q_NORM, cfg.head_dim)?,
-            k_norm: gemma_only(&mut p, ATTN_K_NORM, cfg.head_dim)?,
-            attn_post_norm: gemma_only(&mut p, ATTN_POST_NORM, d)?,
+            q_norm: norm_if(&mut p, cfg.qk_norm, ATTN_Q_NORM, cfg.head_dim)?,
+            k_norm: norm_if(&mut p, cfg.qk_norm, ATTN_K_NORM, cfg.head_dim)?,
+            attn_post_norm: norm_if(&mut p, cfg.post_norms, ATTN_POST_NORM, d)?,
             ffn_norm: p.required(&n(FFN_NORM), 1, d)?,
             ffn_gate: p.required(&n(FFN_GATE), ff, d)?,
             ffn_up: p.required(&n(FFN_UP), ff, d)?,
             ffn_down: p.required(&n(FFN_DOWN), d, ff)?,
-            ffn_post_norm: gemma_only(&mut p, FFN_POST_NORM, d)?,
+            ffn_post_norm: norm_if(&mut p, cfg.post_norms, FFN_POST_NORM, d)?,
         });
     }
     let layout = Weights {
