@@ -104,7 +104,11 @@ PROMPTS["qwen2-bpe"] = PROMPTS["qwen3-bpe"] = [
     "你好，世界",
     "1, 2, 3, 4, 5,",
 ]
-SELECT = {"llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3}  # how many prompts to keep; sets not listed keep all
+# The Phi-3 models (make_llama.py) use the spm vocabulary plus Phi-3's chat control tokens.
+PROMPTS["phi3-spm"] = [
+    "<|user|>\nWhat is the capital of France?<|end|>\n<|assistant|>\n",
+] + PROMPTS["llama-spm"]
+SELECT = {"llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3}  # how many prompts to keep; sets not listed keep all
 MIN_GAP = 0.005
 
 

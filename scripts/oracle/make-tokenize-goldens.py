@@ -4,6 +4,7 @@
     python3 scripts/oracle/make-tokenize-goldens.py --model M.gguf --cases gemma3 --out tests/golden/tokenize/gemma3.jsonl
     python3 scripts/oracle/make-tokenize-goldens.py --model llama-bpe-f32.gguf --cases llama-bpe --out ...
     python3 scripts/oracle/make-tokenize-goldens.py --model qwen2-bpe-f32.gguf --cases qwen2-bpe --out ...
+    python3 scripts/oracle/make-tokenize-goldens.py --model phi3-spm-f32.gguf --cases phi3-spm --out ...
 
 (scripts/oracle/make-goldens.sh runs all of them.)
 
@@ -154,6 +155,16 @@ QWEN_BPE_EXTRA = [
     "digits 1234567 and 3.14159",
 ]
 
+# Phi-3 chat markup in the phi3 test model (the spm vocabulary plus Phi-3's control tokens).
+PHI3_SPM_EXTRA = [
+    "<|user|>\nHi!<|end|>\n<|assistant|>\n",
+    ("<|user|>\nHi!<|end|>\n<|assistant|>\n", True, False),
+    ("<|user|>\nHi!<|end|>\n<|assistant|>\n", False, True),
+    "<|system|>\nBe brief.<|end|>\n<|user|>\nHello<|end|>\n<|assistant|>\n",
+    "text with <|end|> inside<|endoftext|>",
+    "<|assistant",
+]
+
 LLAMA_COMMON = COMMON
 
 CASES = {
@@ -162,6 +173,7 @@ CASES = {
     "llama-spm": LLAMA_COMMON + LLAMA_SPM_EXTRA,
     "qwen2-bpe": COMMON + QWEN_BPE_EXTRA,
     "qwen3-bpe": COMMON + QWEN_BPE_EXTRA,
+    "phi3-spm": LLAMA_COMMON + LLAMA_SPM_EXTRA + PHI3_SPM_EXTRA,
 }
 
 

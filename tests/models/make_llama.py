@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Deterministic random-weight GGUF test models of architectures `llama`, `qwen2` and `qwen3`.
+"""Deterministic random-weight GGUF test models of architectures `llama`, `qwen2`, `qwen3`, `phi3`.
 
     python3 tests/models/make_llama.py                    # all variants into ~/.cache/wasm-chord/models/test/
     python3 tests/models/make_llama.py --out DIR --only llama-spm-f32 llama-bpe-q8_0
@@ -12,7 +12,7 @@ network, no tokenizer library: both vocabularies are trained here by a small det
 on the built-in CORPUS below, so a test can regenerate the exact files the goldens were made from.
 
 Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}, qwen2-bpe-{f32,q8_0} and
-qwen3-bpe-{f32,q8_0} (see "Qwen models" below). Same weights for every variant of a
+qwen3-bpe-{f32,q8_0} (see "Qwen models" below), phi3-spm-{f32,q8_0} ("Phi-3 models"). Same weights for every variant of a
 tokenizer (the same seed), quantized by gguf-py (`gguf.quants.quantize`, which is written to be
 bit-exact with ggml's reference quantizers; scripts/oracle/check-quants.py verifies that against
 llama-quantize). All 2-D weights (token_embd and output included) take the variant's type; the RMSNorm
@@ -64,6 +64,16 @@ so n_rot defaults to the head size):
     digits), then control tokens <|endoftext|> (BOS and padding, as in Qwen's files)
     <|im_start|> <|im_end|> (EOS); add_bos_token=false, as Qwen's files say.
 
+Phi-3 models (dim 128, 4 layers, 8 heads of 16, 8 KV heads as Phi-3-mini, FFN 352, rope theta
+1e4 type NEOX, rms eps 1e-5, untied output; the spm vocabulary plus control tokens <|endoftext|>
+(EOS) <|assistant|> <|end|> (EOT) <|system|> <|user|>), with Phi-3's fused tensors:
+    blk.N.attn_qkv.weight    (384, 128)         q rows (128), then k (128), then v (128)
+    blk.N.ffn_up.weight      (704, 128)         gate rows (352), then up rows (352); no ffn_gate
+    rope_factors_long.weight  (8,)              LongRoPE frequency divisors, n_rot/2
+    rope_factors_short.weight (8,)
+    context_length = rope.scaling.original_context_length = 4096: llama.cpp uses the long factors
+    only when n_ctx > the original context, so the goldens (n_ctx 2048) use the short ones.
+
 Weight scales were chosen so greedy decoding has clear margins (see "gaps" in the generation goldens).
 """
 from __future__ import annotations
@@ -104,6 +114,8 @@ SHA256 = {
     "qwen2-bpe-q8_0": "89709326b49377ca49c996dd4bc4f4cc9c3582e2b068bfc2cb2e8bc935abd9bc",
     "qwen3-bpe-f32": "40a6980f67ac9c08cee6dfdc37c349dc1d5b12cb59778063da6f5cdee38e6d57",
     "qwen3-bpe-q8_0": "f6442d641648c9969a60963078b212d0fd848264472d80952994cbb8efbb2418",
+    "phi3-spm-f32": "7716b6d815839c833d6ad03da607ce90f63a6598bd25841063fcb1924786225f",
+    "phi3-spm-q8_0": "f498f4bf5c5af9c38d0ae6073285c3b483d7b6a76631ba1c9f3dbb6411642fb6",
 }
 
 CONFIG = dict(
@@ -117,7 +129,7 @@ CONFIG = dict(
     rms_eps=1e-5,
 )
 
-SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456}
+SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890}
 
 # The Qwen models: the llama shapes plus what each architecture changes (see the docstring).
 QWEN_CONFIG = {
@@ -125,6 +137,13 @@ QWEN_CONFIG = {
     "qwen3": dict(CONFIG, rope_theta=1000000.0, rms_eps=1e-6, head_dim=32, qkv_bias=False, qk_norm=True),
 }
 QWEN_TYPES = ("f32", "q8_0")
+
+# The Phi-3 models (see "Phi-3 models" in the docstring): llama's shapes with Phi-3-mini's
+# n_head_kv = n_head, a context equal to the original (LongRoPE) context so that llama.cpp and
+# we both pick rope_factors_short, and Phi-3's sliding_window key (which llama.cpp ignores).
+PHI3_CONFIG = dict(CONFIG, n_kv_heads=8, ctx=4096, orig_ctx=4096, sliding_window=2047)
+PHI3_TYPES = ("f32", "q8_0")
+PHI3_SPECIALS = ["<|endoftext|>", "<|assistant|>", "<|end|>", "<|system|>", "<|user|>"]
 VOCAB_TARGET = 2000  # total tokens, approximately (training stops early if pairs run out)
 
 TYPES = {
@@ -150,7 +169,7 @@ FILE_TYPE = {
 }
 VARIANTS = [f"llama-{tok}-{t}" for tok in ("spm", "bpe") for t in TYPES] + [
     f"{arch}-bpe-{t}" for arch in QWEN_CONFIG for t in QWEN_TYPES
-]
+] + [f"phi3-spm-{t}" for t in PHI3_TYPES]
 
 # ------------------------------------------------------------------------------------------------
 # Training corpus for both vocabularies. Plain text written for this purpose; changing it changes
@@ -357,6 +376,17 @@ def build_spm_vocab():
     return dict(model="llama", tokens=tokens, types=types, scores=scores, bos=1, eos=2, unk=0)
 
 
+def build_phi3_vocab():
+    """The spm vocabulary plus Phi-3's chat control tokens (appended, as Phi-3's 32000+ ids);
+    EOS <|endoftext|>, EOT <|end|>, as in Phi-3's own files."""
+    v = build_spm_vocab()
+    first = len(v["tokens"])
+    tokens = v["tokens"] + PHI3_SPECIALS
+    types = v["types"] + [gguf.TokenType.CONTROL] * len(PHI3_SPECIALS)
+    scores = v["scores"] + [0.0] * len(PHI3_SPECIALS)
+    return dict(v, tokens=tokens, types=types, scores=scores, pre="default", eos=first, eot=first + 2)
+
+
 # ------------------------------------------------------------------------------------------------
 # Weights
 # ------------------------------------------------------------------------------------------------
@@ -441,6 +471,52 @@ def make_qwen_weights(arch: str, seed: int, n_vocab: int) -> list[tuple[str, np.
     return t
 
 
+def make_phi3_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
+    """The llama layer with Phi-3's fused tensors: attn_qkv (q, k, v rows) and ffn_up (gate rows,
+    then up rows; no ffn_gate), plus LongRoPE factors; untied output."""
+    c = PHI3_CONFIG
+    dim, ffn = c["dim"], c["ffn"]
+    hd = dim // c["n_heads"]
+    kv = c["n_kv_heads"] * hd
+    rng = np.random.default_rng(seed)
+
+    def normal(shape, std):
+        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
+
+    def norm_w(n):
+        return (np.float32(1.0) + normal((n,), 0.1)).astype(np.float32)
+
+    t = [("token_embd.weight", normal((n_vocab, dim), 1.0))]
+    # Frequency divisors per rotated pair (n_rot/2 = 8): the short ones near 1, the long ones
+    # large, so text made with the wrong set differs.
+    t += [
+        ("rope_factors_long.weight", (np.float32(4.0) + np.abs(normal((hd // 2,), 8.0))).astype(np.float32)),
+        ("rope_factors_short.weight", (np.float32(1.0) + np.abs(normal((hd // 2,), 0.5))).astype(np.float32)),
+    ]
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        q_w = normal((dim, dim), 1.5 / np.sqrt(dim))
+        k_w = normal((kv, dim), 1.5 / np.sqrt(dim))
+        v_w = normal((kv, dim), 1.0 / np.sqrt(dim))
+        t += [
+            (p + "attn_norm.weight", norm_w(dim)),
+            (p + "attn_qkv.weight", np.concatenate([q_w, k_w, v_w], axis=0)),
+            (p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_norm.weight", norm_w(dim)),
+        ]
+        gate = normal((ffn, dim), 1.0 / np.sqrt(dim))
+        up = normal((ffn, dim), 1.0 / np.sqrt(dim))
+        t += [
+            (p + "ffn_up.weight", np.concatenate([gate, up], axis=0)),
+            (p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn))),
+        ]
+    t += [
+        ("output_norm.weight", norm_w(dim)),
+        ("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim))),
+    ]
+    return t
+
+
 # ------------------------------------------------------------------------------------------------
 # Writing
 # ------------------------------------------------------------------------------------------------
@@ -449,7 +525,7 @@ def make_qwen_weights(arch: str, seed: int, n_vocab: int) -> list[tuple[str, np.
 def write_model(
     path: str, name: str, vocab: dict, weights: list[tuple[str, np.ndarray]], qtype_name: str, arch: str = "llama"
 ) -> None:
-    c = QWEN_CONFIG.get(arch, CONFIG)
+    c = PHI3_CONFIG if arch == "phi3" else QWEN_CONFIG.get(arch, CONFIG)
     qtype = TYPES[qtype_name]
     w = gguf.GGUFWriter(path, arch)
     w.add_name(name)
@@ -459,8 +535,11 @@ def write_model(
     w.add_feed_forward_length(c["ffn"])
     w.add_head_count(c["n_heads"])
     w.add_head_count_kv(c["n_kv_heads"])
-    if arch == "llama":
+    if arch in ("llama", "phi3"):
         w.add_rope_dimension_count(c["dim"] // c["n_heads"])
+    if arch == "phi3":
+        w.add_rope_scaling_orig_ctx_len(c["orig_ctx"])
+        w.add_sliding_window(c["sliding_window"])
     if arch == "qwen3":
         w.add_key_length(c["head_dim"])
         w.add_value_length(c["head_dim"])
@@ -516,10 +595,13 @@ def build(name: str, path: str) -> str:
     # llama models share a vocabulary and weights per tokenizer; each Qwen arch has its own
     key = tok if arch == "llama" else arch
     if key not in _VOCABS:
-        _VOCABS[key] = {"spm": build_spm_vocab, "bpe": build_bpe_vocab}.get(key, build_qwen_vocab)()
+        builders = {"spm": build_spm_vocab, "bpe": build_bpe_vocab, "phi3": build_phi3_vocab}
+        _VOCABS[key] = builders.get(key, build_qwen_vocab)()
     vocab = _VOCABS[key]
     if key not in _WEIGHTS:
-        if arch == "llama":
+        if arch == "phi3":
+            _WEIGHTS[key] = make_phi3_weights(SEEDS[key], len(vocab["tokens"]))
+        elif arch == "llama":
             _WEIGHTS[key] = make_weights(SEEDS[key], len(vocab["tokens"]))
         else:
             _WEIGHTS[key] = make_qwen_weights(arch, SEEDS[key], len(vocab["tokens"]))

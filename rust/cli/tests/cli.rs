@@ -216,6 +216,28 @@ fn info_names_the_qwen_architectures() {
 }
 
 #[test]
+fn info_names_phi3() {
+    // The random-weight Phi-3 model of tests/models/make_llama.py: fused attn_qkv / ffn_up
+    // (split at load), n_head_kv = n_head, the spm vocabulary with Phi-3's chat tokens (no
+    // chat_template in the file, so the built-in Phi-3 format is picked).
+    let path = testkit::llama_test_model("phi3-spm-q8_0");
+    let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["architecture"], "phi3");
+    assert_eq!(info["supported"], true, "{info}");
+    assert_eq!(info["head_dim"], 16);
+    assert!(
+        info["chat_template"].as_str().unwrap().contains("Phi3"),
+        "{info}"
+    );
+}
+
+#[test]
 fn tokenize_matches_llama_cpp() {
     // Cases from tests/golden/tokenize/gemma3.jsonl (llama-tokenize), through the CLI's own
     // argument handling: escapes processed in -p, -f read verbatim.

@@ -1,6 +1,6 @@
 //! Greedy generation against llama.cpp's goldens (tests/golden/generate, made by scripts/oracle):
 //! the real Gemma 3 270M model and the random-weight llama models (SPM and BPE vocabularies, every
-//! legacy quant type) and qwen2 / qwen3 models (f32, q8_0), on the CPU backend.
+//! legacy quant type) and qwen2 / qwen3 / phi3 models (f32, q8_0), on the CPU backend.
 //!
 //! Each case checks, step by step with llama.cpp's tokens fed back in (teacher forcing):
 //! - the prompt tokenizes to llama.cpp's ids;
@@ -147,6 +147,10 @@ llama_goldens! {
     qwen2_bpe_q8_0: "qwen2-bpe-q8_0", 0.0, true;
     qwen3_bpe_f32: "qwen3-bpe-f32", 0.0, true;
     qwen3_bpe_q8_0: "qwen3-bpe-q8_0", 0.0, true;
+    // phi3: fused attn_qkv and gate+up ffn_up (split at load), NeoX RoPE with LongRoPE short
+    // factors, Q pre-scaled by 1/√head_dim, n_head_kv = n_head.
+    phi3_spm_f32: "phi3-spm-f32", 0.0, true;
+    phi3_spm_q8_0: "phi3-spm-q8_0", 0.0, true;
 }
 
 /// Gemma 3 270M Q4_K_M. Its greedy text is very sensitive to rounding (llama.cpp's own output

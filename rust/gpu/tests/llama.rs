@@ -34,6 +34,14 @@ fn random_qwen_models_greedy_on_the_gpu_follow_the_cpu() {
     follow_the_cpu(&variants);
 }
 
+/// The Phi-3 test models: fused attn_qkv and gate+up ffn_up (split at load), NeoX RoPE with
+/// LongRoPE (short) frequency factors, Q scaled before the attention kernel.
+#[test]
+fn random_phi3_models_greedy_on_the_gpu_follow_the_cpu() {
+    let variants = ["phi3-spm-f32", "phi3-spm-q8_0"].map(String::from);
+    follow_the_cpu(&variants);
+}
+
 fn follow_the_cpu(variants: &[String]) {
     let mut report = Vec::new();
     for variant in variants {

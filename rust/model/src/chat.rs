@@ -28,6 +28,9 @@ pub enum BuiltinTemplate {
     ChatMl,
     Llama2,
     Llama3,
+    /// Phi-3: `<|role|>\ncontent<|end|>\n` per message, then `<|assistant|>\n` (llama.cpp's
+    /// LLM_CHAT_TEMPLATE_PHI_3).
+    Phi3,
 }
 
 pub enum ChatTemplate {
@@ -58,6 +61,8 @@ impl ChatTemplate {
             BuiltinTemplate::Llama3
         } else if has("<|im_start|>") {
             BuiltinTemplate::ChatMl
+        } else if has("<|assistant|>") && has("<|end|>") {
+            BuiltinTemplate::Phi3
         } else if matches!(tok.kind(), tokenizer::TokenizerKind::Spm) {
             BuiltinTemplate::Llama2
         } else {
@@ -142,6 +147,12 @@ fn render_builtin(t: BuiltinTemplate, messages: &[ChatMessage]) -> String {
             }
             out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
         }
+        BuiltinTemplate::Phi3 => {
+            for m in messages {
+                out += &format!("<|{}|>\n{}<|end|>\n", m.role, m.content);
+            }
+            out += "<|assistant|>\n";
+        }
         BuiltinTemplate::Llama2 => {
             let mut system = String::new();
             for m in messages {
@@ -177,6 +188,20 @@ mod tests {
         assert_eq!(
             render_builtin(BuiltinTemplate::Gemma, &msgs),
             "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n"
+        );
+    }
+
+    #[test]
+    fn phi3_builtin_matches_llama_cpp() {
+        let msgs = [
+            ChatMessage::new("system", "Be brief."),
+            ChatMessage::new("user", "Hi"),
+            ChatMessage::new("assistant", "Hello!"),
+            ChatMessage::new("user", "Bye"),
+        ];
+        assert_eq!(
+            render_builtin(BuiltinTemplate::Phi3, &msgs),
+            "<|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n<|user|>\nBye<|end|>\n<|assistant|>\n"
         );
     }
 

@@ -17,6 +17,10 @@ pub enum Arch {
     /// Qwen 3 (dense): Qwen 2 without the biases, with per-head Q/K RMS norms (before RoPE) and a
     /// head size of its own (`key_length`, e.g. 128 for the 0.6B's 1024 = 16 heads × 64).
     Qwen3,
+    /// Phi-3 / Phi-3.5-mini: LLaMA's graph with NeoX RoPE, fused `attn_qkv` and gate+up
+    /// `ffn_up` tensors (split at load time, weights.rs), Q scaled by 1/√head_dim before the
+    /// attention kernel, and optional LongRoPE frequency factors.
+    Phi3,
 }
 
 impl Arch {
@@ -26,6 +30,7 @@ impl Arch {
             Arch::Gemma3 => "gemma3",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
+            Arch::Phi3 => "phi3",
         }
     }
 }
@@ -43,6 +48,14 @@ pub struct Config {
     pub n_vocab: usize,
     /// Context length the model was trained with.
     pub n_ctx_train: usize,
+    /// `rope.scaling.original_context_length`, else `n_ctx_train` (llama.cpp's
+    /// `n_ctx_orig_yarn`): a LongRoPE model (phi3) uses its long frequency factors when the
+    /// context is larger than this, its short ones otherwise.
+    pub n_ctx_orig: usize,
+    /// Use `rope_factors_long.weight` rather than `rope_factors_short.weight` (phi3). Set by
+    /// `ModelBuilder` from the context size: `n_ctx > n_ctx_orig`, as llama.cpp's
+    /// `llama_model::get_rope_factors` (with one sequence its `n_ctx_seq` is the context).
+    pub rope_factors_long: bool,
     pub rms_eps: f32,
     pub rope_style: RopeStyle,
     pub n_rot: usize,
@@ -77,6 +90,7 @@ impl Config {
             "gemma3" => Arch::Gemma3,
             "qwen2" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
+            "phi3" => Arch::Phi3,
             other => return Err(ModelError::UnsupportedArchitecture(other.to_string())),
         };
         let key = |k: &str| format!("{arch_name}.{k}");
@@ -134,6 +148,9 @@ impl Config {
                 })?,
         };
         let n_ctx_train = u_opt("context_length")?.unwrap_or(2048).max(1);
+        let n_ctx_orig = u_opt("rope.scaling.original_context_length")?
+            .filter(|n| *n > 0)
+            .unwrap_or(n_ctx_train);
         let rms_eps = g.get_f32(&key("attention.layer_norm_rms_epsilon"))?;
         let rope_base = g.get_f32_opt(&key("rope.freq_base"))?.unwrap_or(10000.0);
         let rope_freq_scale =
@@ -149,6 +166,8 @@ impl Config {
             n_ff,
             n_vocab,
             n_ctx_train,
+            n_ctx_orig,
+            rope_factors_long: false,
             rms_eps,
             rope_style: RopeStyle::Interleaved,
             n_rot,
@@ -168,6 +187,23 @@ impl Config {
 
         match arch {
             Arch::Llama | Arch::Gemma3 => {}
+            Arch::Phi3 => {
+                // llama.cpp (src/models/phi3.cpp): LLAMA_ROPE_TYPE_NEOX; Q is multiplied by
+                // 1/√head_dim after RoPE (ggml_scale) and the attention runs with kq_scale 1.
+                cfg.rope_style = RopeStyle::Neox;
+                cfg.q_scale = Some(1.0 / (head_dim as f32).sqrt());
+                cfg.kq_scale = 1.0;
+                // LongRoPE files (Phi-3/3.5 128k) carry `rope.scaling.attn_factor`
+                // (√(1 + ln(scale)/ln(n_ctx_orig)), ≈1.19), which ggml's rope multiplies into
+                // cos and sin (so into every rotated q and k) whichever factors are used. The
+                // Backend's RoPE has no such magnitude factor, so these files are refused.
+                let key_af = key("rope.scaling.attn_factor");
+                if let Some(af) = g.get_f32_opt(&key_af)?.filter(|af| *af != 1.0) {
+                    return Err(ModelError::BadConfig(format!(
+                        "{key_af} = {af} (LongRoPE attention scaling) is not supported"
+                    )));
+                }
+            }
             // llama.cpp gives both LLAMA_ROPE_TYPE_NEOX (split halves); the q/k/v biases of
             // Qwen 2 are optional tensors (weights.rs), used whenever the file has them.
             Arch::Qwen2 => cfg.rope_style = RopeStyle::Neox,
@@ -204,7 +240,9 @@ impl Config {
         } else if let Some(window) =
             u_opt("attention.sliding_window")?.filter(|w| *w > 0 && arch == Arch::Llama)
         {
-            // Mistral-style: every layer slides. (llama.cpp's Qwen graphs ignore the key.)
+            // Mistral-style: every layer slides. (llama.cpp's Qwen graphs ignore the key, and
+            // its phi3 loader reads phi3.attention.sliding_window but turns SWA off: "Phi SWA is
+            // currently disabled", so every phi3 layer attends to the whole context.)
             cfg.sliding_window = Some(window);
             cfg.swa_layers = vec![true; n_layer];
         }

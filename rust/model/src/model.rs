@@ -48,7 +48,7 @@ pub struct ModelBuilder<B: Backend> {
 impl<B: Backend> ModelBuilder<B> {
     /// `n_ctx` None = min(training context, DEFAULT_N_CTX).
     pub fn new(gguf: &Gguf, mut backend: B, n_ctx: Option<usize>) -> Result<Self, ModelError> {
-        let config = Config::from_gguf(gguf)?;
+        let mut config = Config::from_gguf(gguf)?;
         let tokenizer = Tokenizer::from_gguf(gguf)?;
         if tokenizer.vocab_size() != config.n_vocab {
             return Err(ModelError::BadConfig(format!(
@@ -63,6 +63,8 @@ impl<B: Backend> ModelBuilder<B> {
                 "context size must be at least 1".into(),
             ));
         }
+        // llama.cpp's get_rope_factors: long factors when the context exceeds n_ctx_orig.
+        config.rope_factors_long = n_ctx > config.n_ctx_orig;
         let weights = WeightLoader::new(gguf, &config)?;
         backend
             .plan_memory(&crate::backend::MemoryPlan {

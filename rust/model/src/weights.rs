@@ -2,7 +2,7 @@
 //! shapes, and loading each tensor into the backend (a bad GGUF fails here, naming the tensor).
 
 use crate::backend::{Backend, WeightDesc};
-use crate::config::Config;
+use crate::config::{Arch, Config};
 use crate::ModelError;
 use gguf::Gguf;
 use quant::GgmlType;
@@ -14,6 +14,9 @@ const OUTPUT_NORM: &str = "output_norm.weight";
 const OUTPUT: &str = "output.weight";
 const OUTPUT_BIAS: &str = "output.bias";
 const ROPE_FREQS: &str = "rope_freqs.weight";
+/// Phi-3 LongRoPE frequency factors (n_rot/2), one pair for all layers.
+const ROPE_FACTORS_LONG: &str = "rope_factors_long.weight";
+const ROPE_FACTORS_SHORT: &str = "rope_factors_short.weight";
 
 /// GGUF names of per-layer tensors, as `blk.{i}.{suffix}`.
 mod layer_names {
@@ -21,6 +24,8 @@ mod layer_names {
     pub const ATTN_Q: &str = "attn_q.weight";
     pub const ATTN_K: &str = "attn_k.weight";
     pub const ATTN_V: &str = "attn_v.weight";
+    /// Phi-3: q, k and v stacked by rows (in that order).
+    pub const ATTN_QKV: &str = "attn_qkv.weight";
     pub const ATTN_Q_BIAS: &str = "attn_q.bias";
     pub const ATTN_K_BIAS: &str = "attn_k.bias";
     pub const ATTN_V_BIAS: &str = "attn_v.bias";
@@ -102,6 +107,21 @@ impl Planner<'_> {
         rows: usize,
         cols: usize,
     ) -> Result<Option<usize>, ModelError> {
+        Ok(self
+            .optional_split(name, &[("", rows)], cols)?
+            .map(|parts| parts[0]))
+    }
+
+    /// A tensor of ggml dims `[cols, Σ rows]` declared as consecutive row blocks, one weight
+    /// each (`parts`: a label and a row count). Rows are contiguous in every ggml type, so a
+    /// block's byte range is a valid tensor of the same type. A single part with an empty label
+    /// is the tensor itself.
+    fn optional_split(
+        &mut self,
+        name: &str,
+        parts: &[(&str, usize)],
+        cols: usize,
+    ) -> Result<Option<Vec<usize>>, ModelError> {
         let Some(info) = self.gguf.tensor(name) else {
             return Ok(None);
         };
@@ -109,6 +129,7 @@ impl Planner<'_> {
             name: name.to_string(),
             problem,
         };
+        let rows: usize = parts.iter().map(|(_, r)| r).sum();
         let expected: Vec<u64> = if rows == 1 {
             vec![cols as u64]
         } else {
@@ -138,16 +159,34 @@ impl Planner<'_> {
             )));
         }
         let range = self.gguf.tensor_range(info)?;
-        self.tensors.push(PlannedTensor {
-            desc: WeightDesc {
-                name: name.to_string(),
-                ty,
-                cols,
-                rows,
-            },
-            range,
-        });
-        Ok(Some(self.tensors.len() - 1))
+        let row_bytes = ty.row_bytes(cols).map_err(|e| bad(e.to_string()))? as u64;
+        if range.end - range.start != row_bytes * rows as u64 {
+            return Err(bad(format!(
+                "{} bytes for {rows} rows of {row_bytes}",
+                range.end - range.start
+            )));
+        }
+        let mut start = range.start;
+        let mut ids = Vec::with_capacity(parts.len());
+        for &(label, part_rows) in parts {
+            let end = start + row_bytes * part_rows as u64;
+            self.tensors.push(PlannedTensor {
+                desc: WeightDesc {
+                    name: if label.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{name}[{label}]")
+                    },
+                    ty,
+                    cols,
+                    rows: part_rows,
+                },
+                range: start..end,
+            });
+            ids.push(self.tensors.len() - 1);
+            start = end;
+        }
+        Ok(Some(ids))
     }
 }
 
@@ -175,7 +214,17 @@ pub fn plan_weights(
             problem: "an output bias is not supported".into(),
         });
     }
-    let rope_freqs = p.optional(ROPE_FREQS, 1, cfg.n_rot / 2)?;
+    let mut rope_freqs = p.optional(ROPE_FREQS, 1, cfg.n_rot / 2)?;
+    if rope_freqs.is_none() && cfg.arch == Arch::Phi3 {
+        // llama.cpp's get_rope_factors: rope_freqs if present, else long when the context
+        // exceeds n_ctx_orig (cfg.rope_factors_long), else short; only the one used is loaded.
+        let name = if cfg.rope_factors_long {
+            ROPE_FACTORS_LONG
+        } else {
+            ROPE_FACTORS_SHORT
+        };
+        rope_freqs = p.optional(name, 1, cfg.n_rot / 2)?;
+    }
 
     let mut layers = Vec::with_capacity(cfg.n_layer);
     for i in 0..cfg.n_layer {
@@ -192,11 +241,34 @@ pub fn plan_weights(
                 Ok(None)
             }
         };
+        let attn_norm = p.required(&n(ATTN_NORM), 1, d)?;
+        // Phi-3's fused q/k/v, split by rows; separate tensors otherwise (or when absent).
+        let (wq, wk, wv) =
+            match p.optional_split(&n(ATTN_QKV), &[("q", q), ("k", kv), ("v", kv)], d)? {
+                Some(qkv) => (qkv[0], qkv[1], qkv[2]),
+                None => (
+                    p.required(&n(ATTN_Q), q, d)?,
+                    p.required(&n(ATTN_K), kv, d)?,
+                    p.required(&n(ATTN_V), kv, d)?,
+                ),
+            };
+        // Phi-3 has no ffn_gate: its ffn_up holds 2·n_ff rows, gate then up (llama.cpp's
+        // LLM_FFN_SWIGLU on one matmul: ggml_swiglu applies SiLU to the first half).
+        let (ffn_gate, ffn_up) = if cfg.arch == Arch::Phi3 && gguf.tensor(&n(FFN_GATE)).is_none() {
+            let fused = p.optional_split(&n(FFN_UP), &[("gate", ff), ("up", ff)], d)?;
+            let fused = fused.ok_or_else(|| ModelError::MissingTensor(n(FFN_UP)))?;
+            (fused[0], fused[1])
+        } else {
+            (
+                p.required(&n(FFN_GATE), ff, d)?,
+                p.required(&n(FFN_UP), ff, d)?,
+            )
+        };
         layers.push(LayerWeights {
-            attn_norm: p.required(&n(ATTN_NORM), 1, d)?,
-            wq: p.required(&n(ATTN_Q), q, d)?,
-            wk: p.required(&n(ATTN_K), kv, d)?,
-            wv: p.required(&n(ATTN_V), kv, d)?,
+            attn_norm,
+            wq,
+            wk,
+            wv,
             bq: p.optional(&n(ATTN_Q_BIAS), 1, q)?,
             bk: p.optional(&n(ATTN_K_BIAS), 1, kv)?,
             bv: p.optional(&n(ATTN_V_BIAS), 1, kv)?,
@@ -205,8 +277,8 @@ pub fn plan_weights(
             k_norm: norm_if(&mut p, cfg.qk_norm, ATTN_K_NORM, cfg.head_dim)?,
             attn_post_norm: norm_if(&mut p, cfg.post_norms, ATTN_POST_NORM, d)?,
             ffn_norm: p.required(&n(FFN_NORM), 1, d)?,
-            ffn_gate: p.required(&n(FFN_GATE), ff, d)?,
-            ffn_up: p.required(&n(FFN_UP), ff, d)?,
+            ffn_gate,
+            ffn_up,
             ffn_down: p.required(&n(FFN_DOWN), d, ff)?,
             ffn_post_norm: norm_if(&mut p, cfg.post_norms, FFN_POST_NORM, d)?,
         });
