@@ -392,6 +392,18 @@ def build_phi3_vocab():
 # ------------------------------------------------------------------------------------------------
 
 
+def samplers(rng: np.random.Generator):
+    """normal(shape, σ): N(0, σ²) f32 draws; norm_w(n): norm weights 1 + N(0, 0.1²)."""
+
+    def normal(shape, std):
+        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
+
+    def norm_w(n):
+        return (np.float32(1.0) + normal((n,), 0.1)).astype(np.float32)
+
+    return normal, norm_w
+
+
 def make_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
     c = CONFIG
     dim, ffn = c["dim"], c["ffn"]
@@ -399,11 +411,7 @@ def make_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
     kv = c["n_kv_heads"] * hd
     rng = np.random.default_rng(seed)
 
-    def normal(shape, std):
-        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
-
-    def norm_w(n):
-        return (np.float32(1.0) + normal((n,), 0.1)).astype(np.float32)
+    normal, norm_w = samplers(rng)
 
     t = [("token_embd.weight", normal((n_vocab, dim), 1.0))]
     for i in range(c["n_layers"]):
@@ -433,11 +441,7 @@ def make_qwen_weights(arch: str, seed: int, n_vocab: int) -> list[tuple[str, np.
     q, kv = c["n_heads"] * hd, c["n_kv_heads"] * hd
     rng = np.random.default_rng(seed)
 
-    def normal(shape, std):
-        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
-
-    def norm_w(n):
-        return (np.float32(1.0) + normal((n,), 0.1)).astype(np.float32)
+    normal, norm_w = samplers(rng)
 
     # Tied head: a token's logit grows with σ² through its own embedding in the residual stream
     # while the others spread with σ, so at σ 1 greedy text repeats the last token forever. σ 0.15
@@ -480,11 +484,7 @@ def make_phi3_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
     kv = c["n_kv_heads"] * hd
     rng = np.random.default_rng(seed)
 
-    def normal(shape, std):
-        return (rng.standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(np.float32)
-
-    def norm_w(n):
-        return (np.float32(1.0) + normal((n,), 0.1)).astype(np.float32)
+    normal, norm_w = samplers(rng)
 
     t = [("token_embd.weight", normal((n_vocab, dim), 1.0))]
     # Frequency divisors per rotated pair (n_rot/2 = 8): the short ones near 1, the long ones

@@ -177,14 +177,19 @@ fn render_builtin(t: BuiltinTemplate, messages: &[ChatMessage]) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn gemma_builtin_matches_the_reference_format() {
-        let msgs = [
+    /// A system prompt, two user turns and an assistant reply between them.
+    fn four_turns() -> [ChatMessage; 4] {
+        [
             ChatMessage::new("system", "Be brief."),
             ChatMessage::new("user", "Hi"),
             ChatMessage::new("assistant", "Hello!"),
             ChatMessage::new("user", "Bye"),
-        ];
+        ]
+    }
+
+    #[test]
+    fn gemma_builtin_matches_the_reference_format() {
+        let msgs = four_turns();
         assert_eq!(
             render_builtin(BuiltinTemplate::Gemma, &msgs),
             "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n"
@@ -193,12 +198,7 @@ mod tests {
 
     #[test]
     fn phi3_builtin_matches_llama_cpp() {
-        let msgs = [
-            ChatMessage::new("system", "Be brief."),
-            ChatMessage::new("user", "Hi"),
-            ChatMessage::new("assistant", "Hello!"),
-            ChatMessage::new("user", "Bye"),
-        ];
+        let msgs = four_turns();
         assert_eq!(
             render_builtin(BuiltinTemplate::Phi3, &msgs),
             "<|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n<|user|>\nBye<|end|>\n<|assistant|>\n"
