@@ -48,15 +48,13 @@ file it has no chat template (both engines fall back to their built-in Gemma one
 """
 from __future__ import annotations
 
-import argparse
 import itertools
-import os
 import string
 
 import numpy as np
 import gguf
 
-from random_gguf import bench_path, build_q4_k_m
+import random_gguf
 
 NAME = "gemma3-270m-random-Q4_K_M.gguf"
 SEED = 270
@@ -192,19 +190,7 @@ def write_f16(path: str) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=bench_path(NAME))
-    ap.add_argument("--force", action="store_true", help="rebuild even if the file exists")
-    ap.add_argument("--print-path", action="store_true", help="only print where the file is (or would be)")
-    a = ap.parse_args()
-    if a.print_path:
-        print(a.out)
-        return
-    if os.path.exists(a.out) and not a.force:
-        print(a.out)
-        return
-    build_q4_k_m(a.out, write_f16)
-    print(a.out)
+    random_gguf.main(__doc__, {"gemma3-270m": (NAME, write_f16)})
 
 
 if __name__ == "__main__":

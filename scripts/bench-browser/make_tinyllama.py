@@ -36,7 +36,6 @@ scored by rank. The benchmark feeds token ids, so what the pieces spell does not
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import string
@@ -44,7 +43,7 @@ import string
 import numpy as np
 import gguf
 
-from random_gguf import bench_path, build_q4_k_m
+import random_gguf
 
 SEED = 1100
 # name → (file name, shape). llama3-8b is Llama-3-8B's shape (4096 hidden, 32 layers, 32/8 heads,
@@ -140,22 +139,10 @@ def write_f16(path: str, c: dict) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shape", choices=sorted(SHAPES), default="tinyllama")
-    ap.add_argument("--out", help="default: <cache>/models/bench/<the shape's file name>")
-    ap.add_argument("--force", action="store_true", help="rebuild even if the file exists")
-    ap.add_argument("--print-path", action="store_true", help="only print where the file is (or would be)")
-    a = ap.parse_args()
-    name, config = SHAPES[a.shape]
-    a.out = a.out or bench_path(name)
-    if a.print_path:
-        print(a.out)
-        return
-    if os.path.exists(a.out) and not a.force:
-        print(a.out)
-        return
-    build_q4_k_m(a.out, lambda path: write_f16(path, config))
-    print(a.out)
+    random_gguf.main(__doc__, {
+        shape: (name, lambda path, config=config: write_f16(path, config))
+        for shape, (name, config) in SHAPES.items()
+    })
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ file layout a user would download.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -42,3 +43,21 @@ def build_q4_k_m(out: str, write_f16: Callable[[str], None]) -> None:
         for p in (f16, tmp):
             if os.path.exists(p):
                 os.remove(p)
+
+
+def main(doc: str, shapes: dict[str, tuple[str, Callable[[str], None]]]) -> None:
+    """The generators' command line: `shapes` maps a shape name to (file name, write_f16); the
+    first is the default, and `--shape` appears when there is more than one. Prints the path,
+    building the file first unless it exists (or `--force`)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    if len(shapes) > 1:
+        ap.add_argument("--shape", choices=sorted(shapes), default=next(iter(shapes)))
+    ap.add_argument("--out", help="default: <cache>/models/bench/<the shape's file name>")
+    ap.add_argument("--force", action="store_true", help="rebuild even if the file exists")
+    ap.add_argument("--print-path", action="store_true", help="only print where the file is (or would be)")
+    a = ap.parse_args()
+    name, write_f16 = shapes[getattr(a, "shape", next(iter(shapes)))]
+    out = a.out or bench_path(name)
+    if not a.print_path and (a.force or not os.path.exists(out)):
+        build_q4_k_m(out, write_f16)
+    print(out)
