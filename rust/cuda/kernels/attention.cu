@@ -6,7 +6,6 @@
 
 #define ATT_WARPS 8
 #define ATT_TILE 32
-#define ATT_MAX_HEAD_DIM 256
 
 struct AttnArgs {
     int rows;

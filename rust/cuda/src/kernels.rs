@@ -18,7 +18,8 @@ pub const MV_ADD: i32 = 1;
 pub const MV_GLU_SILU: i32 = 2;
 pub const MV_GLU_GELU: i32 = 3;
 
-/// attention.cu's limits: warps per block, keys per tile, the largest head.
+/// attention.cu's warps per block and keys per tile; the largest head it is compiled for (its
+/// ATTENTION_FOR instances).
 pub const ATT_WARPS: u32 = 8;
 pub const ATT_TILE: usize = 32;
 pub const ATT_MAX_HEAD_DIM: usize = 256;
