@@ -1,6 +1,6 @@
 // RMS norm of each `group`-element slice, times the weight, written in whichever forms the next
 // step reads: f32 (optionally added into the output: Gemma's post-norm + residual), Q8_1 blocks
-// for a decode matvec, f16 for a prefill GEMM. One block per slice.
+// for a decode matvec, f16 for a prefill GEMM. One block (up to 1024 threads) per slice.
 
 struct NormArgs {
     int group;
@@ -8,29 +8,40 @@ struct NormArgs {
     int add;       // out_f32 += normed instead of =
 };
 
+// A slice up to this long is staged in shared memory (read from global memory once; the
+// Q8_1 pass then quantizes from there with every warp at once). Longer ones re-read x.
+#define NORM_STAGE 8192
+
 extern "C" __global__ void rms_norm(const float* __restrict__ x, const float* __restrict__ w,
                                     NormArgs a, float* out_f32, u8* __restrict__ out_q8,
                                     u16* __restrict__ out_f16) {
     __shared__ float scratch[32];
+    __shared__ float vals[NORM_STAGE];
     u64 base = (u64)blockIdx.x * a.group;
     const float* xs = x + base;
+    bool staged = a.group <= NORM_STAGE;
     float ss = 0.0f;
-    for (int i = threadIdx.x; i < a.group; i += blockDim.x) ss += xs[i] * xs[i];
+    for (int i = threadIdx.x; i < a.group; i += blockDim.x) {
+        float v = xs[i];
+        if (staged) vals[i] = v;
+        ss += v * v;
+    }
     ss = block_sum(ss, scratch);
     float scale = rsqrtf(ss / (float)a.group + a.eps);
-    if (out_f32 || out_f16) {
-        for (int i = threadIdx.x; i < a.group; i += blockDim.x) {
-            float v = xs[i] * scale * w[i];
-            if (out_f16) out_f16[base + i] = f2h(v);
-            if (out_f32) out_f32[base + i] = a.add ? v + out_f32[base + i] : v;
-        }
+    for (int i = threadIdx.x; i < a.group; i += blockDim.x) {
+        float v = (staged ? vals[i] : xs[i]) * scale * w[i];
+        if (staged) vals[i] = v;
+        if (out_f16) out_f16[base + i] = f2h(v);
+        if (out_f32) out_f32[base + i] = a.add ? v + out_f32[base + i] : v;
     }
     if (out_q8) {
+        __syncthreads(); // vals complete
         int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
         u8* dst = out_q8 + (u64)blockIdx.x * (a.group / 32) * Q8_1_BYTES;
         for (int b = warp; b < a.group / 32; b += nwarps) {
             int i = 32 * b + lane;
-            warp_quantize_q8_1(xs[i] * scale * w[i], dst + (u64)b * Q8_1_BYTES);
+            float v = staged ? vals[i] : xs[i] * scale * w[i];
+            warp_quantize_q8_1(v, dst + (u64)b * Q8_1_BYTES);
         }
     }
 }

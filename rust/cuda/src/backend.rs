@@ -442,7 +442,8 @@ impl CudaBackend {
             .arg(out)
             .arg(q8)
             .arg(f16);
-        let block = group.next_multiple_of(32).clamp(32, 256) as u32;
+        // enough warps that the Q8_1 pass (a warp per 32 values) takes one or two steps
+        let block = group.next_multiple_of(32).clamp(32, 1024) as u32;
         self.launch("rms_norm", grid1(x.n() / group, 1), block, args);
         Ok(())
     }
