@@ -761,6 +761,12 @@ impl Backend for CudaBackend {
     }
 
     fn attention(&mut self, q: &CudaTensor, p: &AttentionParams) -> Result<CudaTensor, CudaError> {
+        // (Gemma 2) the attention kernels have no score softcap: refuse, not compute without it
+        if p.softcap.is_some() {
+            return Err(CudaError::Unsupported(
+                "attention softcap is not supported on CUDA yet".into(),
+            ));
+        }
         self.check(&[q])?;
         let kv = self.kv()?;
         let hd = p.head_dim;

@@ -912,8 +912,11 @@ struct AttnParams {
     window: u32,
     n_keys: u32,
     mode: u32,
+    /// kq_scale, divided by the softcap when there is one (as ggml: the quotient once)
     kq_scale: f32,
-    _pad: [u32; 3],
+    /// 0 = none
+    softcap: f32,
+    _pad: [u32; 2],
 }
 
 impl Backend for GpuBackend {
@@ -1254,8 +1257,9 @@ impl Backend for GpuBackend {
             window: p.window.unwrap_or(0) as u32,
             n_keys: n_keys as u32,
             mode: (q.rows >= TILED_MIN_ROWS) as u32,
-            kq_scale: p.kq_scale,
-            _pad: [0; 3],
+            kq_scale: p.softcap.map_or(p.kq_scale, |cap| p.kq_scale / cap),
+            softcap: p.softcap.unwrap_or(0.0),
+            _pad: [0; 2],
         };
         self.dispatch(
             "attention",

@@ -342,7 +342,8 @@ fn elementwise_ops_match_the_cpu_backend() {
 }
 
 /// store_kv + attention for decode (f16 accumulator mode), a short prompt, a long prompt (tiled
-/// mode), grouped-query heads and a sliding window, against the CPU backend.
+/// mode), grouped-query heads, a sliding window and Gemma 2's score softcap, against the CPU
+/// backend.
 #[test]
 fn attention_matches_the_cpu_backend() {
     let mut rng = StdRng::seed_from_u64(4);
@@ -354,14 +355,15 @@ fn attention_matches_the_cpu_backend() {
         let kv_dim = n_head_kv * hd;
         g.init_kv_cache(1, n_ctx, kv_dim).unwrap();
         c.init_kv_cache(1, n_ctx, kv_dim).unwrap();
-        // (pos0, rows, window): prefill tiled, then chunks and single-token steps, windowed or not
-        for (pos0, rows, window) in [
-            (0, 70, None),
-            (70, 5, None),
-            (75, 1, None),
-            (76, 1, Some(16)),
-            (77, 66, Some(40)),
-            (143, 1, Some(40)),
+        // (pos0, rows, window, softcap): prefill tiled, then chunks and single-token steps,
+        // windowed or not; the cap (scores here spread over ±3) bends most of them
+        for (pos0, rows, window, softcap) in [
+            (0, 70, None, None),
+            (70, 5, None, Some(1.5)),
+            (75, 1, None, None),
+            (76, 1, Some(16), Some(1.5)),
+            (77, 66, Some(40), Some(1.5)),
+            (143, 1, Some(40), None),
         ] {
             let k = random(&mut rng, rows * kv_dim, 2.0);
             let v = random(&mut rng, rows * kv_dim, V_MAX);
@@ -386,6 +388,7 @@ fn attention_matches_the_cpu_backend() {
                 pos0,
                 window,
                 kq_scale: 1.0 / (hd as f32).sqrt(),
+                softcap,
             };
             let qg = g.upload(&q, rows, n_head * hd).unwrap();
             let o = g.attention(&qg, &p).unwrap();
@@ -401,11 +404,11 @@ fn attention_matches_the_cpu_backend() {
                 worst = worst.max(err);
                 assert!(
                 err <= ATTN_ABS * V_MAX,
-                "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}"
+                "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?} softcap {softcap:?} [{i}]: gpu {a} cpu {b}"
             );
             }
             eprintln!(
-            "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}"
+            "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?} softcap {softcap:?}: max |gpu − cpu| = {worst:e}"
         );
         }
     }

@@ -67,6 +67,11 @@ pub struct AttentionParams {
     pub window: Option<usize>,
     /// Multiplies q·k before the softmax.
     pub kq_scale: f32,
+    /// Gemma 2's attention logit softcap: each score becomes `cap·tanh(kq_scale·q·k / cap)`
+    /// before the mask and the softmax. ggml's CPU flash attention computes it as
+    /// `cap·tanhf(q·k · (kq_scale/cap))` (the quotient taken once, in f32); a backend that
+    /// must match it bit for bit does the same.
+    pub softcap: Option<f32>,
 }
 
 /// Cells of llama.cpp's KV cache for a sliding-window layer: the window plus one micro-batch

@@ -196,8 +196,11 @@ pub fn read_logits<B: Backend>(
 ) -> Result<Vec<f32>, ModelError> {
     let mut logits = be.read(logits).map_err(ModelError::backend)?;
     if let Some(cap) = cfg.final_logit_softcap {
+        // As llama.cpp's graph: scale by the f32 reciprocal, tanh, scale by the cap (x/cap
+        // would round differently from x·(1/cap)).
+        let inv = 1.0 / cap;
         for l in &mut logits {
-            *l = cap * (*l / cap).tanh();
+            *l = (*l * inv).tanh() * cap;
         }
     }
     if let Some(hook) = tr.hook.as_deref_mut() {
@@ -246,13 +249,17 @@ fn block<B: Backend>(
         style: cfg.rope_style,
         head_dim: cfg.head_dim,
         n_rot: cfg.n_rot,
-        // Local (sliding-window) layers keep their own base and no position scaling.
+        // Local (sliding-window) layers keep their own base and position scaling.
         freq_base: if swa {
             cfg.rope_base_swa
         } else {
             cfg.rope_base
         },
-        freq_scale: if swa { 1.0 } else { cfg.rope_freq_scale },
+        freq_scale: if swa {
+            cfg.rope_freq_scale_swa
+        } else {
+            cfg.rope_freq_scale
+        },
     };
     let input = AttnInput {
         layer: il,
@@ -286,6 +293,7 @@ fn block<B: Backend>(
         pos0,
         window: if swa { cfg.sliding_window } else { None },
         kq_scale: cfg.kq_scale,
+        softcap: cfg.attn_softcap,
     };
     let a = be.attention(&q, &attn).map_err(e)?; // (n_tokens, n_head*head_dim)
     tr.name(be, &a, "kqv", l)?;

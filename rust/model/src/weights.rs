@@ -52,12 +52,12 @@ pub struct LayerWeights<W> {
     pub wo: W,                     // (n_embd, n_head*head_dim)
     pub q_norm: Option<W>,         // (head_dim)   Gemma 3, Qwen 3
     pub k_norm: Option<W>,         // (head_dim)   Gemma 3, Qwen 3
-    pub attn_post_norm: Option<W>, // (n_embd)    Gemma 3
+    pub attn_post_norm: Option<W>, // (n_embd)    Gemma 2, Gemma 3
     pub ffn_norm: W,               // (n_embd)
     pub ffn_gate: W,               // (n_ff, n_embd)
     pub ffn_up: W,                 // (n_ff, n_embd)
     pub ffn_down: W,               // (n_embd, n_ff)
-    pub ffn_post_norm: Option<W>,  // (n_embd)     Gemma 3
+    pub ffn_post_norm: Option<W>,  // (n_embd)     Gemma 2, Gemma 3
 }
 
 pub struct Weights<W> {
@@ -205,7 +205,22 @@ pub fn plan_weights(
 
     let token_embd = p.required(TOKEN_EMBD, cfg.n_vocab, d)?;
     let output_norm = p.required(OUTPUT_NORM, 1, d)?;
-    let output = p.optional(OUTPUT, cfg.n_vocab, d)?;
+    // Gemma and Gemma 2 always tie the head to token_embd; llama.cpp does not read an
+    // output.weight there (and refuses a file with a tensor it did not read), so neither do we.
+    let output = if matches!(cfg.arch, Arch::Gemma | Arch::Gemma2) {
+        if gguf.tensor(OUTPUT).is_some() {
+            return Err(ModelError::BadTensor {
+                name: OUTPUT.into(),
+                problem: format!(
+                    "{} ties its output head to {TOKEN_EMBD}; this tensor is not expected",
+                    cfg.arch.name()
+                ),
+            });
+        }
+        None
+    } else {
+        p.optional(OUTPUT, cfg.n_vocab, d)?
+    };
     // Qwen 2 may carry a bias on the output head; we have no op for it, and dropping it would
     // change the text silently.
     if gguf.tensor(OUTPUT_BIAS).is_some() {
