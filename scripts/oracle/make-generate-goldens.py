@@ -117,7 +117,9 @@ PROMPTS["gemma-spm"] = PROMPTS["gemma2-spm"] = [
     "<end_of_turn>\n<start_of_turn>model\n",
     "<start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n<start_of_turn>model\n",
 ] + PROMPTS["llama-spm"]
-SELECT = {"llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3, "gemma-spm": 3, "gemma2-spm": 3}  # how many prompts to keep; sets not listed keep all
+# The Phi-2 models: the llama-bpe vocabulary, split with the phi-2 (GPT-2) pre-tokenizer.
+PROMPTS["phi2-bpe"] = PROMPTS["llama-bpe"]
+SELECT = {"phi2-bpe": 3, "llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3, "gemma-spm": 3, "gemma2-spm": 3}  # how many prompts to keep; sets not listed keep all
 MIN_GAP = 0.005
 
 

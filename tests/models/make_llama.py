@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Deterministic random-weight GGUF test models: `llama`, `qwen2`, `qwen3`, `phi3`, `gemma`, `gemma2`.
+"""Deterministic random-weight GGUF test models: `llama`, `qwen2`, `qwen3`, `phi3`, `gemma`, `gemma2`,
+`phi2`.
 
     python3 tests/models/make_llama.py                    # all variants into ~/.cache/wasm-chord/models/test/
     python3 tests/models/make_llama.py --out DIR --only llama-spm-f32 llama-bpe-q8_0
@@ -13,7 +14,8 @@ on the built-in CORPUS below, so a test can regenerate the exact files the golde
 
 Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}, qwen2-bpe-{f32,q8_0} and
 qwen3-bpe-{f32,q8_0} (see "Qwen models" below), phi3-spm-{f32,q8_0} ("Phi-3 models"),
-gemma-spm-{f32,q8_0} and gemma2-spm-{f32,q8_0} ("Gemma models"). Same weights for every variant of a
+gemma-spm-{f32,q8_0} and gemma2-spm-{f32,q8_0} ("Gemma models"), phi2-bpe-{f32,q8_0} ("Phi-2
+models"). Same weights for every variant of a
 tokenizer (the same seed), quantized by gguf-py (`gguf.quants.quantize`, which is written to be
 bit-exact with ggml's reference quantizers; scripts/oracle/check-quants.py verifies that against
 llama-quantize). All 2-D weights (token_embd and output included) take the variant's type; the RMSNorm
@@ -95,6 +97,16 @@ llama.cpp's gemma graphs always reuse token_embd; the spm vocabulary plus contro
     larger one makes greedy text repeat the last token), attn_output/ffn_down 3× larger, and
     output_norm 4·(1 + N(0, 0.1²)) to widen the logit gaps.
 
+Phi-2 models (dim 128, 4 layers, 4 heads of 32, 4 KV heads as Phi-2, FFN 352, LayerNorm eps 1e-5,
+rope theta 1e4 type NEOX over rope.dimension_count = 12 of the 32 head dimensions; the bpe
+vocabulary with tokenizer.ggml.pre = "phi-2"), llama.cpp's phi2 tensors, biases everywhere:
+    blk.N.attn_norm.weight / .bias   (128,)     one LayerNorm feeding attention and FFN
+    blk.N.attn_qkv.weight    (384, 128)         q, k, v rows;  blk.N.attn_qkv.bias (384,)
+    blk.N.attn_output.weight (128, 128)         .bias (128,)
+    blk.N.ffn_up.weight      (352, 128)         .bias (352,)   ungated GELU
+    blk.N.ffn_down.weight    (128, 352)         .bias (128,)
+    output_norm.weight / .bias (128,);  output.weight (n_vocab, 128), output.bias (n_vocab,)
+
 Weight scales were chosen so greedy decoding has clear margins (see "gaps" in the generation goldens).
 """
 from __future__ import annotations
@@ -141,6 +153,8 @@ SHA256 = {
     "gemma-spm-q8_0": "6f5ee970679d985d619b243c7e8baa233a4fd5396a3b7652930dd1c22adc85df",
     "gemma2-spm-f32": "509f63cea338995b8045f17030df7195b6f583f65ad77bd57e58bc077de00491",
     "gemma2-spm-q8_0": "5ca7487f7d34bdb4b141eb4f8dac7b89fa67b96c45e59a1404b5c924ca87ef34",
+    "phi2-bpe-f32": "465494a2b0ce90915d18ec7f28b258bed8d357e865f9e4efdc4b5fce699a3d58",
+    "phi2-bpe-q8_0": "198a39a24538e9daaf892a7e10daa4f710d596d7497f54e113ca193a73bffbdb",
 }
 
 CONFIG = dict(
@@ -154,7 +168,7 @@ CONFIG = dict(
     rms_eps=1e-5,
 )
 
-SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468}
+SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468, "phi2": 8024}
 
 # The Qwen models: the llama shapes plus what each architecture changes (see the docstring).
 QWEN_CONFIG = {
@@ -179,6 +193,10 @@ GEMMA_CONFIG = {
 }
 GEMMA_TYPES = ("f32", "q8_0")
 GEMMA_SPECIALS = ["<start_of_turn>", "<end_of_turn>"]
+
+# The Phi-2 models (see "Phi-2 models" in the docstring).
+PHI2_CONFIG = dict(CONFIG, n_heads=4, n_kv_heads=4, n_rot=12, norm_eps=1e-5)
+PHI2_TYPES = ("f32", "q8_0")
 VOCAB_TARGET = 2000  # total tokens, approximately (training stops early if pairs run out)
 
 TYPES = {
@@ -204,7 +222,7 @@ FILE_TYPE = {
 }
 VARIANTS = [f"llama-{tok}-{t}" for tok in ("spm", "bpe") for t in TYPES] + [
     f"{arch}-bpe-{t}" for arch in QWEN_CONFIG for t in QWEN_TYPES
-] + [f"phi3-spm-{t}" for t in PHI3_TYPES] + [f"{arch}-spm-{t}" for arch in GEMMA_CONFIG for t in GEMMA_TYPES]
+] + [f"phi3-spm-{t}" for t in PHI3_TYPES] + [f"{arch}-spm-{t}" for arch in GEMMA_CONFIG for t in GEMMA_TYPES] + [f"phi2-bpe-{t}" for t in PHI2_TYPES]
 
 # ------------------------------------------------------------------------------------------------
 # Training corpus for both vocabularies. Plain text written for this purpose; changing it changes
@@ -606,6 +624,40 @@ GEMMA_EMBD_STD = 0.04
 GEMMA_OUT_STD = 3.0
 
 
+def make_phi2_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
+    """Phi-2's layer: LayerNorm weight and bias, fused qkv with its bias, biased output, up and
+    down projections (ungated), biased LayerNorm and head at the end; untied output."""
+    c = PHI2_CONFIG
+    dim, ffn = c["dim"], c["ffn"]
+    qkv = 3 * dim  # n_kv_heads = n_heads
+    rng = np.random.default_rng(seed)
+
+    normal, norm_w = samplers(rng)
+
+    t = [("token_embd.weight", normal((n_vocab, dim), 1.0))]
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        t += [
+            (p + "attn_norm.weight", norm_w(dim)),
+            (p + "attn_norm.bias", normal((dim,), 0.1)),
+            (p + "attn_qkv.weight", normal((qkv, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_qkv.bias", normal((qkv,), 0.2)),
+            (p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim))),
+            (p + "attn_output.bias", normal((dim,), 0.2)),
+            (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_up.bias", normal((ffn,), 0.2)),
+            (p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn))),
+            (p + "ffn_down.bias", normal((dim,), 0.2)),
+        ]
+    t += [
+        ("output_norm.weight", norm_w(dim)),
+        ("output_norm.bias", normal((dim,), 0.1)),
+        ("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim))),
+        ("output.bias", normal((n_vocab,), 0.5)),
+    ]
+    return t
+
+
 # ------------------------------------------------------------------------------------------------
 # Writing
 # ------------------------------------------------------------------------------------------------
@@ -614,7 +666,7 @@ GEMMA_OUT_STD = 3.0
 def write_model(
     path: str, name: str, vocab: dict, weights: list[tuple[str, np.ndarray]], qtype_name: str, arch: str = "llama"
 ) -> None:
-    c = PHI3_CONFIG if arch == "phi3" else GEMMA_CONFIG.get(arch) or QWEN_CONFIG.get(arch, CONFIG)
+    c = {"phi3": PHI3_CONFIG, "phi2": PHI2_CONFIG}.get(arch) or GEMMA_CONFIG.get(arch) or QWEN_CONFIG.get(arch, CONFIG)
     qtype = TYPES[qtype_name]
     w = gguf.GGUFWriter(path, arch)
     w.add_name(name)
@@ -626,6 +678,8 @@ def write_model(
     w.add_head_count_kv(c["n_kv_heads"])
     if arch in ("llama", "phi3"):
         w.add_rope_dimension_count(c["dim"] // c["n_heads"])
+    if arch == "phi2":
+        w.add_rope_dimension_count(c["n_rot"])
     if arch == "phi3":
         w.add_rope_scaling_orig_ctx_len(c["orig_ctx"])
         w.add_sliding_window(c["sliding_window"])
@@ -637,7 +691,10 @@ def write_model(
         w.add_final_logit_softcapping(c["final_softcap"])
         w.add_sliding_window(c["sliding_window"])
     w.add_rope_freq_base(c["rope_theta"])
-    w.add_layer_norm_rms_eps(c["rms_eps"])
+    if arch == "phi2":
+        w.add_layer_norm_eps(c["norm_eps"])
+    else:
+        w.add_layer_norm_rms_eps(c["rms_eps"])
     w.add_vocab_size(len(vocab["tokens"]))
     w.add_file_type(FILE_TYPE[qtype_name])
 
@@ -690,11 +747,14 @@ def build(name: str, path: str) -> str:
     if key not in _VOCABS:
         builders = {"spm": build_spm_vocab, "bpe": build_bpe_vocab, "phi3": build_phi3_vocab}
         builders.update({arch: build_gemma_vocab for arch in GEMMA_CONFIG})
+        builders["phi2"] = lambda: dict(build_bpe_vocab(), pre="phi-2")
         _VOCABS[key] = builders.get(key, build_qwen_vocab)()
     vocab = _VOCABS[key]
     if key not in _WEIGHTS:
         if arch == "phi3":
             _WEIGHTS[key] = make_phi3_weights(SEEDS[key], len(vocab["tokens"]))
+        elif arch == "phi2":
+            _WEIGHTS[key] = make_phi2_weights(SEEDS[key], len(vocab["tokens"]))
         elif arch in GEMMA_CONFIG:
             _WEIGHTS[key] = make_gemma_weights(arch, SEEDS[key], len(vocab["tokens"]))
         elif arch == "llama":

@@ -268,6 +268,24 @@ fn info_names_the_gemma_architectures() {
 }
 
 #[test]
+fn info_names_phi2() {
+    // The random-weight Phi-2 model of tests/models/make_llama.py: LayerNorm eps from
+    // phi2.attention.layer_norm_epsilon, 4 heads of 32, the phi-2 pre-tokenizer.
+    let path = testkit::llama_test_model("phi2-bpe-q8_0");
+    let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["architecture"], "phi2");
+    assert_eq!(info["supported"], true, "{info}");
+    assert_eq!(info["head_dim"], 32);
+    assert_eq!(info["tokenizer"]["pre"], "phi-2");
+}
+
+#[test]
 fn tokenize_matches_llama_cpp() {
     // Cases from tests/golden/tokenize/gemma3.jsonl (llama-tokenize), through the CLI's own
     // argument handling: escapes processed in -p, -f read verbatim.

@@ -1,7 +1,7 @@
 //! Greedy generation against llama.cpp's goldens (tests/golden/generate, made by scripts/oracle):
 //! the real Gemma 3 270M model and the random-weight llama models (SPM and BPE vocabularies, every
-//! legacy quant type) and qwen2 / qwen3 / phi3 / gemma / gemma2 models (f32, q8_0), on the CPU
-//! backend.
+//! legacy quant type) and qwen2 / qwen3 / phi3 / gemma / gemma2 / phi2 models (f32, q8_0), on the
+//! CPU backend.
 //!
 //! Each case checks, step by step with llama.cpp's tokens fed back in (teacher forcing):
 //! - the prompt tokenizes to llama.cpp's ids;
@@ -187,6 +187,10 @@ llama_goldens! {
     gemma_spm_q8_0: "gemma-spm-q8_0", 0.0, true, true;
     gemma2_spm_f32: "gemma2-spm-f32", 0.0, true, false;
     gemma2_spm_q8_0: "gemma2-spm-q8_0", 0.0, true, true;
+    // phi2: one LayerNorm (with bias) feeding attention and an ungated GELU FFN in parallel,
+    // biases on every projection and the head, NeoX RoPE on 12 of 32 head dimensions.
+    phi2_bpe_f32: "phi2-bpe-f32", 0.0, true, false;
+    phi2_bpe_q8_0: "phi2-bpe-q8_0", 0.0, true, true;
 }
 
 /// Gemma 3 270M Q4_K_M. Its greedy text is very sensitive to rounding (llama.cpp's own output

@@ -664,6 +664,30 @@ impl Backend for CudaBackend {
         Ok(out)
     }
 
+    // (Phi-2) no kernels for these yet: refuse, not compute something else
+    fn layer_norm(
+        &mut self,
+        _x: &CudaTensor,
+        _weight: &CudaWeight,
+        _bias: &CudaWeight,
+        _group: usize,
+        _eps: f32,
+    ) -> Result<CudaTensor, CudaError> {
+        Err(CudaError::Unsupported(
+            "layer norm is not supported on CUDA yet".into(),
+        ))
+    }
+
+    fn activation(
+        &mut self,
+        _x: &CudaTensor,
+        _act: GatedActivation,
+    ) -> Result<CudaTensor, CudaError> {
+        Err(CudaError::Unsupported(
+            "an ungated activation is not supported on CUDA yet".into(),
+        ))
+    }
+
     fn rope(
         &mut self,
         x: &mut CudaTensor,

@@ -341,6 +341,69 @@ fn elementwise_ops_match_the_cpu_backend() {
     }
 }
 
+/// Phi-2's ops against the CPU backend: LayerNorm with bias (the GPU sums in f32 trees, the CPU
+/// in f64, so within NORM_REL of each term's size), over a row that is not a whole number of
+/// the CPU's 8-lane chunks and has a mean far from 0; the ungated GELU (the CPU's f16 table:
+/// bit for bit, cut-offs included).
+#[test]
+fn layer_norm_and_ungated_activation_match_the_cpu_backend() {
+    let mut g = gpu();
+    let mut c = CpuBackend::new(1);
+    let mut rng = StdRng::seed_from_u64(5);
+    let (rows, cols) = (3, 100);
+    let x: Vec<f32> = random(&mut rng, rows * cols, 3.0)
+        .into_iter()
+        .map(|v| v + 5.0)
+        .collect();
+    let (wv, bv) = (random(&mut rng, cols, 2.0), random(&mut rng, cols, 1.0));
+    let d = desc("norm", GgmlType::F32, 1, cols);
+    let load = |g: &mut GpuBackend, c: &mut CpuBackend, v: &[f32]| {
+        (
+            g.load_weight(&d, &f32_bytes(v)).unwrap(),
+            c.load_weight(&d, &f32_bytes(v)).unwrap(),
+        )
+    };
+    let (wg, wc) = load(&mut g, &mut c, &wv);
+    let (bg, bc) = load(&mut g, &mut c, &bv);
+    let t = g.upload(&x, rows, cols).unwrap();
+    let o = g.layer_norm(&t, &wg, &bg, cols, 1e-5).unwrap();
+    let got = g.read(&o).unwrap();
+    let want = c
+        .layer_norm(&cpu_tensor(x.clone(), rows, cols), &wc, &bc, cols, 1e-5)
+        .unwrap()
+        .data
+        .clone();
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        // |normed| ≤ ~2 here, times |w| < 2, plus |b| < 1
+        let size = 4.0 * wv[i % cols].abs() + bv[i % cols].abs();
+        assert!(
+            (a - b).abs() <= 4.0 * NORM_REL * size,
+            "layer_norm [{i}]: gpu {a} cpu {b}"
+        );
+    }
+    // the normed rows have mean ≈ b̄ and are not x: the norm did something
+    assert!(got.iter().zip(&x).all(|(a, x)| (a - x).abs() > 1e-3));
+
+    let mut v = random(&mut rng, 256, 12.0);
+    v.extend([-10.0, 10.0, -9.99, 9.99, 0.0, -0.0]);
+    let t = g.upload(&v, 1, v.len()).unwrap();
+    let o = g.activation(&t, GatedActivation::Gelu).unwrap();
+    let got = g.read(&o).unwrap();
+    let want = c
+        .activation(&cpu_tensor(v.clone(), 1, v.len()), GatedActivation::Gelu)
+        .unwrap()
+        .data
+        .clone();
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(
+            a.to_bits(),
+            b.to_bits(),
+            "gelu [{i}] x={}: gpu {a} cpu {b}",
+            v[i]
+        );
+    }
+}
+
 /// store_kv + attention for decode (f16 accumulator mode), a short prompt, a long prompt (tiled
 /// mode), grouped-query heads, a sliding window and Gemma 2's score softcap, against the CPU
 /// backend.

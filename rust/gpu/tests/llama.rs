@@ -57,6 +57,14 @@ fn random_gemma_models_greedy_on_the_gpu_follow_the_cpu() {
     follow_the_cpu(&variants);
 }
 
+/// The Phi-2 test models: LayerNorm with bias (layer_norm.wgsl), attention and the ungated GELU
+/// FFN side by side, biases everywhere, partial NeoX RoPE (12 of 32 dimensions).
+#[test]
+fn random_phi2_models_greedy_on_the_gpu_follow_the_cpu() {
+    let variants = ["phi2-bpe-f32", "phi2-bpe-q8_0"].map(String::from);
+    follow_the_cpu(&variants);
+}
+
 fn follow_the_cpu(variants: &[String]) {
     let mut report = Vec::new();
     for variant in variants {

@@ -27,6 +27,10 @@ pub enum Arch {
     /// `ffn_up` tensors (split at load time, weights.rs), Q scaled by 1/√head_dim before the
     /// attention kernel, and optional LongRoPE frequency factors.
     Phi3,
+    /// Phi-2: one LayerNorm (with bias) feeding attention and an ungated GELU FFN in parallel,
+    /// both added to the residual; biases on every projection and the output head; partial
+    /// NeoX RoPE (`rope.dimension_count` < head size); Q scaled by 1/√head_dim.
+    Phi2,
 }
 
 impl Arch {
@@ -39,6 +43,7 @@ impl Arch {
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
             Arch::Phi3 => "phi3",
+            Arch::Phi2 => "phi2",
         }
     }
 }
@@ -64,7 +69,11 @@ pub struct Config {
     /// `ModelBuilder` from the context size: `n_ctx > n_ctx_orig`, as llama.cpp's
     /// `llama_model::get_rope_factors` (with one sequence its `n_ctx_seq` is the context).
     pub rope_factors_long: bool,
+    /// The norms' epsilon (`layer_norm_rms_epsilon`; LayerNorm's `layer_norm_epsilon` for phi2).
     pub rms_eps: f32,
+    /// LayerNorm with a bias instead of RMS norm, attention and an ungated FFN from one norm of
+    /// the residual, added to it together (Phi-2's block; `forward::parallel_block`).
+    pub parallel_block: bool,
     pub rope_style: RopeStyle,
     pub n_rot: usize,
     pub rope_base: f32,
@@ -108,6 +117,7 @@ impl Config {
             "qwen2" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
             "phi3" => Arch::Phi3,
+            "phi2" => Arch::Phi2,
             other => return Err(ModelError::UnsupportedArchitecture(other.to_string())),
         };
         let key = |k: &str| format!("{arch_name}.{k}");
@@ -168,7 +178,11 @@ impl Config {
         let n_ctx_orig = u_opt("rope.scaling.original_context_length")?
             .filter(|n| *n > 0)
             .unwrap_or(n_ctx_train);
-        let rms_eps = g.get_f32(&key("attention.layer_norm_rms_epsilon"))?;
+        let rms_eps = if arch == Arch::Phi2 {
+            g.get_f32(&key("attention.layer_norm_epsilon"))?
+        } else {
+            g.get_f32(&key("attention.layer_norm_rms_epsilon"))?
+        };
         let rope_base = g.get_f32_opt(&key("rope.freq_base"))?.unwrap_or(10000.0);
         let rope_freq_scale =
             rope_freq_scale(g, &key("rope.scaling.type"), &key("rope.scaling.factor"))?;
@@ -186,6 +200,7 @@ impl Config {
             n_ctx_orig,
             rope_factors_long: false,
             rms_eps,
+            parallel_block: false,
             rope_style: RopeStyle::Interleaved,
             n_rot,
             rope_base,
@@ -229,6 +244,15 @@ impl Config {
                     .get_f32_opt(&key("rope.freq_base_swa"))?
                     .unwrap_or(rope_base);
                 cfg.rope_freq_scale_swa = rope_freq_scale;
+            }
+            Arch::Phi2 => {
+                // llama.cpp (src/models/phi2.cpp): LLAMA_ROPE_TYPE_NEOX over n_rot dimensions;
+                // Q multiplied by 1/√head_dim after RoPE, attention with kq_scale 1; GELU FFN.
+                cfg.parallel_block = true;
+                cfg.rope_style = RopeStyle::Neox;
+                cfg.activation = GatedActivation::Gelu;
+                cfg.q_scale = Some(1.0 / (head_dim as f32).sqrt());
+                cfg.kq_scale = 1.0;
             }
             Arch::Phi3 => {
                 // llama.cpp (src/models/phi3.cpp): LLAMA_ROPE_TYPE_NEOX; Q is multiplied by
@@ -444,6 +468,31 @@ mod tests {
             let e = Config::from_gguf(&header("gemma2", &[(key, v)])).unwrap_err();
             assert!(e.to_string().contains(key), "{e}");
         }
+    }
+
+    #[test]
+    fn phi2_uses_its_layer_norm_epsilon_and_partial_rope() {
+        let c = Config::from_gguf(&header(
+            "phi2",
+            &[
+                ("attention.layer_norm_epsilon", Value::F32(1e-5)),
+                ("rope.dimension_count", Value::U32(12)),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(c.arch, Arch::Phi2);
+        assert!(c.parallel_block);
+        assert_eq!(c.rms_eps, 1e-5);
+        assert_eq!((c.n_rot, c.head_dim), (12, 32));
+        assert_eq!(c.rope_style, RopeStyle::Neox);
+        assert_eq!(c.activation, GatedActivation::Gelu);
+        assert_eq!((c.q_scale, c.kq_scale), (Some(1.0 / 32f32.sqrt()), 1.0));
+        // without it: the missing key is named (the RMS epsilon does not stand in)
+        let mut g = header("phi2", &[]);
+        g.metadata
+            .retain(|(k, _)| k != "phi2.attention.layer_norm_rms_epsilon");
+        let e = Config::from_gguf(&g).unwrap_err();
+        assert!(e.to_string().contains("layer_norm_epsilon"), "{e}");
     }
 
     #[test]
