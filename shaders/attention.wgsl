@@ -6,6 +6,8 @@
 // Numerics follow the CPU backend's attention.rs (itself ggml's two flash-attention kernels):
 //  - scores: q·k in ggml_vec_dot_f16's order (32 lanes of FMAs over the head, lanes summed as
 //    ((a0+a2)+(a1+a3)) then halves then pairs), times kq_scale; q is rounded to f16 in mode 0;
+//    with a softcap (Gemma 2) the score is softcap·tanh(q·k · kq_scale), the host having divided
+//    kq_scale by the cap (ggml's order), before the causal/window mask;
 //  - mode 0 (fewer than 64 rows): online softmax key by key, value accumulator rounded to f16 after
 //    every step (ggml_vec_scale_f16 / ggml_vec_mad_f16), sum S = S·ms + vs fused;
 //  - mode 1 (64 rows or more): tiles of 64 keys aligned to position 0, f32 accumulator
@@ -37,8 +39,8 @@ struct Params {
     window: u32,     // 0 = none
     n_keys: u32,     // scratch stride: 2 · n_keys floats per (row, head)
     mode: u32,       // 0 = f16 accumulator (rows < 64), 1 = tiled f32
-    kq_scale: f32,
-    _pad0: u32,
+    kq_scale: f32,   // divided by softcap when softcap != 0
+    softcap: f32,    // 0 = none
     _pad1: u32,
     _pad2: u32,
 }
@@ -129,7 +131,13 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
         for (var d = whole; d < hd; d = d + 1u) {
             sum = sum + k_at(j, off, d) * qv[d];
         }
-        S[s_base + jj] = sum * P.kq_scale;
+        var s = sum * P.kq_scale;
+        if (P.softcap != 0.0) {
+            // Clamped: a tanh computed through exp (Vulkan and Metal allow that) would give
+            // inf/inf = NaN for large |s|; tanh(±10) is ±1 in f32 already.
+            s = P.softcap * tanh(clamp(s, -10.0, 10.0));
+        }
+        S[s_base + jj] = s;
     }
     storageBarrier();
     workgroupBarrier();

@@ -1,5 +1,6 @@
 // gated_activation.wgsl — O = act(G) · U element-wise: GeGLU (Gemma) or SwiGLU (LLaMA), with
-// activation.wgsl's act. G and U may be column ranges of wider rows: the fused feed-forward input
+// activation.wgsl's act; or, with `ungated`, O = act(G) (Phi-2's GELU: the product with 1 is
+// exact, so this is the CPU's ungated `activation` bit for bit too). G and U may be column ranges of wider rows: the fused feed-forward input
 // multiplies x by the stacked [gate; up] weight into one (rows, 2·n_ff) tensor and binds it twice
 // (G at column 0, U at column n_ff; two read-only bindings of one buffer are allowed).
 // Reference: cpu backend `gated_activation`.
@@ -17,7 +18,7 @@ struct Params {
     stride: u32,   // row length of G and U
     g_offset: u32,
     u_offset: u32,
-    _pad: u32,
+    ungated: u32,  // 1: U is not read, O = act(G)
 }
 
 @group(0) @binding(0) var<storage, read> G: array<f32>;
@@ -35,5 +36,9 @@ fn gated_activation(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invoca
         return;
     }
     let at = (i / P.cols) * P.stride + i % P.cols;
-    O[i] = gated_act(G[at + P.g_offset], U[at + P.u_offset], P.act);
+    var u = 1.0;
+    if (P.ungated == 0u) {
+        u = U[at + P.u_offset];
+    }
+    O[i] = gated_act(G[at + P.g_offset], u, P.act);
 }

@@ -108,7 +108,18 @@ PROMPTS["qwen2-bpe"] = PROMPTS["qwen3-bpe"] = [
 PROMPTS["phi3-spm"] = [
     "<|user|>\nWhat is the capital of France?<|end|>\n<|assistant|>\n",
 ] + PROMPTS["llama-spm"]
-SELECT = {"llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3}  # how many prompts to keep; sets not listed keep all
+# The Gemma models: the spm vocabulary plus Gemma's turn tokens. The first candidate has 64+ tokens
+# (llama.cpp's tiled flash-attention kernel for the prompt, with softcap and window for gemma2);
+# every candidate plus 32 tokens outlasts gemma2's 16-position sliding window.
+PROMPTS["gemma-spm"] = PROMPTS["gemma2-spm"] = [
+    "<start_of_turn>user\nI am planning a trip to Japan in the spring. I want to see the cherry "
+    "blossoms, visit some temples in Kyoto and eat good ramen in Tokyo. Can you suggest a plan?"
+    "<end_of_turn>\n<start_of_turn>model\n",
+    "<start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n<start_of_turn>model\n",
+] + PROMPTS["llama-spm"]
+# The Phi-2 models: the llama-bpe vocabulary, split with the phi-2 (GPT-2) pre-tokenizer.
+PROMPTS["phi2-bpe"] = PROMPTS["llama-bpe"]
+SELECT = {"phi2-bpe": 3, "llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3, "gemma-spm": 3, "gemma2-spm": 3}  # how many prompts to keep; sets not listed keep all
 MIN_GAP = 0.005
 
 

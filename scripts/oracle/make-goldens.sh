@@ -16,6 +16,9 @@ tok "$test_dir/llama-bpe-f32.gguf" llama-bpe
 tok "$test_dir/qwen2-bpe-f32.gguf" qwen2-bpe
 tok "$test_dir/qwen3-bpe-f32.gguf" qwen3-bpe
 tok "$test_dir/phi3-spm-f32.gguf" phi3-spm
+tok "$test_dir/gemma-spm-f32.gguf" gemma-spm
+tok "$test_dir/gemma2-spm-f32.gguf" gemma2-spm
+tok "$test_dir/phi2-bpe-f32.gguf" phi2-bpe
 
 bash "$root/scripts/oracle/make-generate-goldens.sh"
 python3 "$root/scripts/oracle/check-quants.py" --bin "$bin" --models "$test_dir"

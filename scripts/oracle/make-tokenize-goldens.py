@@ -5,6 +5,8 @@
     python3 scripts/oracle/make-tokenize-goldens.py --model llama-bpe-f32.gguf --cases llama-bpe --out ...
     python3 scripts/oracle/make-tokenize-goldens.py --model qwen2-bpe-f32.gguf --cases qwen2-bpe --out ...
     python3 scripts/oracle/make-tokenize-goldens.py --model phi3-spm-f32.gguf --cases phi3-spm --out ...
+    python3 scripts/oracle/make-tokenize-goldens.py --model phi2-bpe-f32.gguf --cases phi2-bpe --out ...
+    python3 scripts/oracle/make-tokenize-goldens.py --model gemma2-spm-f32.gguf --cases gemma2-spm --out ...
 
 (scripts/oracle/make-goldens.sh runs all of them.)
 
@@ -165,6 +167,16 @@ PHI3_SPM_EXTRA = [
     "<|assistant",
 ]
 
+# Gemma chat markup in the gemma / gemma2 test models (the spm vocabulary plus Gemma's turn
+# tokens, and no space prefix, as Gemma's files).
+GEMMA_SPM_EXTRA = [
+    "<start_of_turn>user\nHi!<end_of_turn>\n<start_of_turn>model\n",
+    ("<start_of_turn>user\nHi!<end_of_turn>\n<start_of_turn>model\n", True, False),
+    ("<start_of_turn>user\nHi!<end_of_turn>\n<start_of_turn>model\n", False, True),
+    "text with <end_of_turn> inside</s>",
+    "<start_of_turn",
+]
+
 LLAMA_COMMON = COMMON
 
 CASES = {
@@ -174,6 +186,9 @@ CASES = {
     "qwen2-bpe": COMMON + QWEN_BPE_EXTRA,
     "qwen3-bpe": COMMON + QWEN_BPE_EXTRA,
     "phi3-spm": LLAMA_COMMON + LLAMA_SPM_EXTRA + PHI3_SPM_EXTRA,
+    "phi2-bpe": LLAMA_COMMON + LLAMA_BPE_EXTRA,
+    "gemma-spm": LLAMA_COMMON + LLAMA_SPM_EXTRA + GEMMA_SPM_EXTRA,
+    "gemma2-spm": LLAMA_COMMON + LLAMA_SPM_EXTRA + GEMMA_SPM_EXTRA,
 }
 
 

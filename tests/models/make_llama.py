@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Deterministic random-weight GGUF test models of architectures `llama`, `qwen2`, `qwen3`, `phi3`.
+"""Deterministic random-weight GGUF test models: `llama`, `qwen2`, `qwen3`, `phi3`, `gemma`, `gemma2`,
+`phi2`.
 
     python3 tests/models/make_llama.py                    # all variants into ~/.cache/wasm-chord/models/test/
     python3 tests/models/make_llama.py --out DIR --only llama-spm-f32 llama-bpe-q8_0
@@ -12,7 +13,9 @@ network, no tokenizer library: both vocabularies are trained here by a small det
 on the built-in CORPUS below, so a test can regenerate the exact files the goldens were made from.
 
 Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}, qwen2-bpe-{f32,q8_0} and
-qwen3-bpe-{f32,q8_0} (see "Qwen models" below), phi3-spm-{f32,q8_0} ("Phi-3 models"). Same weights for every variant of a
+qwen3-bpe-{f32,q8_0} (see "Qwen models" below), phi3-spm-{f32,q8_0} ("Phi-3 models"),
+gemma-spm-{f32,q8_0} and gemma2-spm-{f32,q8_0} ("Gemma models"), phi2-bpe-{f32,q8_0} ("Phi-2
+models"). Same weights for every variant of a
 tokenizer (the same seed), quantized by gguf-py (`gguf.quants.quantize`, which is written to be
 bit-exact with ggml's reference quantizers; scripts/oracle/check-quants.py verifies that against
 llama-quantize). All 2-D weights (token_embd and output included) take the variant's type; the RMSNorm
@@ -74,6 +77,36 @@ Phi-3 models (dim 128, 4 layers, 8 heads of 16, 8 KV heads as Phi-3-mini, FFN 35
     context_length = rope.scaling.original_context_length = 4096: llama.cpp uses the long factors
     only when n_ctx > the original context, so the goldens (n_ctx 2048) use the short ones.
 
+Gemma models (dim 128, 4 layers, FFN 352, rope theta 1e4 type NEOX, rms eps 1e-6; head_dim 32
+from key_length/value_length, so n_head*head_dim != dim as in Gemma 7B; GeGLU FFN; no output.weight:
+llama.cpp's gemma graphs always reuse token_embd; the spm vocabulary plus control tokens
+<start_of_turn> <end_of_turn> (EOT), add_space_prefix=false as Gemma's files):
+    gemma:  8 heads, 1 KV head (multi-query, as Gemma 2B)
+    blk.N.attn_q.weight      (256, 128)
+    blk.N.attn_k.weight      (32, 128)
+    blk.N.attn_v.weight      (32, 128)
+    blk.N.attn_output.weight (128, 256)
+    gemma2: 8 heads, 4 KV heads (as Gemma 2 2B), and per layer two more norms:
+    blk.N.post_attention_norm.weight (128,)     on the attention output, before the residual add
+    blk.N.post_ffw_norm.weight       (128,)     on the FFN output, before the residual add
+    gemma2.attn_logit_softcapping = 4, gemma2.final_logit_softcapping = 8 (the real files' 50 and
+    30 would hardly touch these small scores and logits), gemma2.attention.sliding_window = 16 on
+    the even layers (no sliding_window_pattern key: llama.cpp's default period 2), shorter than
+    the goldens' prompts plus 32 tokens.
+    Weights as llama's, except token_embd σ 0.04 (scaled by √128 at the input; with the tied head a
+    larger one makes greedy text repeat the last token), attn_output/ffn_down 3× larger, and
+    output_norm 4·(1 + N(0, 0.1²)) to widen the logit gaps.
+
+Phi-2 models (dim 128, 4 layers, 4 heads of 32, 4 KV heads as Phi-2, FFN 352, LayerNorm eps 1e-5,
+rope theta 1e4 type NEOX over rope.dimension_count = 12 of the 32 head dimensions; the bpe
+vocabulary with tokenizer.ggml.pre = "phi-2"), llama.cpp's phi2 tensors, biases everywhere:
+    blk.N.attn_norm.weight / .bias   (128,)     one LayerNorm feeding attention and FFN
+    blk.N.attn_qkv.weight    (384, 128)         q, k, v rows;  blk.N.attn_qkv.bias (384,)
+    blk.N.attn_output.weight (128, 128)         .bias (128,)
+    blk.N.ffn_up.weight      (352, 128)         .bias (352,)   ungated GELU
+    blk.N.ffn_down.weight    (128, 352)         .bias (128,)
+    output_norm.weight / .bias (128,);  output.weight (n_vocab, 128), output.bias (n_vocab,)
+
 Weight scales were chosen so greedy decoding has clear margins (see "gaps" in the generation goldens).
 """
 from __future__ import annotations
@@ -116,6 +149,12 @@ SHA256 = {
     "qwen3-bpe-q8_0": "f6442d641648c9969a60963078b212d0fd848264472d80952994cbb8efbb2418",
     "phi3-spm-f32": "7716b6d815839c833d6ad03da607ce90f63a6598bd25841063fcb1924786225f",
     "phi3-spm-q8_0": "f498f4bf5c5af9c38d0ae6073285c3b483d7b6a76631ba1c9f3dbb6411642fb6",
+    "gemma-spm-f32": "ad9dd8b32c734f14a579b87f6ab4ec60f77ec885061ecdc5a18f071e0a44173d",
+    "gemma-spm-q8_0": "6f5ee970679d985d619b243c7e8baa233a4fd5396a3b7652930dd1c22adc85df",
+    "gemma2-spm-f32": "509f63cea338995b8045f17030df7195b6f583f65ad77bd57e58bc077de00491",
+    "gemma2-spm-q8_0": "5ca7487f7d34bdb4b141eb4f8dac7b89fa67b96c45e59a1404b5c924ca87ef34",
+    "phi2-bpe-f32": "465494a2b0ce90915d18ec7f28b258bed8d357e865f9e4efdc4b5fce699a3d58",
+    "phi2-bpe-q8_0": "198a39a24538e9daaf892a7e10daa4f710d596d7497f54e113ca193a73bffbdb",
 }
 
 CONFIG = dict(
@@ -129,7 +168,7 @@ CONFIG = dict(
     rms_eps=1e-5,
 )
 
-SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890}
+SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468, "phi2": 8024}
 
 # The Qwen models: the llama shapes plus what each architecture changes (see the docstring).
 QWEN_CONFIG = {
@@ -144,6 +183,20 @@ QWEN_TYPES = ("f32", "q8_0")
 PHI3_CONFIG = dict(CONFIG, n_kv_heads=8, ctx=4096, orig_ctx=4096, sliding_window=2047)
 PHI3_TYPES = ("f32", "q8_0")
 PHI3_SPECIALS = ["<|endoftext|>", "<|assistant|>", "<|end|>", "<|system|>", "<|user|>"]
+
+# The Gemma models (see "Gemma models" in the docstring).
+GEMMA_CONFIG = {
+    "gemma": dict(CONFIG, n_kv_heads=1, head_dim=32, rms_eps=1e-6),
+    "gemma2": dict(
+        CONFIG, n_kv_heads=4, head_dim=32, rms_eps=1e-6, sliding_window=16, attn_softcap=4.0, final_softcap=8.0
+    ),
+}
+GEMMA_TYPES = ("f32", "q8_0")
+GEMMA_SPECIALS = ["<start_of_turn>", "<end_of_turn>"]
+
+# The Phi-2 models (see "Phi-2 models" in the docstring).
+PHI2_CONFIG = dict(CONFIG, n_heads=4, n_kv_heads=4, n_rot=12, norm_eps=1e-5)
+PHI2_TYPES = ("f32", "q8_0")
 VOCAB_TARGET = 2000  # total tokens, approximately (training stops early if pairs run out)
 
 TYPES = {
@@ -169,7 +222,7 @@ FILE_TYPE = {
 }
 VARIANTS = [f"llama-{tok}-{t}" for tok in ("spm", "bpe") for t in TYPES] + [
     f"{arch}-bpe-{t}" for arch in QWEN_CONFIG for t in QWEN_TYPES
-] + [f"phi3-spm-{t}" for t in PHI3_TYPES]
+] + [f"phi3-spm-{t}" for t in PHI3_TYPES] + [f"{arch}-spm-{t}" for arch in GEMMA_CONFIG for t in GEMMA_TYPES] + [f"phi2-bpe-{t}" for t in PHI2_TYPES]
 
 # ------------------------------------------------------------------------------------------------
 # Training corpus for both vocabularies. Plain text written for this purpose; changing it changes
@@ -387,6 +440,17 @@ def build_phi3_vocab():
     return dict(v, tokens=tokens, types=types, scores=scores, pre="default", eos=first, eot=first + 2)
 
 
+def build_gemma_vocab():
+    """The spm vocabulary plus Gemma's chat control tokens; EOT <end_of_turn>, and no space
+    prefix, as in Gemma's own files."""
+    v = build_spm_vocab()
+    first = len(v["tokens"])
+    tokens = v["tokens"] + GEMMA_SPECIALS
+    types = v["types"] + [gguf.TokenType.CONTROL] * len(GEMMA_SPECIALS)
+    scores = v["scores"] + [0.0] * len(GEMMA_SPECIALS)
+    return dict(v, tokens=tokens, types=types, scores=scores, eot=first + 1, add_space_prefix=False)
+
+
 # ------------------------------------------------------------------------------------------------
 # Weights
 # ------------------------------------------------------------------------------------------------
@@ -517,6 +581,83 @@ def make_phi3_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
     return t
 
 
+def make_gemma_weights(arch: str, seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
+    """The llama layer in Gemma's shapes (own head size), plus Gemma 2's post-attention and
+    post-FFN norms; tied output (no output.weight)."""
+    c = GEMMA_CONFIG[arch]
+    dim, ffn, hd = c["dim"], c["ffn"], c["head_dim"]
+    q, kv = c["n_heads"] * hd, c["n_kv_heads"] * hd
+    post_norms = arch == "gemma2"
+    rng = np.random.default_rng(seed)
+
+    normal, norm_w = samplers(rng)
+
+    # Tied head, embeddings scaled by √dim at the input: as for Qwen, a small σ and larger block
+    # outputs keep greedy text from repeating the last token.
+    t = [("token_embd.weight", normal((n_vocab, dim), GEMMA_EMBD_STD))]
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        t += [
+            (p + "attn_norm.weight", norm_w(dim)),
+            (p + "attn_q.weight", normal((q, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_k.weight", normal((kv, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim))),
+            (p + "attn_output.weight", normal((dim, q), GEMMA_OUT_STD / np.sqrt(q))),
+        ]
+        if post_norms:
+            t += [(p + "post_attention_norm.weight", norm_w(dim))]
+        t += [
+            (p + "ffn_norm.weight", norm_w(dim)),
+            (p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_down.weight", normal((dim, ffn), GEMMA_OUT_STD / np.sqrt(ffn))),
+        ]
+        if post_norms:
+            t += [(p + "post_ffw_norm.weight", norm_w(dim))]
+    # ≈ 4: the small tied embeddings alone give logits of σ ≈ 0.45, too close for clear greedy
+    # margins; scaling every logit keeps the argmax and widens the gaps.
+    t += [("output_norm.weight", 4 * norm_w(dim))]
+    return t
+
+
+GEMMA_EMBD_STD = 0.04
+GEMMA_OUT_STD = 3.0
+
+
+def make_phi2_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
+    """Phi-2's layer: LayerNorm weight and bias, fused qkv with its bias, biased output, up and
+    down projections (ungated), biased LayerNorm and head at the end; untied output."""
+    c = PHI2_CONFIG
+    dim, ffn = c["dim"], c["ffn"]
+    qkv = 3 * dim  # n_kv_heads = n_heads
+    rng = np.random.default_rng(seed)
+
+    normal, norm_w = samplers(rng)
+
+    t = [("token_embd.weight", normal((n_vocab, dim), 1.0))]
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        t += [
+            (p + "attn_norm.weight", norm_w(dim)),
+            (p + "attn_norm.bias", normal((dim,), 0.1)),
+            (p + "attn_qkv.weight", normal((qkv, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_qkv.bias", normal((qkv,), 0.2)),
+            (p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim))),
+            (p + "attn_output.bias", normal((dim,), 0.2)),
+            (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_up.bias", normal((ffn,), 0.2)),
+            (p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn))),
+            (p + "ffn_down.bias", normal((dim,), 0.2)),
+        ]
+    t += [
+        ("output_norm.weight", norm_w(dim)),
+        ("output_norm.bias", normal((dim,), 0.1)),
+        ("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim))),
+        ("output.bias", normal((n_vocab,), 0.5)),
+    ]
+    return t
+
+
 # ------------------------------------------------------------------------------------------------
 # Writing
 # ------------------------------------------------------------------------------------------------
@@ -525,7 +666,7 @@ def make_phi3_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
 def write_model(
     path: str, name: str, vocab: dict, weights: list[tuple[str, np.ndarray]], qtype_name: str, arch: str = "llama"
 ) -> None:
-    c = PHI3_CONFIG if arch == "phi3" else QWEN_CONFIG.get(arch, CONFIG)
+    c = {"phi3": PHI3_CONFIG, "phi2": PHI2_CONFIG}.get(arch) or GEMMA_CONFIG.get(arch) or QWEN_CONFIG.get(arch, CONFIG)
     qtype = TYPES[qtype_name]
     w = gguf.GGUFWriter(path, arch)
     w.add_name(name)
@@ -537,14 +678,23 @@ def write_model(
     w.add_head_count_kv(c["n_kv_heads"])
     if arch in ("llama", "phi3"):
         w.add_rope_dimension_count(c["dim"] // c["n_heads"])
+    if arch == "phi2":
+        w.add_rope_dimension_count(c["n_rot"])
     if arch == "phi3":
         w.add_rope_scaling_orig_ctx_len(c["orig_ctx"])
         w.add_sliding_window(c["sliding_window"])
-    if arch == "qwen3":
+    if arch in ("qwen3", "gemma", "gemma2"):
         w.add_key_length(c["head_dim"])
         w.add_value_length(c["head_dim"])
+    if arch == "gemma2":
+        w.add_attn_logit_softcapping(c["attn_softcap"])
+        w.add_final_logit_softcapping(c["final_softcap"])
+        w.add_sliding_window(c["sliding_window"])
     w.add_rope_freq_base(c["rope_theta"])
-    w.add_layer_norm_rms_eps(c["rms_eps"])
+    if arch == "phi2":
+        w.add_layer_norm_eps(c["norm_eps"])
+    else:
+        w.add_layer_norm_rms_eps(c["rms_eps"])
     w.add_vocab_size(len(vocab["tokens"]))
     w.add_file_type(FILE_TYPE[qtype_name])
 
@@ -568,7 +718,7 @@ def write_model(
     w.add_add_bos_token(vocab.get("add_bos", True))
     w.add_add_eos_token(False)
     if vocab["model"] == "llama":
-        w.add_add_space_prefix(True)
+        w.add_add_space_prefix(vocab.get("add_space_prefix", True))
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
     for tname, arr in weights:
@@ -596,11 +746,17 @@ def build(name: str, path: str) -> str:
     key = tok if arch == "llama" else arch
     if key not in _VOCABS:
         builders = {"spm": build_spm_vocab, "bpe": build_bpe_vocab, "phi3": build_phi3_vocab}
+        builders.update({arch: build_gemma_vocab for arch in GEMMA_CONFIG})
+        builders["phi2"] = lambda: dict(build_bpe_vocab(), pre="phi-2")
         _VOCABS[key] = builders.get(key, build_qwen_vocab)()
     vocab = _VOCABS[key]
     if key not in _WEIGHTS:
         if arch == "phi3":
             _WEIGHTS[key] = make_phi3_weights(SEEDS[key], len(vocab["tokens"]))
+        elif arch == "phi2":
+            _WEIGHTS[key] = make_phi2_weights(SEEDS[key], len(vocab["tokens"]))
+        elif arch in GEMMA_CONFIG:
+            _WEIGHTS[key] = make_gemma_weights(arch, SEEDS[key], len(vocab["tokens"]))
         elif arch == "llama":
             _WEIGHTS[key] = make_weights(SEEDS[key], len(vocab["tokens"]))
         else:

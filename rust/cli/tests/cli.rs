@@ -238,6 +238,54 @@ fn info_names_phi3() {
 }
 
 #[test]
+fn info_names_the_gemma_architectures() {
+    // The random-weight Gemma models of tests/models/make_llama.py (head size 32 from
+    // key_length, tied output, the spm vocabulary with Gemma's turn tokens): gemma2 has its two
+    // softcaps and a sliding window on its even layers (2 of 4); gemma has none of these.
+    for (variant, arch, swa_layers, softcaps) in [
+        ("gemma-spm-q8_0", "gemma", 0, [None, None]),
+        ("gemma2-spm-q8_0", "gemma2", 2, [Some(4.0), Some(8.0)]),
+    ] {
+        let path = testkit::llama_test_model(variant);
+        let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(info["architecture"], arch);
+        assert_eq!(info["supported"], true, "{info}");
+        assert_eq!(info["head_dim"], 32);
+        assert_eq!(info["sliding_window_layers"], swa_layers, "{info}");
+        assert_eq!(info["attn_logit_softcap"].as_f64(), softcaps[0], "{info}");
+        assert_eq!(info["final_logit_softcap"].as_f64(), softcaps[1], "{info}");
+        assert!(
+            info["chat_template"].as_str().unwrap().contains("Gemma"),
+            "{info}"
+        );
+    }
+}
+
+#[test]
+fn info_names_phi2() {
+    // The random-weight Phi-2 model of tests/models/make_llama.py: LayerNorm eps from
+    // phi2.attention.layer_norm_epsilon, 4 heads of 32, the phi-2 pre-tokenizer.
+    let path = testkit::llama_test_model("phi2-bpe-q8_0");
+    let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["architecture"], "phi2");
+    assert_eq!(info["supported"], true, "{info}");
+    assert_eq!(info["head_dim"], 32);
+    assert_eq!(info["tokenizer"]["pre"], "phi-2");
+}
+
+#[test]
 fn tokenize_matches_llama_cpp() {
     // Cases from tests/golden/tokenize/gemma3.jsonl (llama-tokenize), through the CLI's own
     // argument handling: escapes processed in -p, -f read verbatim.

@@ -11,6 +11,9 @@
 //!   scores by a fused GEMM, softmax with ggml's polynomial expf, renormalised once per tile;
 //!   values accumulated with fused multiply-adds ([`quant::simd::tile`]).
 //!
+//! Every score is q·k times kq_scale, or with Gemma 2's softcap `cap·tanhf(q·k · (kq_scale/cap))`
+//! ([`Scores`]), as ggml computes it in all three kernels, before the mask.
+//!
 //! All three walk the keys in the order of llama.cpp's cache *cells*. Our cache is indexed by
 //! position; llama.cpp's is too, except in a sliding-window layer, whose cache (window + 512
 //! cells, padded to 256) is reused round-robin once full: there cell = position mod cells, so a
@@ -38,6 +41,41 @@ struct Cache<'a> {
     kv_dim: usize,
     head_dim: usize,
     cells: usize,
+}
+
+/// How a raw q·k becomes a softmax input. ggml's flash attention divides its scale by the
+/// softcap once (`scale /= logit_softcap`), then per score takes `s·scale` and, with a cap,
+/// `cap·tanhf(s·scale)`; tanh is the C library's, as ggml's (`f32::tanh` calls it natively).
+#[derive(Clone, Copy)]
+struct Scores {
+    scale: f32,
+    /// 0 = none
+    softcap: f32,
+}
+
+impl Scores {
+    fn new(p: &AttentionParams) -> Self {
+        match p.softcap {
+            Some(cap) => Scores {
+                scale: p.kq_scale / cap,
+                softcap: cap,
+            },
+            None => Scores {
+                scale: p.kq_scale,
+                softcap: 0.0,
+            },
+        }
+    }
+
+    #[inline]
+    fn of(self, dot: f32) -> f32 {
+        let s = dot * self.scale;
+        if self.softcap != 0.0 {
+            self.softcap * s.tanh()
+        } else {
+            s
+        }
+    }
 }
 
 /// Keys at cache positions `positions`, held by llama.cpp in cells from `first_cell` on.
@@ -180,7 +218,7 @@ fn attend_rows_f16(q: &Tensor, cache: &Cache, p: &AttentionParams, rows: Rows, o
         for (h, out_head) in out_row.chunks_mut(hd).enumerate() {
             row.set_query(&q.row(t)[h * hd..(h + 1) * hd]);
             let keys = cache.keys_in_cell_order(keys_of(p, t));
-            let (_, sum) = row.attend(cache, h / group, keys, p.kq_scale, out_head);
+            let (_, sum) = row.attend(cache, h / group, keys, Scores::new(p), out_head);
             let inv = if sum == 0.0 { 0.0 } else { 1.0 / sum };
             out_head.iter_mut().for_each(|o| *o *= inv);
         }
@@ -216,13 +254,13 @@ impl OneRow {
         cache: &Cache,
         kv_head: usize,
         keys: impl Iterator<Item = usize>,
-        scale: f32,
+        scores: Scores,
         out: &mut [f32],
     ) -> (f32, f32) {
         self.acc16.fill(0);
         let (mut m, mut sum) = (f32::NEG_INFINITY, 0.0f32);
         for j in keys {
-            let score = dot_f16(cache.key(j, kv_head), &self.q16) * scale;
+            let score = scores.of(dot_f16(cache.key(j, kv_head), &self.q16));
             let (mut ms, mut vs) = (1.0f32, 1.0f32);
             if score > m {
                 ms = math::expf(m - score);
@@ -283,7 +321,7 @@ fn attend_split_kv(
             }
             row.set_query(&q.row(0)[h * hd..(h + 1) * hd]);
             (stats[0], stats[1]) = quant::float::with_hardware_fma(|| {
-                row.attend(cache, h / group, keys(), p.kq_scale, values)
+                row.attend(cache, h / group, keys(), Scores::new(p), values)
             });
         }
         Ok(())
@@ -331,6 +369,7 @@ fn attend_tiled(q: &Tensor, cache: &Cache, p: &AttentionParams, rows: Rows, out:
     let mut kt = vec![0.0f32; hd * TILE]; // the key tile transposed: [head_dim][TILE]
     let mut vt = vec![0.0f32; TILE * hd]; // the value tile as f32: [TILE][head_dim]
     let mut scores = [0.0f32; TILE];
+    let score_of = Scores::new(p);
 
     let last_key = p.pos0 + rows.first + rows.count - 1;
     let first_key = *keys_of(p, rows.first).start();
@@ -364,7 +403,7 @@ fn attend_tiled(q: &Tensor, cache: &Cache, p: &AttentionParams, rows: Rows, out:
                     tile::scores(&kt, q_head, &mut scores);
                     for (tk, s) in scores.iter_mut().enumerate() {
                         *s = if keys.contains(&(tile_start + tk)) {
-                            *s * p.kq_scale
+                            score_of.of(*s)
                         } else {
                             f32::NEG_INFINITY
                         };

@@ -311,6 +311,36 @@ impl Backend for CpuBackend {
         Ok(out)
     }
 
+    fn layer_norm(
+        &mut self,
+        x: &Tensor,
+        weight: &Weight,
+        bias: &Weight,
+        group: usize,
+        eps: f32,
+    ) -> Result<Tensor, CpuError> {
+        let (w, b) = (weight.vector("layer_norm")?, bias.vector("layer_norm")?);
+        if group == 0 || w.len() != group || b.len() != group || !x.cols.is_multiple_of(group) {
+            return Err(CpuError::Shape {
+                op: "layer_norm",
+                detail: format!(
+                    "weight {} / bias {} / group {group} / row {}",
+                    w.len(),
+                    b.len(),
+                    x.cols
+                ),
+            });
+        }
+        let mut out = x.clone();
+        let chunk = elementwise_chunk(out.data.len(), group, self.pool.threads());
+        self.pool.for_each_chunk(&mut out.data, chunk, &|_, rows| {
+            rows.chunks_mut(group)
+                .for_each(|g| ops::layer_norm(g, w, b, eps));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     fn rope(
         &mut self,
         x: &mut Tensor,
@@ -354,6 +384,22 @@ impl Backend for CpuBackend {
         same_shape("add", a, b)?;
         a.data.iter_mut().zip(&b.data).for_each(|(a, b)| *a += b);
         Ok(())
+    }
+
+    fn activation(&mut self, x: &Tensor, act: GatedActivation) -> Result<Tensor, CpuError> {
+        // GELU as ggml_vec_gelu_f32 (the gated kernel's table and cut-offs, without the product);
+        // SiLU as the gated kernel's (no architecture here has an ungated SiLU).
+        let f = match act {
+            GatedActivation::Silu => ops::silu,
+            GatedActivation::Gelu => ops::gelu,
+        };
+        let mut out = x.clone();
+        let chunk = elementwise_chunk(out.data.len(), x.cols, self.pool.threads());
+        self.pool.for_each_chunk(&mut out.data, chunk, &|_, vals| {
+            vals.iter_mut().for_each(|v| *v = f(*v));
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     fn gated_activation(

@@ -15,6 +15,36 @@ pub fn rms_norm(x: &mut [f32], w: &[f32], eps: f32) {
     x.iter_mut().zip(w).for_each(|(v, w)| *v = *v * scale * w);
 }
 
+/// LayerNorm in place: `(x − mean) / √(var + eps) · w + b`, in ggml's order (ggml-cpu
+/// `ggml_compute_forward_norm_f32`, then `mul` and `add` as separate ops): the mean from an f64
+/// sum; the variance as `ggml_vec_cvar_f32` computes it on AVX2 — squares of 8 lanes summed in f32
+/// as ((0+4)+(2+6))+((1+5)+(3+7)), those sums in f64, the tail one by one — divided in f64.
+pub fn layer_norm(x: &mut [f32], w: &[f32], b: &[f32], eps: f32) {
+    let n = x.len();
+    let sum: f64 = x.iter().map(|&v| v as f64).sum();
+    let mean = sum as f32 / n as f32;
+    let mut var = 0.0f64;
+    let mut chunks = x.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut sq = [0.0f32; 8];
+        for (s, v) in sq.iter_mut().zip(c.iter_mut()) {
+            *v -= mean;
+            *s = *v * *v;
+        }
+        let lo = [sq[0] + sq[4], sq[1] + sq[5], sq[2] + sq[6], sq[3] + sq[7]];
+        var += ((lo[0] + lo[2]) + (lo[1] + lo[3])) as f64;
+    }
+    for v in chunks.into_remainder() {
+        *v -= mean;
+        var += (*v * *v) as f64;
+    }
+    let variance = (var / n as f64) as f32;
+    let scale = 1.0 / (variance + eps).sqrt();
+    for ((v, w), b) in x.iter_mut().zip(w).zip(b) {
+        *v = *v * scale * w + b;
+    }
+}
+
 /// cos/sin pairs for one position: `cos_sin[2i] = cos θᵢ, cos_sin[2i+1] = sin θᵢ` with
 /// θᵢ = scale · pos · base^(−2i/n_rot) / factorᵢ. The angle is advanced by repeated
 /// multiplication in f32 exactly as ggml's rope cache does (a closed-form pow differs in the
@@ -224,6 +254,29 @@ mod tests {
             assert!(
                 h[pair.0].abs() < 1e-6 && (h[pair.1] - 1.0).abs() < 1e-6,
                 "{style:?}: {h:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn layer_norm_matches_the_formula() {
+        // 21 elements: two 8-lane chunks and a tail of 5; a mean far from 0
+        let x: Vec<f32> = (0..21)
+            .map(|i| 7.0 + ((i * 37 % 11) as f32 - 5.0) * 0.3)
+            .collect();
+        let w: Vec<f32> = (0..21).map(|i| 0.5 + i as f32 * 0.1).collect();
+        let b: Vec<f32> = (0..21).map(|i| i as f32 * -0.05).collect();
+        let n = x.len() as f64;
+        let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        let mut y = x.clone();
+        layer_norm(&mut y, &w, &b, 1e-5);
+        for i in 0..x.len() {
+            let want = (x[i] as f64 - mean) / (var + 1e-5).sqrt() * w[i] as f64 + b[i] as f64;
+            assert!(
+                (y[i] as f64 - want).abs() < 1e-5,
+                "[{i}]: {} vs {want}",
+                y[i]
             );
         }
     }

@@ -665,6 +665,30 @@ impl Backend for CudaBackend {
         Ok(out)
     }
 
+    // (Phi-2) no kernels for these yet: refuse, not compute something else
+    fn layer_norm(
+        &mut self,
+        _x: &CudaTensor,
+        _weight: &CudaWeight,
+        _bias: &CudaWeight,
+        _group: usize,
+        _eps: f32,
+    ) -> Result<CudaTensor, CudaError> {
+        Err(CudaError::Unsupported(
+            "layer norm is not supported on CUDA yet".into(),
+        ))
+    }
+
+    fn activation(
+        &mut self,
+        _x: &CudaTensor,
+        _act: GatedActivation,
+    ) -> Result<CudaTensor, CudaError> {
+        Err(CudaError::Unsupported(
+            "an ungated activation is not supported on CUDA yet".into(),
+        ))
+    }
+
     fn rope(
         &mut self,
         x: &mut CudaTensor,
@@ -762,6 +786,12 @@ impl Backend for CudaBackend {
     }
 
     fn attention(&mut self, q: &CudaTensor, p: &AttentionParams) -> Result<CudaTensor, CudaError> {
+        // (Gemma 2) the attention kernels have no score softcap: refuse, not compute without it
+        if p.softcap.is_some() {
+            return Err(CudaError::Unsupported(
+                "attention softcap is not supported on CUDA yet".into(),
+            ));
+        }
         self.check(&[q])?;
         let kv = self.kv()?;
         let hd = p.head_dim;

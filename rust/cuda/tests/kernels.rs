@@ -474,6 +474,7 @@ fn attention_matches_the_cpu_backend() {
                 pos0,
                 window,
                 kq_scale: 1.0 / (hd as f32).sqrt(),
+                softcap: None,
             };
             let qg = g.upload(&q, rows, n_head * hd).unwrap();
             let o = g.attention(&qg, &p).unwrap();
@@ -624,6 +625,7 @@ fn fused_steps_match_the_cpu_backend() {
                 pos0,
                 window: None,
                 kq_scale: 1.0 / (hd as f32).sqrt(),
+                softcap: None,
             };
             let og = g.attention(&qg, &p).unwrap();
             let oc = c.attention(&qc, &p).unwrap();
@@ -695,6 +697,7 @@ fn bad_input_is_an_error() {
         pos0: 0,
         window: None,
         kq_scale: 1.0,
+        softcap: None,
     };
     assert!(g.attention(&q, &p).is_err());
     g.init_kv_cache(1, 16, 64).unwrap();

@@ -796,6 +796,18 @@ impl GpuBackend {
         cols: usize,
         act: GatedActivation,
     ) -> Result<Tensor, GpuError> {
+        self.activation_columns((gate, g0), (up, u0), cols, act, false)
+    }
+
+    /// `gated_columns`, or with `ungated` `act(gate)` alone (`up` bound but not read).
+    fn activation_columns(
+        &mut self,
+        (gate, g0): (&Tensor, usize),
+        (up, u0): (&Tensor, usize),
+        cols: usize,
+        act: GatedActivation,
+        ungated: bool,
+    ) -> Result<Tensor, GpuError> {
         let out = self.alloc(gate.rows, cols);
         let n = gate.rows * cols;
         if n == 0 {
@@ -815,7 +827,7 @@ impl GpuBackend {
             gate.cols as u32,
             g0 as u32,
             u0 as u32,
-            0,
+            ungated as u32,
         ];
         self.dispatch(
             "gated_activation",
@@ -912,8 +924,11 @@ struct AttnParams {
     window: u32,
     n_keys: u32,
     mode: u32,
+    /// kq_scale, divided by the softcap when there is one (as ggml: the quotient once)
     kq_scale: f32,
-    _pad: [u32; 3],
+    /// 0 = none
+    softcap: f32,
+    _pad: [u32; 2],
 }
 
 impl Backend for GpuBackend {
@@ -1076,6 +1091,33 @@ impl Backend for GpuBackend {
         Ok(out)
     }
 
+    fn layer_norm(
+        &mut self,
+        x: &Tensor,
+        weight: &Weight,
+        bias: &Weight,
+        group: usize,
+        eps: f32,
+    ) -> Result<Tensor, GpuError> {
+        let wbuf = Self::norm_vector(weight, group, x.cols)?.clone();
+        let bbuf = Self::norm_vector(bias, group, x.cols)?.clone();
+        let out = self.alloc(x.rows, x.cols);
+        let n_groups = (x.rows * x.cols / group) as u32;
+        if n_groups == 0 {
+            return Ok(out);
+        }
+        let (gx, gy) = grid(n_groups);
+        let p = [group as u32, n_groups, eps.to_bits(), gx];
+        self.dispatch(
+            "layer_norm",
+            None,
+            &[x.buffer(), &wbuf, &bbuf, out.buffer()],
+            &[bytemuck::bytes_of(&p)],
+            (gx, gy, 1),
+        )?;
+        Ok(out)
+    }
+
     fn rope(
         &mut self,
         x: &mut Tensor,
@@ -1174,6 +1216,10 @@ impl Backend for GpuBackend {
         self.gated_columns((gate, 0), (up, 0), gate.cols, act)
     }
 
+    fn activation(&mut self, x: &Tensor, act: GatedActivation) -> Result<Tensor, GpuError> {
+        self.activation_columns((x, 0), (x, 0), x.cols, act, true)
+    }
+
     fn store_kv(
         &mut self,
         layer: usize,
@@ -1254,8 +1300,9 @@ impl Backend for GpuBackend {
             window: p.window.unwrap_or(0) as u32,
             n_keys: n_keys as u32,
             mode: (q.rows >= TILED_MIN_ROWS) as u32,
-            kq_scale: p.kq_scale,
-            _pad: [0; 3],
+            kq_scale: p.softcap.map_or(p.kq_scale, |cap| p.kq_scale / cap),
+            softcap: p.softcap.unwrap_or(0.0),
+            _pad: [0; 2],
         };
         self.dispatch(
             "attention",

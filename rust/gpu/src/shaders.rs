@@ -33,6 +33,10 @@ const ACTIVATION: &str = include_str!("../../../shaders/activation.wgsl");
 /// Ops whose module is the op file alone (plus half.wgsl).
 pub const PLAIN_OPS: &[(&str, &str)] = &[
     ("rms_norm", include_str!("../../../shaders/rms_norm.wgsl")),
+    (
+        "layer_norm",
+        include_str!("../../../shaders/layer_norm.wgsl"),
+    ),
     ("rope", include_str!("../../../shaders/rope.wgsl")),
     ("scale", include_str!("../../../shaders/scale.wgsl")),
     ("add", include_str!("../../../shaders/add.wgsl")),

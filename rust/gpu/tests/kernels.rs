@@ -341,8 +341,72 @@ fn elementwise_ops_match_the_cpu_backend() {
     }
 }
 
+/// Phi-2's ops against the CPU backend: LayerNorm with bias (the GPU sums in f32 trees, the CPU
+/// in f64, so within NORM_REL of each term's size), over a row that is not a whole number of
+/// the CPU's 8-lane chunks and has a mean far from 0; the ungated GELU (the CPU's f16 table:
+/// bit for bit, cut-offs included).
+#[test]
+fn layer_norm_and_ungated_activation_match_the_cpu_backend() {
+    let mut g = gpu();
+    let mut c = CpuBackend::new(1);
+    let mut rng = StdRng::seed_from_u64(5);
+    let (rows, cols) = (3, 100);
+    let x: Vec<f32> = random(&mut rng, rows * cols, 3.0)
+        .into_iter()
+        .map(|v| v + 5.0)
+        .collect();
+    let (wv, bv) = (random(&mut rng, cols, 2.0), random(&mut rng, cols, 1.0));
+    let d = desc("norm", GgmlType::F32, 1, cols);
+    let load = |g: &mut GpuBackend, c: &mut CpuBackend, v: &[f32]| {
+        (
+            g.load_weight(&d, &f32_bytes(v)).unwrap(),
+            c.load_weight(&d, &f32_bytes(v)).unwrap(),
+        )
+    };
+    let (wg, wc) = load(&mut g, &mut c, &wv);
+    let (bg, bc) = load(&mut g, &mut c, &bv);
+    let t = g.upload(&x, rows, cols).unwrap();
+    let o = g.layer_norm(&t, &wg, &bg, cols, 1e-5).unwrap();
+    let got = g.read(&o).unwrap();
+    let want = c
+        .layer_norm(&cpu_tensor(x.clone(), rows, cols), &wc, &bc, cols, 1e-5)
+        .unwrap()
+        .data
+        .clone();
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        // |normed| ≤ ~2 here, times |w| < 2, plus |b| < 1
+        let size = 4.0 * wv[i % cols].abs() + bv[i % cols].abs();
+        assert!(
+            (a - b).abs() <= 4.0 * NORM_REL * size,
+            "layer_norm [{i}]: gpu {a} cpu {b}"
+        );
+    }
+    // the normed rows have mean ≈ b̄ and are not x: the norm did something
+    assert!(got.iter().zip(&x).all(|(a, x)| (a - x).abs() > 1e-3));
+
+    let mut v = random(&mut rng, 256, 12.0);
+    v.extend([-10.0, 10.0, -9.99, 9.99, 0.0, -0.0]);
+    let t = g.upload(&v, 1, v.len()).unwrap();
+    let o = g.activation(&t, GatedActivation::Gelu).unwrap();
+    let got = g.read(&o).unwrap();
+    let want = c
+        .activation(&cpu_tensor(v.clone(), 1, v.len()), GatedActivation::Gelu)
+        .unwrap()
+        .data
+        .clone();
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(
+            a.to_bits(),
+            b.to_bits(),
+            "gelu [{i}] x={}: gpu {a} cpu {b}",
+            v[i]
+        );
+    }
+}
+
 /// store_kv + attention for decode (f16 accumulator mode), a short prompt, a long prompt (tiled
-/// mode), grouped-query heads and a sliding window, against the CPU backend.
+/// mode), grouped-query heads, a sliding window and Gemma 2's score softcap, against the CPU
+/// backend.
 #[test]
 fn attention_matches_the_cpu_backend() {
     let mut rng = StdRng::seed_from_u64(4);
@@ -354,14 +418,15 @@ fn attention_matches_the_cpu_backend() {
         let kv_dim = n_head_kv * hd;
         g.init_kv_cache(1, n_ctx, kv_dim).unwrap();
         c.init_kv_cache(1, n_ctx, kv_dim).unwrap();
-        // (pos0, rows, window): prefill tiled, then chunks and single-token steps, windowed or not
-        for (pos0, rows, window) in [
-            (0, 70, None),
-            (70, 5, None),
-            (75, 1, None),
-            (76, 1, Some(16)),
-            (77, 66, Some(40)),
-            (143, 1, Some(40)),
+        // (pos0, rows, window, softcap): prefill tiled, then chunks and single-token steps,
+        // windowed or not; the cap (scores here spread over ±3) bends most of them
+        for (pos0, rows, window, softcap) in [
+            (0, 70, None, None),
+            (70, 5, None, Some(1.5)),
+            (75, 1, None, None),
+            (76, 1, Some(16), Some(1.5)),
+            (77, 66, Some(40), Some(1.5)),
+            (143, 1, Some(40), None),
         ] {
             let k = random(&mut rng, rows * kv_dim, 2.0);
             let v = random(&mut rng, rows * kv_dim, V_MAX);
@@ -386,6 +451,7 @@ fn attention_matches_the_cpu_backend() {
                 pos0,
                 window,
                 kq_scale: 1.0 / (hd as f32).sqrt(),
+                softcap,
             };
             let qg = g.upload(&q, rows, n_head * hd).unwrap();
             let o = g.attention(&qg, &p).unwrap();
@@ -401,11 +467,11 @@ fn attention_matches_the_cpu_backend() {
                 worst = worst.max(err);
                 assert!(
                 err <= ATTN_ABS * V_MAX,
-                "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?} [{i}]: gpu {a} cpu {b}"
+                "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?} softcap {softcap:?} [{i}]: gpu {a} cpu {b}"
             );
             }
             eprintln!(
-            "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?}: max |gpu − cpu| = {worst:e}"
+            "attention head_dim {hd} pos0 {pos0} rows {rows} window {window:?} softcap {softcap:?}: max |gpu − cpu| = {worst:e}"
         );
         }
     }

@@ -42,6 +42,29 @@ fn random_phi3_models_greedy_on_the_gpu_follow_the_cpu() {
     follow_the_cpu(&variants);
 }
 
+/// The Gemma test models: GeGLU, √n_embd embeddings, tied head, head size 32 over a 128-wide
+/// embedding; gemma2 adds post-norms, the attention score softcap (in the attention kernel),
+/// the logit softcap and a 16-position window on its even layers (the 16 steps here go past it).
+#[test]
+fn random_gemma_models_greedy_on_the_gpu_follow_the_cpu() {
+    let variants = [
+        "gemma-spm-f32",
+        "gemma-spm-q8_0",
+        "gemma2-spm-f32",
+        "gemma2-spm-q8_0",
+    ]
+    .map(String::from);
+    follow_the_cpu(&variants);
+}
+
+/// The Phi-2 test models: LayerNorm with bias (layer_norm.wgsl), attention and the ungated GELU
+/// FFN side by side, biases everywhere, partial NeoX RoPE (12 of 32 dimensions).
+#[test]
+fn random_phi2_models_greedy_on_the_gpu_follow_the_cpu() {
+    let variants = ["phi2-bpe-f32", "phi2-bpe-q8_0"].map(String::from);
+    follow_the_cpu(&variants);
+}
+
 fn follow_the_cpu(variants: &[String]) {
     let mut report = Vec::new();
     for variant in variants {

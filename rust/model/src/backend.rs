@@ -67,6 +67,11 @@ pub struct AttentionParams {
     pub window: Option<usize>,
     /// Multiplies q·k before the softmax.
     pub kq_scale: f32,
+    /// Gemma 2's attention logit softcap: each score becomes `cap·tanh(kq_scale·q·k / cap)`
+    /// before the mask and the softmax. ggml's CPU flash attention computes it as
+    /// `cap·tanhf(q·k · (kq_scale/cap))` (the quotient taken once, in f32); a backend that
+    /// must match it bit for bit does the same.
+    pub softcap: Option<f32>,
 }
 
 /// Cells of llama.cpp's KV cache for a sliding-window layer: the window plus one micro-batch
@@ -185,6 +190,17 @@ pub trait Backend {
         eps: f32,
     ) -> Result<Self::Tensor, Self::Error>;
 
+    /// LayerNorm of each `group`-element slice of `x`: `(x − mean) / √(var + eps) · weight + bias`
+    /// (phi2), as ggml's `norm` then `mul` then `add`.
+    fn layer_norm(
+        &mut self,
+        x: &Self::Tensor,
+        weight: &Self::Weight,
+        bias: &Self::Weight,
+        group: usize,
+        eps: f32,
+    ) -> Result<Self::Tensor, Self::Error>;
+
     /// Rotates each head of `x (rows, n_heads*head_dim)` in place; row t is at position `pos0 + t`.
     /// `freq_factors (n_rot/2)` divides the per-pair frequencies (LLaMA 3 rope scaling).
     fn rope(
@@ -206,6 +222,14 @@ pub trait Backend {
         &mut self,
         gate: &Self::Tensor,
         up: &Self::Tensor,
+        act: GatedActivation,
+    ) -> Result<Self::Tensor, Self::Error>;
+
+    /// `act(x)` element-wise, ungated (phi2's feed-forward): `act(x)` exactly where
+    /// `gated_activation(x, 1)` would give `act(x) · 1`.
+    fn activation(
+        &mut self,
+        x: &Self::Tensor,
         act: GatedActivation,
     ) -> Result<Self::Tensor, Self::Error>;
 

@@ -13,12 +13,23 @@ pub fn attention_input<B: Backend + ?Sized>(
     a: &AttnInput<'_, B::Weight>,
     tr: &mut Tracer,
 ) -> Result<B::Tensor, B::Error> {
-    let l = Some(a.layer);
     let h = be.rms_norm(x, a.norm, a.n_embd, a.eps)?;
-    tr.name_raw(be, &h, "attn_norm", l)?;
-    let mut q = be.matmul(a.wq, &h)?; // (rows, n_head·head_dim)
-    let mut k = be.matmul(a.wk, &h)?; // (rows, n_head_kv·head_dim)
-    let mut v = be.matmul(a.wv, &h)?; // (rows, n_head_kv·head_dim)
+    tr.name_raw(be, &h, "attn_norm", Some(a.layer))?;
+    attention_input_normed(be, &h, a, tr)
+}
+
+/// `attention_input` from the already normed input `h` (`a.norm` and `a.eps` unused): Phi-2's
+/// LayerNorm, whose output also feeds the FFN. Names q_rope, k_rope and v.
+pub fn attention_input_normed<B: Backend + ?Sized>(
+    be: &mut B,
+    h: &B::Tensor,
+    a: &AttnInput<'_, B::Weight>,
+    tr: &mut Tracer,
+) -> Result<B::Tensor, B::Error> {
+    let l = Some(a.layer);
+    let mut q = be.matmul(a.wq, h)?; // (rows, n_head·head_dim)
+    let mut k = be.matmul(a.wk, h)?; // (rows, n_head_kv·head_dim)
+    let mut v = be.matmul(a.wv, h)?; // (rows, n_head_kv·head_dim)
     for (t, b) in [(&mut q, a.bq), (&mut k, a.bk), (&mut v, a.bv)] {
         if let Some(b) = b {
             be.add_bias(t, b)?;

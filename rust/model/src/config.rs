@@ -10,6 +10,12 @@ use gguf::{Gguf, Value};
 pub enum Arch {
     /// LLaMA 1/2/3, TinyLlama, Mistral-style: pre-norm, SwiGLU, interleaved RoPE.
     Llama,
+    /// Gemma (v1): LLaMA's graph with NeoX RoPE, GeGLU, embeddings scaled by √n_embd, Q scaled
+    /// by 1/√head_dim before the attention kernel, and the output head tied to the embeddings.
+    Gemma,
+    /// Gemma 2: Gemma plus post-attention and post-FFN norms, sliding-window attention on every
+    /// other layer (even ones), and softcapped attention scores and logits (`cap·tanh(x/cap)`).
+    Gemma2,
     /// Gemma 3: QK-norm, pre+post norms, GeGLU, NeoX RoPE, local/global layers, scaled embeddings.
     Gemma3,
     /// Qwen 2 / 2.5: LLaMA's graph with q/k/v biases and NeoX RoPE, usually tied embeddings.
@@ -21,16 +27,23 @@ pub enum Arch {
     /// `ffn_up` tensors (split at load time, weights.rs), Q scaled by 1/√head_dim before the
     /// attention kernel, and optional LongRoPE frequency factors.
     Phi3,
+    /// Phi-2: one LayerNorm (with bias) feeding attention and an ungated GELU FFN in parallel,
+    /// both added to the residual; biases on every projection and the output head; partial
+    /// NeoX RoPE (`rope.dimension_count` < head size); Q scaled by 1/√head_dim.
+    Phi2,
 }
 
 impl Arch {
     pub fn name(self) -> &'static str {
         match self {
             Arch::Llama => "llama",
+            Arch::Gemma => "gemma",
+            Arch::Gemma2 => "gemma2",
             Arch::Gemma3 => "gemma3",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
             Arch::Phi3 => "phi3",
+            Arch::Phi2 => "phi2",
         }
     }
 }
@@ -56,13 +69,20 @@ pub struct Config {
     /// `ModelBuilder` from the context size: `n_ctx > n_ctx_orig`, as llama.cpp's
     /// `llama_model::get_rope_factors` (with one sequence its `n_ctx_seq` is the context).
     pub rope_factors_long: bool,
+    /// The norms' epsilon (`layer_norm_rms_epsilon`; LayerNorm's `layer_norm_epsilon` for phi2).
     pub rms_eps: f32,
+    /// LayerNorm with a bias instead of RMS norm, attention and an ungated FFN from one norm of
+    /// the residual, added to it together (Phi-2's block; `forward::parallel_block`).
+    pub parallel_block: bool,
     pub rope_style: RopeStyle,
     pub n_rot: usize,
     pub rope_base: f32,
     /// RoPE base of sliding-window layers (Gemma 3 uses 10 000 locally, 1 000 000 globally).
     pub rope_base_swa: f32,
     pub rope_freq_scale: f32,
+    /// RoPE position scaling of sliding-window layers (llama.cpp's rope_freq_scale_train_swa:
+    /// 1 unless the architecture says otherwise; Gemma 2 keeps the global one).
+    pub rope_freq_scale_swa: f32,
     /// Some(window) when sliding-window layers exist.
     pub sliding_window: Option<usize>,
     /// Per layer: does it use the sliding window?
@@ -71,6 +91,9 @@ pub struct Config {
     pub q_scale: Option<f32>,
     /// Multiplies q·k inside attention.
     pub kq_scale: f32,
+    /// `cap·tanh(score/cap)` on every attention score before the mask and softmax (Gemma 2's
+    /// `attn_logit_softcapping`).
+    pub attn_softcap: Option<f32>,
     /// Multiplies token embeddings (Gemma: √n_embd).
     pub embed_scale: Option<f32>,
     pub activation: GatedActivation,
@@ -78,7 +101,8 @@ pub struct Config {
     pub qk_norm: bool,
     /// Norms after attention and after the FFN, before the residual add (Gemma 2/3).
     pub post_norms: bool,
-    /// `cap * tanh(logits / cap)` on the output (Gemma 2; 0/None for Gemma 3).
+    /// `cap * tanh(logits / cap)` on the output (Gemma 2 always, 30 by default; Gemma 3 only
+    /// when the file sets it).
     pub final_logit_softcap: Option<f32>,
 }
 
@@ -87,10 +111,13 @@ impl Config {
         let arch_name = g.get_str("general.architecture")?;
         let arch = match arch_name {
             "llama" => Arch::Llama,
+            "gemma" => Arch::Gemma,
+            "gemma2" => Arch::Gemma2,
             "gemma3" => Arch::Gemma3,
             "qwen2" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
             "phi3" => Arch::Phi3,
+            "phi2" => Arch::Phi2,
             other => return Err(ModelError::UnsupportedArchitecture(other.to_string())),
         };
         let key = |k: &str| format!("{arch_name}.{k}");
@@ -151,7 +178,11 @@ impl Config {
         let n_ctx_orig = u_opt("rope.scaling.original_context_length")?
             .filter(|n| *n > 0)
             .unwrap_or(n_ctx_train);
-        let rms_eps = g.get_f32(&key("attention.layer_norm_rms_epsilon"))?;
+        let rms_eps = if arch == Arch::Phi2 {
+            g.get_f32(&key("attention.layer_norm_epsilon"))?
+        } else {
+            g.get_f32(&key("attention.layer_norm_rms_epsilon"))?
+        };
         let rope_base = g.get_f32_opt(&key("rope.freq_base"))?.unwrap_or(10000.0);
         let rope_freq_scale =
             rope_freq_scale(g, &key("rope.scaling.type"), &key("rope.scaling.factor"))?;
@@ -169,15 +200,18 @@ impl Config {
             n_ctx_orig,
             rope_factors_long: false,
             rms_eps,
+            parallel_block: false,
             rope_style: RopeStyle::Interleaved,
             n_rot,
             rope_base,
             rope_base_swa: rope_base,
             rope_freq_scale,
+            rope_freq_scale_swa: 1.0,
             sliding_window: None,
             swa_layers: vec![false; n_layer],
             q_scale: None,
             kq_scale: 1.0 / (head_dim as f32).sqrt(),
+            attn_softcap: None,
             embed_scale: None,
             activation: GatedActivation::Silu,
             qk_norm: false,
@@ -187,6 +221,39 @@ impl Config {
 
         match arch {
             Arch::Llama | Arch::Gemma3 => {}
+            // The Gemmas share what Gemma 3 does below (NeoX, GeGLU, √n_embd, Q pre-scaled);
+            // these are what they add or lack.
+            Arch::Gemma => {}
+            Arch::Gemma2 => {
+                cfg.post_norms = true;
+                // llama.cpp (src/models/gemma2.cpp) caps scores and logits unconditionally,
+                // with 50 and 30 when the file does not say; a cap of 0 would divide by zero.
+                cfg.attn_softcap = Some(softcap(g, &key("attn_logit_softcapping"), 50.0)?);
+                cfg.final_logit_softcap = Some(softcap(g, &key("final_logit_softcapping"), 30.0)?);
+                // Even layers slide (pattern period 2), over 4096 positions unless the file
+                // says; local layers keep the global RoPE base and scale unless a base is given.
+                let key_w = key("attention.sliding_window");
+                let window = u_opt("attention.sliding_window")?.unwrap_or(4096);
+                if window == 0 {
+                    return Err(ModelError::BadConfig(format!("{key_w} must be positive")));
+                }
+                cfg.sliding_window = Some(window);
+                cfg.swa_layers =
+                    swa_pattern(g, &key("attention.sliding_window_pattern"), n_layer, 2)?;
+                cfg.rope_base_swa = g
+                    .get_f32_opt(&key("rope.freq_base_swa"))?
+                    .unwrap_or(rope_base);
+                cfg.rope_freq_scale_swa = rope_freq_scale;
+            }
+            Arch::Phi2 => {
+                // llama.cpp (src/models/phi2.cpp): LLAMA_ROPE_TYPE_NEOX over n_rot dimensions;
+                // Q multiplied by 1/√head_dim after RoPE, attention with kq_scale 1; GELU FFN.
+                cfg.parallel_block = true;
+                cfg.rope_style = RopeStyle::Neox;
+                cfg.activation = GatedActivation::Gelu;
+                cfg.q_scale = Some(1.0 / (head_dim as f32).sqrt());
+                cfg.kq_scale = 1.0;
+            }
             Arch::Phi3 => {
                 // llama.cpp (src/models/phi3.cpp): LLAMA_ROPE_TYPE_NEOX; Q is multiplied by
                 // 1/√head_dim after RoPE (ggml_scale) and the attention runs with kq_scale 1.
@@ -212,26 +279,34 @@ impl Config {
                 cfg.qk_norm = true;
             }
         }
-        if arch == Arch::Gemma3 {
+        if matches!(arch, Arch::Gemma | Arch::Gemma2 | Arch::Gemma3) {
+            // The embeddings are stored unscaled and the norm weights already hold Gemma's
+            // `1 + w` (llama.cpp's converter adds the 1; its graphs use the weights as they are).
             cfg.rope_style = RopeStyle::Neox;
             cfg.activation = GatedActivation::Gelu;
-            cfg.qk_norm = true;
-            cfg.post_norms = true;
             cfg.embed_scale = Some((n_embd as f32).sqrt());
-            // Gemma scales Q by 1/√head_dim itself (27B uses n_embd/n_head instead: 62 layers).
-            let q_scale_dim = if n_layer == 62 {
-                n_embd / n_head
-            } else {
-                head_dim
+            // Gemma scales Q by 1/√head_dim itself and attends with kq_scale 1. The 27B models
+            // (Gemma 2: 46 layers, Gemma 3: 62) use 1/√(n_embd/n_head) instead, as
+            // llama.cpp's f_attention_scale (from gemma_pytorch's query_pre_attn_scalar).
+            let is_27b = match arch {
+                Arch::Gemma2 => n_layer == 46,
+                Arch::Gemma3 => n_layer == 62,
+                _ => false,
             };
+            let q_scale_dim = if is_27b { n_embd / n_head } else { head_dim };
             cfg.q_scale = Some(1.0 / (q_scale_dim as f32).sqrt());
             cfg.kq_scale = 1.0;
+        }
+        if arch == Arch::Gemma3 {
+            cfg.qk_norm = true;
+            cfg.post_norms = true;
             cfg.final_logit_softcap = g
                 .get_f32_opt(&key("final_logit_softcapping"))?
                 .filter(|c| *c != 0.0);
             if let Some(window) = u_opt("attention.sliding_window")?.filter(|w| *w > 0) {
                 cfg.sliding_window = Some(window);
-                cfg.swa_layers = swa_pattern(g, &key("attention.sliding_window_pattern"), n_layer)?;
+                cfg.swa_layers =
+                    swa_pattern(g, &key("attention.sliding_window_pattern"), n_layer, 6)?;
                 // Local layers use their own RoPE base; 10 000 when the file does not say.
                 cfg.rope_base_swa = g
                     .get_f32_opt(&key("rope.freq_base_swa"))?
@@ -280,9 +355,26 @@ fn rope_freq_scale(g: &Gguf, type_key: &str, factor_key: &str) -> Result<f32, Mo
     }
 }
 
+/// A softcap from `key` (`default` when absent): positive, since it divides.
+fn softcap(g: &Gguf, key: &str, default: f32) -> Result<f32, ModelError> {
+    let cap = g.get_f32_opt(key)?.unwrap_or(default);
+    if !(cap > 0.0 && cap.is_finite()) {
+        return Err(ModelError::BadConfig(format!(
+            "{key} must be positive, found {cap}"
+        )));
+    }
+    Ok(cap)
+}
+
 /// Which layers slide. The key is either a period n (every n-th layer is global, the others
-/// local — Gemma 3 defaults to 6) or an explicit per-layer array of bools.
-fn swa_pattern(g: &Gguf, key: &str, n_layer: usize) -> Result<Vec<bool>, ModelError> {
+/// local; `default_period` when absent — Gemma 2: 2, Gemma 3: 6) or an explicit per-layer array
+/// of bools.
+fn swa_pattern(
+    g: &Gguf,
+    key: &str,
+    n_layer: usize,
+    default_period: u32,
+) -> Result<Vec<bool>, ModelError> {
     if let Some(Value::Array(items)) = g.get(key) {
         if items.len() != n_layer {
             return Err(ModelError::BadConfig(format!(
@@ -298,8 +390,120 @@ fn swa_pattern(g: &Gguf, key: &str, n_layer: usize) -> Result<Vec<bool>, ModelEr
             })
             .collect();
     }
-    let period = g.get_u32_opt(key)?.unwrap_or(6) as usize;
+    let period = g.get_u32_opt(key)?.unwrap_or(default_period) as usize;
     Ok((0..n_layer)
         .map(|il| period == 0 || il % period < period - 1)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gguf::GgufWriter;
+
+    /// A header-only file of `arch` with the keys every llama-family config needs (128 wide,
+    /// 4 layers, 8 heads of 32, 4 KV heads), plus `extra`.
+    fn header(arch: &str, extra: &[(&str, Value)]) -> Gguf {
+        let mut w = GgufWriter::new();
+        w.add("general.architecture", Value::String(arch.into()));
+        let k = |s: &str| format!("{arch}.{s}");
+        for (key, v) in [
+            ("embedding_length", 128),
+            ("block_count", 4),
+            ("attention.head_count", 8),
+            ("attention.head_count_kv", 4),
+            ("attention.key_length", 32),
+            ("attention.value_length", 32),
+            ("feed_forward_length", 352),
+            ("vocab_size", 100),
+        ] {
+            w.add(k(key), Value::U32(v));
+        }
+        w.add(k("attention.layer_norm_rms_epsilon"), Value::F32(1e-6));
+        for (key, v) in extra {
+            w.add(k(key), v.clone());
+        }
+        gguf::parse_header(&w.finish()).unwrap()
+    }
+
+    #[test]
+    fn gemma2_defaults_follow_llama_cpp() {
+        // No softcap, window or pattern keys: llama.cpp's 50, 30, 4096 and period 2 (even
+        // layers slide); Q pre-scaled by 1/√key_length, kq_scale 1, √n_embd embeddings.
+        let c = Config::from_gguf(&header("gemma2", &[])).unwrap();
+        assert_eq!(c.arch, Arch::Gemma2);
+        assert_eq!(c.attn_softcap, Some(50.0));
+        assert_eq!(c.final_logit_softcap, Some(30.0));
+        assert_eq!(c.sliding_window, Some(4096));
+        assert_eq!(c.swa_layers, [true, false, true, false]);
+        assert!(c.post_norms && !c.qk_norm);
+        assert_eq!(c.q_scale, Some(1.0 / 32f32.sqrt()));
+        assert_eq!(c.kq_scale, 1.0);
+        assert_eq!(c.embed_scale, Some(128f32.sqrt()));
+        assert_eq!(c.activation, GatedActivation::Gelu);
+        assert_eq!(c.rope_style, RopeStyle::Neox);
+
+        let c = Config::from_gguf(&header(
+            "gemma2",
+            &[
+                ("attn_logit_softcapping", Value::F32(4.0)),
+                ("final_logit_softcapping", Value::F32(8.0)),
+                ("attention.sliding_window", Value::U32(16)),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            (c.attn_softcap, c.final_logit_softcap, c.sliding_window),
+            (Some(4.0), Some(8.0), Some(16))
+        );
+    }
+
+    #[test]
+    fn gemma2_refuses_a_zero_softcap_or_window() {
+        for (key, v) in [
+            ("attn_logit_softcapping", Value::F32(0.0)),
+            ("final_logit_softcapping", Value::F32(-1.0)),
+            ("attention.sliding_window", Value::U32(0)),
+        ] {
+            let e = Config::from_gguf(&header("gemma2", &[(key, v)])).unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+        }
+    }
+
+    #[test]
+    fn phi2_uses_its_layer_norm_epsilon_and_partial_rope() {
+        let c = Config::from_gguf(&header(
+            "phi2",
+            &[
+                ("attention.layer_norm_epsilon", Value::F32(1e-5)),
+                ("rope.dimension_count", Value::U32(12)),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(c.arch, Arch::Phi2);
+        assert!(c.parallel_block);
+        assert_eq!(c.rms_eps, 1e-5);
+        assert_eq!((c.n_rot, c.head_dim), (12, 32));
+        assert_eq!(c.rope_style, RopeStyle::Neox);
+        assert_eq!(c.activation, GatedActivation::Gelu);
+        assert_eq!((c.q_scale, c.kq_scale), (Some(1.0 / 32f32.sqrt()), 1.0));
+        // without it: the missing key is named (the RMS epsilon does not stand in)
+        let mut g = header("phi2", &[]);
+        g.metadata
+            .retain(|(k, _)| k != "phi2.attention.layer_norm_rms_epsilon");
+        let e = Config::from_gguf(&g).unwrap_err();
+        assert!(e.to_string().contains("layer_norm_epsilon"), "{e}");
+    }
+
+    #[test]
+    fn gemma_has_no_softcaps_window_or_post_norms() {
+        let c = Config::from_gguf(&header("gemma", &[])).unwrap();
+        assert_eq!(c.arch, Arch::Gemma);
+        assert_eq!((c.attn_softcap, c.final_logit_softcap), (None, None));
+        assert_eq!(c.sliding_window, None);
+        assert!(!c.post_norms && !c.qk_norm);
+        assert_eq!(c.q_scale, Some(1.0 / 32f32.sqrt()));
+        assert_eq!(c.embed_scale, Some(128f32.sqrt()));
+        assert_eq!(c.activation, GatedActivation::Gelu);
+    }
 }

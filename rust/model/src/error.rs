@@ -7,7 +7,7 @@ pub enum ModelError {
     Gguf(#[from] gguf::GgufError),
     #[error("{0}")]
     Tokenizer(#[from] tokenizer::TokenizerError),
-    #[error("unsupported architecture '{0}' (supported: llama, gemma3, qwen2, qwen3, phi3)")]
+    #[error("unsupported architecture '{0}' (supported: llama, gemma, gemma2, gemma3, qwen2, qwen3, phi2, phi3)")]
     UnsupportedArchitecture(String),
     #[error("model metadata: {0}")]
     BadConfig(String),

@@ -117,7 +117,12 @@ pub fn forward_layers<B: Backend>(
     while pass.next_layer < end {
         let il = pass.next_layer;
         let x = pass.x.take().ok_or_else(broken_pass)?;
-        pass.x = Some(block(cfg, w, &w.layers[il], il, be, x, pass.pos0, tr)?);
+        let layer = &w.layers[il];
+        pass.x = Some(if cfg.parallel_block {
+            parallel_block(cfg, w, layer, il, be, x, pass.pos0, tr)?
+        } else {
+            block(cfg, w, layer, il, be, x, pass.pos0, tr)?
+        });
         pass.next_layer += 1;
     }
     Ok(pass.next_layer == w.layers.len())
@@ -156,6 +161,9 @@ pub fn finish_forward_logits<B: Backend>(
     let x = be
         .last_row(pass.x.as_ref().ok_or_else(broken_pass)?)
         .map_err(e)?;
+    if let Some(nb) = &w.output_norm_b {
+        return layer_norm_head(cfg, w, be, &x, nb, tr);
+    }
     if tr.active() {
         let x = be
             .rms_norm(&x, &w.output_norm, cfg.n_embd, cfg.rms_eps)
@@ -183,8 +191,32 @@ pub fn finish_forward_all_logits<B: Backend>(
         )));
     }
     let x = pass.x.as_ref().ok_or_else(broken_pass)?;
+    if let Some(nb) = &w.output_norm_b {
+        return layer_norm_head(cfg, w, be, x, nb, &mut Tracer::off());
+    }
     be.norm_matmul(x, &w.output_norm, cfg.n_embd, cfg.rms_eps, w.output())
         .map_err(ModelError::backend)
+}
+
+/// Phi-2's head: LayerNorm (with bias), the output matmul, the output bias.
+fn layer_norm_head<B: Backend>(
+    cfg: &Config,
+    w: &Weights<B::Weight>,
+    be: &mut B,
+    x: &B::Tensor,
+    norm_b: &B::Weight,
+    tr: &mut Tracer,
+) -> Result<B::Tensor, ModelError> {
+    let e = ModelError::backend;
+    let h = be
+        .layer_norm(x, &w.output_norm, norm_b, cfg.n_embd, cfg.rms_eps)
+        .map_err(e)?;
+    tr.name(be, &h, "result_norm", None)?;
+    let mut logits = be.matmul(w.output(), &h).map_err(e)?;
+    if let Some(b) = &w.output_b {
+        be.add_bias(&mut logits, b).map_err(e)?;
+    }
+    Ok(logits)
 }
 
 /// The host copy of `finish_forward_logits`' tensor, with the final logit softcap applied.
@@ -196,8 +228,11 @@ pub fn read_logits<B: Backend>(
 ) -> Result<Vec<f32>, ModelError> {
     let mut logits = be.read(logits).map_err(ModelError::backend)?;
     if let Some(cap) = cfg.final_logit_softcap {
+        // As llama.cpp's graph: scale by the f32 reciprocal, tanh, scale by the cap (x/cap
+        // would round differently from x·(1/cap)).
+        let inv = 1.0 / cap;
         for l in &mut logits {
-            *l = cap * (*l / cap).tanh();
+            *l = (*l * inv).tanh() * cap;
         }
     }
     if let Some(hook) = tr.hook.as_deref_mut() {
@@ -238,39 +273,10 @@ fn block<B: Backend>(
 ) -> Result<B::Tensor, ModelError> {
     let e = ModelError::backend;
     let l = Some(il);
-    let swa = cfg.swa_layers[il];
     let tracing = tr.active();
 
     // --- attention ---
-    let rope = RopeParams {
-        style: cfg.rope_style,
-        head_dim: cfg.head_dim,
-        n_rot: cfg.n_rot,
-        // Local (sliding-window) layers keep their own base and no position scaling.
-        freq_base: if swa {
-            cfg.rope_base_swa
-        } else {
-            cfg.rope_base
-        },
-        freq_scale: if swa { 1.0 } else { cfg.rope_freq_scale },
-    };
-    let input = AttnInput {
-        layer: il,
-        pos0,
-        n_embd: cfg.n_embd,
-        norm: &layer.attn_norm,
-        eps: cfg.rms_eps,
-        wq: &layer.wq,
-        wk: &layer.wk,
-        wv: &layer.wv,
-        bq: layer.bq.as_ref(),
-        bk: layer.bk.as_ref(),
-        bv: layer.bv.as_ref(),
-        qk_norm: layer.q_norm.as_ref().zip(layer.k_norm.as_ref()),
-        rope,
-        rope_freqs: w.rope_freqs.as_ref(),
-        q_scale: cfg.q_scale,
-    };
+    let input = attn_input(cfg, w, layer, il, pos0);
     // q (n_tokens, n_head*head_dim); k and v are in the cache
     let q = if tracing {
         compose::attention_input(be, &x, &input, tr)
@@ -278,15 +284,7 @@ fn block<B: Backend>(
         be.attention_input(&x, &input)
     }
     .map_err(e)?;
-    let attn = AttentionParams {
-        layer: il,
-        n_head: cfg.n_head,
-        n_head_kv: cfg.n_head_kv,
-        head_dim: cfg.head_dim,
-        pos0,
-        window: if swa { cfg.sliding_window } else { None },
-        kq_scale: cfg.kq_scale,
-    };
+    let attn = attn_params(cfg, il, pos0);
     let a = be.attention(&q, &attn).map_err(e)?; // (n_tokens, n_head*head_dim)
     tr.name(be, &a, "kqv", l)?;
     residual_add(
@@ -303,11 +301,17 @@ fn block<B: Backend>(
     tr.name(be, &x, "ffn_inp", l)?; // the residual stream after attention
 
     // --- feed-forward ---
+    // (both exist in every sequential architecture: declared required in weights.rs)
+    let (Some(ffn_norm), Some(ffn_gate)) = (&layer.ffn_norm, &layer.ffn_gate) else {
+        return Err(ModelError::BadConfig(format!(
+            "layer {il} has no ffn_norm or ffn_gate"
+        )));
+    };
     let input = FfnInput {
         n_embd: cfg.n_embd,
-        norm: &layer.ffn_norm,
+        norm: ffn_norm,
         eps: cfg.rms_eps,
-        gate: &layer.ffn_gate,
+        gate: ffn_gate,
         up: &layer.ffn_up,
         act: cfg.activation,
     };
@@ -330,6 +334,122 @@ fn block<B: Backend>(
     )?;
     tr.name(be, &x, "l_out", l)?;
     Ok(x)
+}
+
+/// The attention input of layer `il` (see `AttnInput`).
+fn attn_input<'a, W>(
+    cfg: &Config,
+    w: &'a Weights<W>,
+    layer: &'a LayerWeights<W>,
+    il: usize,
+    pos0: usize,
+) -> AttnInput<'a, W> {
+    let swa = cfg.swa_layers[il];
+    let rope = RopeParams {
+        style: cfg.rope_style,
+        head_dim: cfg.head_dim,
+        n_rot: cfg.n_rot,
+        // Local (sliding-window) layers keep their own base and position scaling.
+        freq_base: if swa {
+            cfg.rope_base_swa
+        } else {
+            cfg.rope_base
+        },
+        freq_scale: if swa {
+            cfg.rope_freq_scale_swa
+        } else {
+            cfg.rope_freq_scale
+        },
+    };
+    AttnInput {
+        layer: il,
+        pos0,
+        n_embd: cfg.n_embd,
+        norm: &layer.attn_norm,
+        eps: cfg.rms_eps,
+        wq: &layer.wq,
+        wk: &layer.wk,
+        wv: &layer.wv,
+        bq: layer.bq.as_ref(),
+        bk: layer.bk.as_ref(),
+        bv: layer.bv.as_ref(),
+        qk_norm: layer.q_norm.as_ref().zip(layer.k_norm.as_ref()),
+        rope,
+        rope_freqs: w.rope_freqs.as_ref(),
+        q_scale: cfg.q_scale,
+    }
+}
+
+/// The attention call of layer `il`.
+fn attn_params(cfg: &Config, il: usize, pos0: usize) -> AttentionParams {
+    let swa = cfg.swa_layers[il];
+    AttentionParams {
+        layer: il,
+        n_head: cfg.n_head,
+        n_head_kv: cfg.n_head_kv,
+        head_dim: cfg.head_dim,
+        pos0,
+        window: if swa { cfg.sliding_window } else { None },
+        kq_scale: cfg.kq_scale,
+        softcap: cfg.attn_softcap,
+    }
+}
+
+/// Phi-2's block: one LayerNorm (with bias) of the residual feeds both the attention and the
+/// ungated GELU feed-forward; their outputs (each with its bias) are added, then the residual:
+/// `x + (attn(h) + ffn(h))`, the order of llama.cpp's phi2 graph. Primitive ops only (the fused
+/// steps are RMS-norm ones).
+#[allow(clippy::too_many_arguments)]
+fn parallel_block<B: Backend>(
+    cfg: &Config,
+    w: &Weights<B::Weight>,
+    layer: &LayerWeights<B::Weight>,
+    il: usize,
+    be: &mut B,
+    x: B::Tensor,
+    pos0: usize,
+    tr: &mut Tracer,
+) -> Result<B::Tensor, ModelError> {
+    let e = ModelError::backend;
+    let l = Some(il);
+    let norm_b = layer
+        .attn_norm_b
+        .as_ref()
+        .ok_or_else(|| ModelError::BadConfig(format!("layer {il} has no attn_norm bias")))?;
+    let h = be
+        .layer_norm(&x, &layer.attn_norm, norm_b, cfg.n_embd, cfg.rms_eps)
+        .map_err(e)?;
+    tr.name(be, &h, "attn_norm", l)?;
+
+    // attention: q (n_tokens, n_head*head_dim); k and v are in the cache
+    let input = attn_input(cfg, w, layer, il, pos0);
+    let q = compose::attention_input_normed(be, &h, &input, tr).map_err(e)?;
+    let a = be.attention(&q, &attn_params(cfg, il, pos0)).map_err(e)?;
+    tr.name(be, &a, "kqv", l)?;
+    let mut out = be.matmul(&layer.wo, &a).map_err(e)?; // (n_tokens, n_embd)
+    if let Some(b) = &layer.bo {
+        be.add_bias(&mut out, b).map_err(e)?;
+    }
+    tr.name(be, &out, "attn_out", l)?;
+
+    // feed-forward: down(act(up(h) + b_up)) + b_down
+    let mut up = be.matmul(&layer.ffn_up, &h).map_err(e)?; // (n_tokens, n_ff)
+    if let Some(b) = &layer.ffn_up_b {
+        be.add_bias(&mut up, b).map_err(e)?;
+    }
+    tr.name(be, &up, "ffn_up", l)?;
+    let act = be.activation(&up, cfg.activation).map_err(e)?;
+    tr.name(be, &act, "ffn_act", l)?;
+    let mut ffn = be.matmul(&layer.ffn_down, &act).map_err(e)?; // (n_tokens, n_embd)
+    if let Some(b) = &layer.ffn_down_b {
+        be.add_bias(&mut ffn, b).map_err(e)?;
+    }
+    tr.name(be, &ffn, "ffn_out", l)?;
+
+    be.add(&mut out, &ffn).map_err(e)?;
+    be.add(&mut out, &x).map_err(e)?;
+    tr.name(be, &out, "l_out", l)?;
+    Ok(out)
 }
 
 /// `resid += [post_norm](h·wᵀ)`: a block's output projection into the residual stream; when

@@ -1,8 +1,9 @@
 //! The model: configuration from GGUF metadata, tensor declarations, one llama-family forward
 //! pass written against the `Backend` trait, sampling and the generation loop.
 //!
-//! Supported architectures: `llama` (LLaMA 1/2/3, TinyLlama, Mistral-style), `gemma3`, `qwen2`
-//! (Qwen 2 / 2.5), `qwen3` (dense Qwen 3) and `phi3` (Phi-3 / Phi-3.5-mini).
+//! Supported architectures: `llama` (LLaMA 1/2/3, TinyLlama, Mistral-style), `gemma` (Gemma 1),
+//! `gemma2`, `gemma3`, `qwen2` (Qwen 2 / 2.5), `qwen3` (dense Qwen 3), `phi2` and `phi3` (Phi-3 /
+//! Phi-3.5-mini).
 
 pub mod all_logits;
 pub mod backend;

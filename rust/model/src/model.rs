@@ -135,9 +135,11 @@ impl<B: Backend> ModelBuilder<B> {
             self.backend
                 .stack_weights(&mut [&mut l.wq, &mut l.wk, &mut l.wv])
                 .map_err(e)?;
-            self.backend
-                .stack_weights(&mut [&mut l.ffn_gate, &mut l.ffn_up])
-                .map_err(e)?;
+            if let Some(gate) = &mut l.ffn_gate {
+                self.backend
+                    .stack_weights(&mut [gate, &mut l.ffn_up])
+                    .map_err(e)?;
+            }
         }
         self.backend
             .init_kv_cache(self.config.n_layer, self.n_ctx, self.config.kv_dim())

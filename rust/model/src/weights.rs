@@ -11,6 +11,7 @@ use std::ops::Range;
 /// GGUF names of the global tensors.
 const TOKEN_EMBD: &str = "token_embd.weight";
 const OUTPUT_NORM: &str = "output_norm.weight";
+const OUTPUT_NORM_BIAS: &str = "output_norm.bias";
 const OUTPUT: &str = "output.weight";
 const OUTPUT_BIAS: &str = "output.bias";
 const ROPE_FREQS: &str = "rope_freqs.weight";
@@ -21,28 +22,35 @@ const ROPE_FACTORS_SHORT: &str = "rope_factors_short.weight";
 /// GGUF names of per-layer tensors, as `blk.{i}.{suffix}`.
 mod layer_names {
     pub const ATTN_NORM: &str = "attn_norm.weight";
+    pub const ATTN_NORM_BIAS: &str = "attn_norm.bias";
     pub const ATTN_Q: &str = "attn_q.weight";
     pub const ATTN_K: &str = "attn_k.weight";
     pub const ATTN_V: &str = "attn_v.weight";
     /// Phi-3: q, k and v stacked by rows (in that order).
     pub const ATTN_QKV: &str = "attn_qkv.weight";
+    /// Phi-2: the q, k and v biases stacked (in that order).
+    pub const ATTN_QKV_BIAS: &str = "attn_qkv.bias";
     pub const ATTN_Q_BIAS: &str = "attn_q.bias";
     pub const ATTN_K_BIAS: &str = "attn_k.bias";
     pub const ATTN_V_BIAS: &str = "attn_v.bias";
     pub const ATTN_OUTPUT: &str = "attn_output.weight";
+    pub const ATTN_OUTPUT_BIAS: &str = "attn_output.bias";
     pub const ATTN_Q_NORM: &str = "attn_q_norm.weight";
     pub const ATTN_K_NORM: &str = "attn_k_norm.weight";
     pub const ATTN_POST_NORM: &str = "post_attention_norm.weight";
     pub const FFN_NORM: &str = "ffn_norm.weight";
     pub const FFN_GATE: &str = "ffn_gate.weight";
     pub const FFN_UP: &str = "ffn_up.weight";
+    pub const FFN_UP_BIAS: &str = "ffn_up.bias";
     pub const FFN_DOWN: &str = "ffn_down.weight";
+    pub const FFN_DOWN_BIAS: &str = "ffn_down.bias";
     pub const FFN_POST_NORM: &str = "post_ffw_norm.weight";
 }
 
 /// One transformer block. Shapes are `(rows, cols)`: a matmul maps `cols` inputs to `rows` outputs.
 pub struct LayerWeights<W> {
     pub attn_norm: W,              // (n_embd)
+    pub attn_norm_b: Option<W>,    // (n_embd)      Phi-2's LayerNorm
     pub wq: W,                     // (n_head*head_dim, n_embd)
     pub wk: W,                     // (n_head_kv*head_dim, n_embd)
     pub wv: W,                     // (n_head_kv*head_dim, n_embd)
@@ -50,21 +58,28 @@ pub struct LayerWeights<W> {
     pub bk: Option<W>,             // (n_head_kv*head_dim)
     pub bv: Option<W>,             // (n_head_kv*head_dim)
     pub wo: W,                     // (n_embd, n_head*head_dim)
+    pub bo: Option<W>,             // (n_embd)      Phi-2
     pub q_norm: Option<W>,         // (head_dim)   Gemma 3, Qwen 3
     pub k_norm: Option<W>,         // (head_dim)   Gemma 3, Qwen 3
-    pub attn_post_norm: Option<W>, // (n_embd)    Gemma 3
-    pub ffn_norm: W,               // (n_embd)
-    pub ffn_gate: W,               // (n_ff, n_embd)
+    pub attn_post_norm: Option<W>, // (n_embd)    Gemma 2, Gemma 3
+    pub ffn_norm: Option<W>,       // (n_embd)      None in Phi-2 (the attention's norm serves)
+    pub ffn_gate: Option<W>,       // (n_ff, n_embd) None in Phi-2 (ungated)
     pub ffn_up: W,                 // (n_ff, n_embd)
+    pub ffn_up_b: Option<W>,       // (n_ff)        Phi-2
     pub ffn_down: W,               // (n_embd, n_ff)
-    pub ffn_post_norm: Option<W>,  // (n_embd)     Gemma 3
+    pub ffn_down_b: Option<W>,     // (n_embd)      Phi-2
+    pub ffn_post_norm: Option<W>,  // (n_embd)     Gemma 2, Gemma 3
 }
 
 pub struct Weights<W> {
     pub token_embd: W,  // (n_vocab, n_embd)
     pub output_norm: W, // (n_embd)
+    /// (n_embd) Phi-2's LayerNorm bias.
+    pub output_norm_b: Option<W>,
     /// (n_vocab, n_embd); None when tied to `token_embd`.
     pub output: Option<W>,
+    /// (n_vocab) Phi-2.
+    pub output_b: Option<W>,
     /// (n_rot/2) LLaMA 3 frequency factors.
     pub rope_freqs: Option<W>,
     pub layers: Vec<LayerWeights<W>>,
@@ -110,6 +125,49 @@ impl Planner<'_> {
         Ok(self
             .optional_split(name, &[("", rows)], cols)?
             .map(|parts| parts[0]))
+    }
+
+    /// A vector of ggml dims `[Σ len]` declared as consecutive element ranges, one weight each
+    /// (Phi-2's stacked q|k|v bias).
+    fn optional_vector_split(
+        &mut self,
+        name: &str,
+        parts: &[(&str, usize)],
+    ) -> Result<Option<Vec<usize>>, ModelError> {
+        let Some(info) = self.gguf.tensor(name) else {
+            return Ok(None);
+        };
+        let ty = GgmlType::from_id(info.ggml_type);
+        if ty != Some(GgmlType::F32) {
+            return Err(ModelError::BadTensor {
+                name: name.to_string(),
+                problem: "a stacked bias must be F32".into(),
+            });
+        }
+        // Each part is then a `[len]` vector: the whole, split by its byte ranges.
+        let len: usize = parts.iter().map(|(_, n)| n).sum();
+        let whole = self
+            .optional(name, 1, len)?
+            .expect("present: checked above");
+        let planned = self.tensors.pop().expect("just planned");
+        debug_assert_eq!(whole, self.tensors.len());
+        let mut start = planned.range.start;
+        let mut ids = Vec::with_capacity(parts.len());
+        for &(label, n) in parts {
+            let end = start + 4 * n as u64;
+            self.tensors.push(PlannedTensor {
+                desc: WeightDesc {
+                    name: format!("{name}[{label}]"),
+                    ty: GgmlType::F32,
+                    cols: n,
+                    rows: 1,
+                },
+                range: start..end,
+            });
+            ids.push(self.tensors.len() - 1);
+            start = end;
+        }
+        Ok(Some(ids))
     }
 
     /// A tensor of ggml dims `[cols, Σ rows]` declared as consecutive row blocks, one weight
@@ -205,10 +263,40 @@ pub fn plan_weights(
 
     let token_embd = p.required(TOKEN_EMBD, cfg.n_vocab, d)?;
     let output_norm = p.required(OUTPUT_NORM, 1, d)?;
-    let output = p.optional(OUTPUT, cfg.n_vocab, d)?;
-    // Qwen 2 may carry a bias on the output head; we have no op for it, and dropping it would
-    // change the text silently.
-    if gguf.tensor(OUTPUT_BIAS).is_some() {
+    let phi2 = cfg.parallel_block;
+    // A LayerNorm's bias where the architecture has one (then required), else not read.
+    let bias_if = |p: &mut Planner, name: &str, len: usize| -> Result<Option<usize>, ModelError> {
+        if phi2 {
+            p.required(name, 1, len).map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let output_norm_b = bias_if(&mut p, OUTPUT_NORM_BIAS, d)?;
+    // Gemma and Gemma 2 always tie the head to token_embd; llama.cpp does not read an
+    // output.weight there (and refuses a file with a tensor it did not read), so neither do we.
+    let output = if matches!(cfg.arch, Arch::Gemma | Arch::Gemma2) {
+        if gguf.tensor(OUTPUT).is_some() {
+            return Err(ModelError::BadTensor {
+                name: OUTPUT.into(),
+                problem: format!(
+                    "{} ties its output head to {TOKEN_EMBD}; this tensor is not expected",
+                    cfg.arch.name()
+                ),
+            });
+        }
+        None
+    } else {
+        p.optional(OUTPUT, cfg.n_vocab, d)?
+    };
+    // Phi-2's head has a bias (llama.cpp requires it). Elsewhere (Qwen 2 may carry one)
+    // llama.cpp's graphs do not add it, so a file that has one is refused rather than run
+    // with a different head than its authors meant.
+    let output_b = bias_if(&mut p, OUTPUT_BIAS, cfg.n_vocab)?;
+    if phi2 && output.is_none() {
+        return Err(ModelError::MissingTensor(OUTPUT.into()));
+    }
+    if !phi2 && gguf.tensor(OUTPUT_BIAS).is_some() {
         return Err(ModelError::BadTensor {
             name: OUTPUT_BIAS.into(),
             problem: "an output bias is not supported".into(),
@@ -242,6 +330,7 @@ pub fn plan_weights(
             }
         };
         let attn_norm = p.required(&n(ATTN_NORM), 1, d)?;
+        let attn_norm_b = bias_if(&mut p, &n(ATTN_NORM_BIAS), d)?;
         // Phi-3's fused q/k/v, split by rows; separate tensors otherwise (or when absent).
         let (wq, wk, wv) =
             match p.optional_split(&n(ATTN_QKV), &[("q", q), ("k", kv), ("v", kv)], d)? {
@@ -252,41 +341,60 @@ pub fn plan_weights(
                     p.required(&n(ATTN_V), kv, d)?,
                 ),
             };
+        // Phi-2 stacks the q, k and v biases as it stacks their weights.
+        let (bq, bk, bv) =
+            match p.optional_vector_split(&n(ATTN_QKV_BIAS), &[("q", q), ("k", kv), ("v", kv)])? {
+                Some(b) => (Some(b[0]), Some(b[1]), Some(b[2])),
+                None => (
+                    p.optional(&n(ATTN_Q_BIAS), 1, q)?,
+                    p.optional(&n(ATTN_K_BIAS), 1, kv)?,
+                    p.optional(&n(ATTN_V_BIAS), 1, kv)?,
+                ),
+            };
         // Phi-3 has no ffn_gate: its ffn_up holds 2·n_ff rows, gate then up (llama.cpp's
-        // LLM_FFN_SWIGLU on one matmul: ggml_swiglu applies SiLU to the first half).
-        let (ffn_gate, ffn_up) = if cfg.arch == Arch::Phi3 && gguf.tensor(&n(FFN_GATE)).is_none() {
+        // LLM_FFN_SWIGLU on one matmul: ggml_swiglu applies SiLU to the first half). Phi-2's
+        // FFN is ungated.
+        let (ffn_gate, ffn_up) = if phi2 {
+            (None, p.required(&n(FFN_UP), ff, d)?)
+        } else if cfg.arch == Arch::Phi3 && gguf.tensor(&n(FFN_GATE)).is_none() {
             let fused = p.optional_split(&n(FFN_UP), &[("gate", ff), ("up", ff)], d)?;
             let fused = fused.ok_or_else(|| ModelError::MissingTensor(n(FFN_UP)))?;
-            (fused[0], fused[1])
+            (Some(fused[0]), fused[1])
         } else {
             (
-                p.required(&n(FFN_GATE), ff, d)?,
+                Some(p.required(&n(FFN_GATE), ff, d)?),
                 p.required(&n(FFN_UP), ff, d)?,
             )
         };
         layers.push(LayerWeights {
             attn_norm,
+            attn_norm_b,
             wq,
             wk,
             wv,
-            bq: p.optional(&n(ATTN_Q_BIAS), 1, q)?,
-            bk: p.optional(&n(ATTN_K_BIAS), 1, kv)?,
-            bv: p.optional(&n(ATTN_V_BIAS), 1, kv)?,
+            bq,
+            bk,
+            bv,
             wo: p.required(&n(ATTN_OUTPUT), d, q)?,
+            bo: bias_if(&mut p, &n(ATTN_OUTPUT_BIAS), d)?,
             q_norm: norm_if(&mut p, cfg.qk_norm, ATTN_Q_NORM, cfg.head_dim)?,
             k_norm: norm_if(&mut p, cfg.qk_norm, ATTN_K_NORM, cfg.head_dim)?,
             attn_post_norm: norm_if(&mut p, cfg.post_norms, ATTN_POST_NORM, d)?,
-            ffn_norm: p.required(&n(FFN_NORM), 1, d)?,
+            ffn_norm: norm_if(&mut p, !phi2, FFN_NORM, d)?,
             ffn_gate,
             ffn_up,
+            ffn_up_b: bias_if(&mut p, &n(FFN_UP_BIAS), ff)?,
             ffn_down: p.required(&n(FFN_DOWN), d, ff)?,
+            ffn_down_b: bias_if(&mut p, &n(FFN_DOWN_BIAS), d)?,
             ffn_post_norm: norm_if(&mut p, cfg.post_norms, FFN_POST_NORM, d)?,
         });
     }
     let layout = Weights {
         token_embd,
         output_norm,
+        output_norm_b,
         output,
+        output_b,
         rope_freqs,
         layers,
     };
@@ -297,6 +405,7 @@ impl<W> LayerWeights<W> {
     fn map<V>(self, f: &mut impl FnMut(W) -> V) -> LayerWeights<V> {
         LayerWeights {
             attn_norm: f(self.attn_norm),
+            attn_norm_b: self.attn_norm_b.map(&mut *f),
             wq: f(self.wq),
             wk: f(self.wk),
             wv: f(self.wv),
@@ -304,13 +413,16 @@ impl<W> LayerWeights<W> {
             bk: self.bk.map(&mut *f),
             bv: self.bv.map(&mut *f),
             wo: f(self.wo),
+            bo: self.bo.map(&mut *f),
             q_norm: self.q_norm.map(&mut *f),
             k_norm: self.k_norm.map(&mut *f),
             attn_post_norm: self.attn_post_norm.map(&mut *f),
-            ffn_norm: f(self.ffn_norm),
-            ffn_gate: f(self.ffn_gate),
+            ffn_norm: self.ffn_norm.map(&mut *f),
+            ffn_gate: self.ffn_gate.map(&mut *f),
             ffn_up: f(self.ffn_up),
+            ffn_up_b: self.ffn_up_b.map(&mut *f),
             ffn_down: f(self.ffn_down),
+            ffn_down_b: self.ffn_down_b.map(&mut *f),
             ffn_post_norm: self.ffn_post_norm.map(&mut *f),
         }
     }
@@ -321,7 +433,9 @@ impl<W> Weights<W> {
         Weights {
             token_embd: f(self.token_embd),
             output_norm: f(self.output_norm),
+            output_norm_b: self.output_norm_b.map(&mut f),
             output: self.output.map(&mut f),
+            output_b: self.output_b.map(&mut f),
             rope_freqs: self.rope_freqs.map(&mut f),
             layers: self.layers.into_iter().map(|l| l.map(&mut f)).collect(),
         }

@@ -45,6 +45,10 @@ pub fn main(argv: &[String]) -> Result<(), String> {
             info.insert("feed_forward_length".into(), json!(c.n_ff));
             info.insert("vocab_size".into(), json!(c.n_vocab));
             info.insert("sliding_window".into(), json!(c.sliding_window));
+            let swa_layers = c.swa_layers.iter().filter(|&&s| s).count();
+            info.insert("sliding_window_layers".into(), json!(swa_layers));
+            info.insert("attn_logit_softcap".into(), json!(c.attn_softcap));
+            info.insert("final_logit_softcap".into(), json!(c.final_logit_softcap));
         }
         Err(e) => {
             info.insert("supported".into(), json!(false));
