@@ -18,7 +18,12 @@
 #   peers    waits for the llama.cpp build, then llama-bench -fa 1 -p 512 -n 128 -r 3 -ngl 99
 #   bigstart starts making the Llama-3-8B-shaped Q4_K_M in the background (~16 GB of F16 first)
 #   big      waits for it, then benches it with both engines; and the card's copy bandwidth
-# Results: $OUT/{env,kernels,kl,bench,peers,big}.txt; the deadline is $BUDGET s (default 570)
+#   ncu      Nsight Compute: every kernel of a few decode steps of both engines on TinyLlama
+#            (time, DRAM bytes, grid), summed per kernel; and the full sections of a few of ours
+#   ncupeer  the same for llama.cpp (after its build)
+#   mvsplit  decode with each matvec threads-per-row split (WASM_CHORD_CUDA_MV_THREADS), and
+#            with programmatic dependent launch off (WASM_CHORD_CUDA_PDL=0)
+# Results: $OUT/{env,kernels,kl,bench,peers,big,ncu,mvsplit}.txt; the deadline is $BUDGET s (default 570)
 # from this script's start.
 set -u
 cd "$(dirname "$0")/.."
@@ -233,14 +238,98 @@ EOF
   wait_build 40 && bench_peer $BIG "$OUT/big.txt"
 }
 
+ncu_bin() {
+  command -v ncu || ls /usr/local/cuda/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1
+}
+
+# ncu_summary CSV: per kernel name (templates cut) and launch shape: launches, mean µs, MB read
+# from DRAM, the share of the total time.
+ncu_summary() {
+  python3 - "$1" <<'EOF'
+import csv, sys, collections
+rows = {}
+with open(sys.argv[1]) as f:
+    lines = [l for l in f if l.startswith('"')]
+for r in csv.DictReader(lines):
+    k = rows.setdefault(r["ID"], {"name": r["Kernel Name"].replace("void ", "").split("(")[0].split("<")[0],
+                                   "grid": r.get("Grid Size", ""), "block": r.get("Block Size", "")})
+    v = r["Metric Value"].replace(",", "")
+    try: v = float(v)
+    except ValueError: continue
+    unit = r["Metric Unit"]
+    if r["Metric Name"] == "gpu__time_duration.sum":
+        k["us"] = v / 1e3 if unit in ("ns", "nsecond") else v if unit in ("us", "usecond") else v * 1e3
+    elif r["Metric Name"] == "dram__bytes_read.sum":
+        k["mb"] = v / {"byte": 1e6, "Kbyte": 1e3, "KB": 1e3, "Mbyte": 1, "MB": 1, "Gbyte": 1e-3, "GB": 1e-3}.get(unit, 1e6)
+g = collections.defaultdict(lambda: [0, 0.0, 0.0])
+for k in rows.values():
+    e = g[(k["name"], k["grid"], k["block"])]
+    e[0] += 1; e[1] += k.get("us", 0); e[2] += k.get("mb", 0)
+total = sum(e[1] for e in g.values()) or 1
+print(f"{len(rows)} kernels, {total:.0f} µs in all")
+print(f"{'kernel':40} {'grid':>16} {'block':>12} {'n':>5} {'µs each':>8} {'MB each':>8} {'GB/s':>6} {'share':>6}")
+for (name, grid, block), (n, us, mb) in sorted(g.items(), key=lambda x: -x[1][1]):
+    print(f"{name[:40]:40} {grid:>16} {block:>12} {n:5} {us/n:8.2f} {mb/n:8.2f} {mb/us*1e3 if us else 0:6.0f} {100*us/total:5.1f}%")
+EOF
+}
+
+# ncu_run LABEL SKIP COUNT CMD...: times COUNT kernels after the first SKIP.
+ncu_run() {
+  local label=$1 skip=$2 count=$3 ncu
+  shift 3
+  ncu=$(ncu_bin) || { say "no ncu"; return 1; }
+  say "ncu $label" | tee -a "$OUT/ncu.txt"
+  timeout 150 "$ncu" --clock-control none --cache-control none --csv --launch-skip $skip --launch-count $count \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum "$@" > $W/ncu-$label.csv 2> $W/ncu-$label.err
+  echo "exit $?" >> "$OUT/ncu.txt"
+  ncu_summary $W/ncu-$label.csv 2>&1 | tee -a "$OUT/ncu.txt" | head -25
+  tail -3 $W/ncu-$label.err >> "$OUT/ncu.txt"
+}
+
+# ncu_sections REGEX SKIP COUNT SECTIONS: the full sections of a few of our kernels.
+ncu_sections() {
+  local re=$1 skip=$2 count=$3 ncu s args=()
+  ncu=$(ncu_bin) || return 1
+  for s in $4; do args+=(--section $s); done
+  echo "== ours: sections of $re" >> "$OUT/ncu.txt"
+  timeout 100 "$ncu" --clock-control none --cache-control none -k "regex:$re" --launch-skip $skip \
+    --launch-count $count "${args[@]}" $BIN bench -m $TINY --backend cuda -p 0 -n 8 -r 1 >> "$OUT/ncu.txt" 2>&1
+}
+
+phase_ncu() {
+  setup
+  # a decode step is ~223 launches; skip the load, the prompt and the first steps
+  ncu_run ours 1500 446 $BIN bench -m $TINY --backend cuda -p 0 -n 16 -r 1
+  ncu_sections matvec 400 5 "SpeedOfLight MemoryWorkloadAnalysis Occupancy WarpStateStats LaunchStats"
+  ncu_sections "rms_norm|attention" 200 4 "SpeedOfLight WarpStateStats LaunchStats"
+}
+
+phase_ncupeer() {
+  setup
+  wait_build 60 || return
+  ncu_run llama.cpp 1500 700 $SRC/build-cuda/bin/llama-bench -m $TINY -fa 1 -p 0 -n 16 -r 1 -ngl 99
+}
+
+# Decode speed with each threads-per-row split of the matvecs, and without programmatic
+# dependent launch.
+phase_mvsplit() {
+  setup
+  local t
+  for t in auto 32 64 128 "auto WASM_CHORD_CUDA_PDL=0"; do
+    echo "== WASM_CHORD_CUDA_MV_THREADS=$t" | tee -a "$OUT/mvsplit.txt"
+    env WASM_CHORD_CUDA_MV_THREADS=$t $BIN bench -m $TINY --backend cuda -p 0 -n 128 -r 3 2>&1 |
+      grep -E "tg|decode" | tee -a "$OUT/mvsplit.txt"
+  done
+}
+
 if [ "${1:-}" = prepare ]; then
   prepare
   exit
 fi
 for phase in "$@"; do
   case $phase in
-    start | kernels | kl | bench | peers | bigstart | big) say "phase $phase"; phase_$phase ;;
-    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers big)" >&2; exit 2 ;;
+    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit) say "phase $phase"; phase_$phase ;;
+    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit)" >&2; exit 2 ;;
   esac
 done
 say "done"

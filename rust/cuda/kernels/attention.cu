@@ -2,7 +2,8 @@
 // and values go through shared memory 32 at a time with an online softmax, so no score matrix
 // is ever stored. One warp per (query row, head); the warps of a block share one KV head, so a
 // tile loaded once serves every query head of its group. Decode splits the keys across
-// `n_split` blocks (partials merged by attention_combine) to fill the card at one query row.
+// `n_split` blocks to fill the card at one query row; the last of them to finish merges the
+// partials (a per-tile counter, reset by that block, so a replayed graph finds it zero).
 
 #define ATT_WARPS 8
 #define ATT_TILE 32
@@ -36,11 +37,48 @@ __device__ __forceinline__ void attn_write(const AttnArgs& a, int t, int h, cons
     }
 }
 
+// A partial written by another block of this launch, read past L1 (not coherent across SMs).
+__device__ __forceinline__ float ld_cg(const float* p) {
+    float v;
+    asm volatile("ld.global.cg.f32 %0, [%1];" : "=f"(v) : "l"(p));
+    return v;
+}
+
+// Merges the n_split partials (m, l, acc[hd]) of (row t, head h) into the output: one warp.
+template <int PER>
+__device__ __forceinline__ void attention_merge(const AttnArgs& a, int t, int h,
+                                                const float* part, float* out, u8* out_q8) {
+    constexpr int hd = 32 * PER;
+    int lane = threadIdx.x & 31;
+    u64 stride = (u64)a.rows * a.n_head * (hd + 2);
+    const float* p0 = part + ((u64)t * a.n_head + h) * (hd + 2);
+    float big = NEG_INF;
+    for (int s = 0; s < a.n_split; s++) big = fmaxf(big, ld_cg(p0 + s * stride));
+    float l = 0.0f, o[PER];
+#pragma unroll
+    for (int i = 0; i < PER; i++) o[i] = 0.0f;
+    if (big != NEG_INF) {
+        for (int s = 0; s < a.n_split; s++) {
+            const float* ps = p0 + s * stride;
+            float ms = ld_cg(ps);
+            if (ms == NEG_INF) continue;
+            float w = __expf(ms - big);
+            l += ld_cg(ps + 1) * w;
+#pragma unroll
+            for (int i = 0; i < PER; i++) o[i] += ld_cg(ps + 2 + lane + 32 * i) * w;
+        }
+    }
+    float inv = l > 0.0f ? 1.0f / l : 0.0f;
+#pragma unroll
+    for (int i = 0; i < PER; i++) o[i] *= inv;
+    attn_write<PER>(a, t, h, o, out, out_q8);
+}
+
 template <int PER>
 __device__ __forceinline__ void
-attention_body(const float* __restrict__ q, const u16* __restrict__ k_cache,
-               const u16* __restrict__ v_cache, const AttnArgs& a, const Step* __restrict__ step,
-               float* __restrict__ out, u8* __restrict__ out_q8, float* __restrict__ part) {
+attention_body(const float* q, const u16* k_cache,
+               const u16* v_cache, const AttnArgs& a, const Step* step,
+               float* out, u8* out_q8, float* part, int* counters) {
     constexpr int hd = 32 * PER, hw = hd / 2, kstride = hw + 1;
     __shared__ float s_q[ATT_WARPS][hd];
     __shared__ u32 s_k[ATT_TILE * kstride];
@@ -112,8 +150,8 @@ attention_body(const float* __restrict__ q, const u16* __restrict__ k_cache,
         }
         m = m_new;
     }
-    if (!active) return;
     if (a.n_split == 1) {
+        if (!active) return;
         float o[PER];
         float inv = l > 0.0f ? 1.0f / l : 0.0f;
 #pragma unroll
@@ -121,59 +159,34 @@ attention_body(const float* __restrict__ q, const u16* __restrict__ k_cache,
         attn_write<PER>(a, t, h, o, out, out_q8);
         return;
     }
-    float* pp = part + (((u64)split * a.rows + t) * a.n_head + h) * (hd + 2);
-    if (lane == 0) {
-        pp[0] = m;
-        pp[1] = l;
-    }
-#pragma unroll
-    for (int i = 0; i < PER; i++) pp[2 + lane + 32 * i] = acc[i];
-}
-
-// Merges the n_split partials of each (row, head): one warp each.
-template <int PER>
-__device__ __forceinline__ void attention_combine_body(const AttnArgs& a,
-                                                       const float* __restrict__ part,
-                                                       float* __restrict__ out,
-                                                       u8* __restrict__ out_q8) {
-    int item = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-    if (item >= a.rows * a.n_head) return;
-    int t = item / a.n_head, h = item % a.n_head, lane = threadIdx.x & 31;
-    constexpr int hd = 32 * PER;
-    u64 stride = (u64)a.rows * a.n_head * (hd + 2);
-    const float* p0 = part + ((u64)t * a.n_head + h) * (hd + 2);
-    float big = NEG_INF;
-    for (int s = 0; s < a.n_split; s++) big = fmaxf(big, p0[s * stride]);
-    float l = 0.0f, o[PER];
-#pragma unroll
-    for (int i = 0; i < PER; i++) o[i] = 0.0f;
-    if (big != NEG_INF) {
-        for (int s = 0; s < a.n_split; s++) {
-            const float* ps = p0 + s * stride;
-            if (ps[0] == NEG_INF) continue;
-            float w = __expf(ps[0] - big);
-            l += ps[1] * w;
-#pragma unroll
-            for (int i = 0; i < PER; i++) o[i] += ps[2 + lane + 32 * i] * w;
+    if (active) {
+        float* pp = part + (((u64)split * a.rows + t) * a.n_head + h) * (hd + 2);
+        if (lane == 0) {
+            pp[0] = m;
+            pp[1] = l;
         }
-    }
-    float inv = l > 0.0f ? 1.0f / l : 0.0f;
 #pragma unroll
-    for (int i = 0; i < PER; i++) o[i] *= inv;
-    attn_write<PER>(a, t, h, o, out, out_q8);
+        for (int i = 0; i < PER; i++) pp[2 + lane + 32 * i] = acc[i];
+    }
+    // the last split of this tile to get here merges them all
+    __shared__ int last;
+    __threadfence(); // this block's partials are visible before its count
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int* c = counters + blockIdx.y * gridDim.x + blockIdx.x;
+        last = atomicAdd(c, 1) == a.n_split - 1;
+        if (last) *c = 0;
+    }
+    __syncthreads();
+    if (last && active) attention_merge<PER>(a, t, h, part, out, out_q8);
 }
 
 #define ATTENTION_FOR(HD)                                                                      \
     extern "C" __global__ void __launch_bounds__(32 * ATT_WARPS)                               \
-    attention_hd##HD(const float* __restrict__ q, const u16* __restrict__ k_cache,             \
-                     const u16* __restrict__ v_cache, AttnArgs a, const Step* __restrict__ step, \
-                     float* __restrict__ out, u8* __restrict__ out_q8, float* __restrict__ part) { \
-        attention_body<HD / 32>(q, k_cache, v_cache, a, step, out, out_q8, part);             \
-    }                                                                                          \
-    extern "C" __global__ void attention_combine_hd##HD(AttnArgs a, const float* __restrict__ part, \
-                                                        float* __restrict__ out,               \
-                                                        u8* __restrict__ out_q8) {             \
-        attention_combine_body<HD / 32>(a, part, out, out_q8);                                 \
+    attention_hd##HD(const float* q, const u16* k_cache, const u16* v_cache, AttnArgs a,       \
+                     const Step* step, float* out, u8* out_q8, float* part, int* counters) {   \
+        pdl_enter();                                                                           \
+        attention_body<HD / 32>(q, k_cache, v_cache, a, step, out, out_q8, part, counters);   \
     }
 ATTENTION_FOR(32)
 ATTENTION_FOR(64)

@@ -36,6 +36,19 @@ __device__ __forceinline__ const u32* step_ids(const Step* s) {
     return (const u32*)(s + 1);
 }
 
+// Programmatic dependent launch (sm_90+, launch.rs): each kernel is launched so that it may
+// start while the one before it is still finishing, which hides the launch latency between
+// the small kernels of a decode step. So every kernel first waits for its predecessor (the
+// chain makes that every earlier kernel) and then lets its own successor be launched.
+// Kernel parameters carry no __restrict__: with it the compiler may read activations through
+// the non-coherent path ahead of the wait.
+__device__ __forceinline__ void pdl_enter() {
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
 __device__ __forceinline__ float h2f(u16 h) {
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));

@@ -23,8 +23,8 @@ struct StoreF32 {
 };
 
 // Rows [row0, row0 + n_rows) of a (rows, cols) weight → f16 (n_rows, cols).
-extern "C" __global__ void dequant_f16(const u8* __restrict__ w, int type, int row_bytes,
-                                       int cols, int row0, int n_rows, u16* __restrict__ dst) {
+extern "C" __global__ void dequant_f16(const u8* w, int type, int row_bytes,
+                                       int cols, int row0, int n_rows, u16* dst) { pdl_enter();
     int per_row = cols / 16;
     u64 gid = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (gid >= (u64)n_rows * per_row) return;
@@ -36,9 +36,9 @@ extern "C" __global__ void dequant_f16(const u8* __restrict__ w, int type, int r
 
 // out (n, cols) = table rows ids[0..n) × scale. The ids are the step's (see Step) so that a
 // decode step's graph replays with the new token.
-extern "C" __global__ void embed(const u8* __restrict__ table, int type, int row_bytes,
-                                 int cols, int n_vocab, const Step* __restrict__ step,
-                                 float scale, float* __restrict__ out) {
+extern "C" __global__ void embed(const u8* table, int type, int row_bytes,
+                                 int cols, int n_vocab, const Step* step,
+                                 float scale, float* out) { pdl_enter();
     int t = blockIdx.y;
     int gi = blockIdx.x * blockDim.x + threadIdx.x;
     if (gi >= cols / 16 || t >= step->n_ids) return;
@@ -52,7 +52,7 @@ extern "C" __global__ void embed(const u8* __restrict__ table, int type, int row
     granule_values(table + (u64)id * row_bytes, type, gi, emit);
 }
 
-extern "C" __global__ void f32_to_f16(const float* __restrict__ x, u16* __restrict__ y, u64 n) {
+extern "C" __global__ void f32_to_f16(const float* x, u16* y, u64 n) { pdl_enter();
     u64 i = (u64)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) y[i] = f2h(x[i]);
 }

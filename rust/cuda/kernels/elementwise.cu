@@ -6,27 +6,27 @@
     if (i >= n) return;
 
 // a += b
-extern "C" __global__ void add(float* a, const float* __restrict__ b, u64 n) {
+extern "C" __global__ void add(float* a, const float* b, u64 n) { pdl_enter();
     EW_INDEX
     a[i] = b[i] + a[i];
 }
 
 // x[r][c] += bias[c]
-extern "C" __global__ void add_bias(float* x, const float* __restrict__ bias, int cols, u64 n) {
+extern "C" __global__ void add_bias(float* x, const float* bias, int cols, u64 n) { pdl_enter();
     EW_INDEX
     x[i] += bias[i % cols];
 }
 
 // x *= s
-extern "C" __global__ void scale(float* x, float s, u64 n) {
+extern "C" __global__ void scale(float* x, float s, u64 n) { pdl_enter();
     EW_INDEX
     x[i] *= s;
 }
 
 // out = act(gate) * up; act 0 SiLU, 1 GELU (tanh)
-extern "C" __global__ void gated_activation(const float* __restrict__ gate,
-                                            const float* __restrict__ up, int act,
-                                            float* __restrict__ out, u64 n) {
+extern "C" __global__ void gated_activation(const float* gate,
+                                            const float* up, int act,
+                                            float* out, u64 n) { pdl_enter();
     EW_INDEX
     float g = gate[i];
     out[i] = (act == 0 ? silu(g) : gelu_tanh(g)) * up[i];
@@ -34,15 +34,15 @@ extern "C" __global__ void gated_activation(const float* __restrict__ gate,
 
 // Rows [row0, row0 + rows) of the two (rows, cols) halves of a stacked gate|up output
 // (rows, 2*cols) → act(gate)*up (rows, cols): the prefill GLU after one GEMM of both.
-extern "C" __global__ void glu_split(const float* __restrict__ gu, int cols, int act,
-                                     float* __restrict__ out, u64 n) {
+extern "C" __global__ void glu_split(const float* gu, int cols, int act,
+                                     float* out, u64 n) { pdl_enter();
     EW_INDEX
     u64 r = i / cols, c = i % cols;
     float g = gu[r * 2 * cols + c], u = gu[r * 2 * cols + cols + c];
     out[i] = (act == 0 ? silu(g) : gelu_tanh(g)) * u;
 }
 
-extern "C" __global__ void copy_f32(const float* __restrict__ src, float* __restrict__ dst, u64 n) {
+extern "C" __global__ void copy_f32(const float* src, float* dst, u64 n) { pdl_enter();
     EW_INDEX
     dst[i] = src[i];
 }

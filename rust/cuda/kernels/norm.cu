@@ -12,9 +12,9 @@ struct NormArgs {
 // Q8_1 pass then quantizes from there with every warp at once). Longer ones re-read x.
 #define NORM_STAGE 8192
 
-extern "C" __global__ void rms_norm(const float* __restrict__ x, const float* __restrict__ w,
-                                    NormArgs a, float* out_f32, u8* __restrict__ out_q8,
-                                    u16* __restrict__ out_f16) {
+extern "C" __global__ void rms_norm(const float* x, const float* w,
+                                    NormArgs a, float* out_f32, u8* out_q8,
+                                    u16* out_f16) { pdl_enter();
     __shared__ float scratch[32];
     __shared__ float vals[NORM_STAGE];
     u64 base = (u64)blockIdx.x * a.group;

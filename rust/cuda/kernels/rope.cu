@@ -52,7 +52,7 @@ struct EmitF16 {
 };
 
 // x (rows, n_heads*head_dim) rotated in place; row t at position step->pos0 + t.
-extern "C" __global__ void rope(float* x, int n_heads, RopeArgs r, const Step* __restrict__ step) {
+extern "C" __global__ void rope(float* x, int n_heads, RopeArgs r, const Step* step) { pdl_enter();
     __shared__ float h[ROPE_MAX_HEAD_DIM];
     int t = blockIdx.x, head = blockIdx.y;
     float* src = x + ((u64)t * n_heads + head) * r.head_dim;
@@ -77,9 +77,9 @@ struct QkvArgs {
 
 // qkv (rows, q | k | v) → q_out (rows, n_head*head_dim); k and v into the cache rows
 // step->pos0 + t of k_cache/v_cache (f16, kv_dim per row).
-extern "C" __global__ void qkv_rope_store(const float* __restrict__ qkv, QkvArgs a, RopeArgs r,
-                                          const Step* __restrict__ step, float* __restrict__ q_out,
-                                          u16* __restrict__ k_cache, u16* __restrict__ v_cache) {
+extern "C" __global__ void qkv_rope_store(const float* qkv, QkvArgs a, RopeArgs r,
+                                          const Step* step, float* q_out,
+                                          u16* k_cache, u16* v_cache) { pdl_enter();
     __shared__ float h[ROPE_MAX_HEAD_DIM];
     __shared__ float scratch[32];
     int t = blockIdx.x, slot = blockIdx.y, hd = r.head_dim;
@@ -124,9 +124,9 @@ extern "C" __global__ void qkv_rope_store(const float* __restrict__ qkv, QkvArgs
 }
 
 // The primitive store: k, v (rows, kv_dim) f32 → cache rows step->pos0 + t.
-extern "C" __global__ void store_kv(const float* __restrict__ k, const float* __restrict__ v,
-                                    int kv_dim, const Step* __restrict__ step,
-                                    u16* __restrict__ k_cache, u16* __restrict__ v_cache) {
+extern "C" __global__ void store_kv(const float* k, const float* v,
+                                    int kv_dim, const Step* step,
+                                    u16* k_cache, u16* v_cache) { pdl_enter();
     int t = blockIdx.y;
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= kv_dim) return;

@@ -109,6 +109,8 @@ pub struct CudaBackend {
     kv: Option<KvCache>,
     /// Dequantized weight tiles for prefill GEMMs.
     w16: Option<DevBuf>,
+    /// Split-K attention's per-tile counters (zero between launches: attention.cu).
+    att_counters: DevBuf,
 }
 
 fn grid1(n: usize, per_block: usize) -> (u32, u32, u32) {
@@ -127,9 +129,10 @@ impl CudaBackend {
             Err(_) => Kernels::load(&compile::compile_cubin(cc)?)?,
         };
         let blas = Blas::new(gpu.cu_stream())?;
-        let queue = Queue::new(kernels.get("profile_hold"));
+        let queue = Queue::new(kernels.get("profile_hold"), cc.0 >= 9);
         let arena = Arena::new(&gpu, DEFAULT_ARENA_BYTES)?;
         let step_buf = gpu.alloc(std::mem::size_of::<StepHeader>() + 4 * model::PREFILL_CHUNK)?;
+        let att_counters = gpu.alloc(4 * ATT_MAX_SPLIT_TILES)?; // zeroed
         Ok(CudaBackend {
             gpu,
             kernels,
@@ -142,6 +145,7 @@ impl CudaBackend {
             pos_set: false,
             kv: None,
             w16: None,
+            att_counters,
         })
     }
 
@@ -152,7 +156,13 @@ impl CudaBackend {
 
     /// Launch counts since the last call.
     pub fn take_stats(&mut self) -> LaunchStats {
-        std::mem::take(&mut self.queue.stats)
+        self.queue.take_stats()
+    }
+
+    /// Times the GPU work of every flush from now on (`LaunchStats::gpu_ms`), or stops.
+    pub fn time_flushes(&mut self, on: bool) -> Result<(), CudaError> {
+        self.gpu.bind()?;
+        self.queue.time_flushes(on)
     }
 
     /// A tensor of this forward pass holding `data (rows, cols)` (the kernel tests feed their
@@ -182,11 +192,21 @@ impl CudaBackend {
     }
 
     fn launch(&mut self, name: &'static str, grid: (u32, u32, u32), block: u32, args: Args) {
+        self.launch_block(name, grid, (block, 1, 1), args);
+    }
+
+    fn launch_block(
+        &mut self,
+        name: &'static str,
+        grid: (u32, u32, u32),
+        block: (u32, u32, u32),
+        args: Args,
+    ) {
         self.queue.push(Launch {
             name,
             func: self.kernels.get(name),
             grid,
-            block: (block, 1, 1),
+            block,
             args,
         });
     }
@@ -343,15 +363,13 @@ impl CudaBackend {
         a.ntok = x.rows as i32;
         a.out_stride = out_stride as i32;
         a.mode = mode;
-        let grid = grid1(a.total_rows as usize, MV_WARPS as usize);
+        let per_row = mv_threads_per_row(x.cols);
+        let rows_per_block = MV_BLOCK / per_row;
+        let grid = grid1(a.total_rows as usize, rows_per_block as usize);
         let (q8, f) = MATVEC_KERNELS[x.rows.next_power_of_two().trailing_zeros() as usize];
         let name = if float { f } else { q8 };
-        self.launch(
-            name,
-            grid,
-            32 * MV_WARPS,
-            Args::new().arg(a).arg(input).arg(out),
-        );
+        let args = Args::new().arg(a).arg(input).arg(out);
+        self.launch_block(name, grid, (per_row, rows_per_block, 1), args);
     }
 
     /// `out (rows, ldc) (=|+=) x16 · wᵀ` through cuBLAS, dequantizing w in tiles of rows.
@@ -577,7 +595,9 @@ impl Backend for CudaBackend {
         self.gpu.bind()?;
         self.gpu.synchronize()?; // uploads from pageable memory are done before loading ends
         let bytes = n_layer * n_ctx * kv_dim * 2;
-        let split_len = n_ctx.div_ceil(32).next_multiple_of(ATT_TILE).max(256);
+        // up to 64 splits of at least 64 keys: a short context still spreads over many blocks
+        // (the merge skips splits with no keys yet)
+        let split_len = n_ctx.div_ceil(64).next_multiple_of(ATT_TILE).max(64);
         self.kv = Some(KvCache {
             k: self.gpu.alloc(bytes)?,
             v: self.gpu.alloc(bytes)?,
@@ -811,7 +831,9 @@ impl Backend for CudaBackend {
         }
         let (kc, vc) = kv.layer(p.layer);
         let decode = q.rows <= MV_MAX_TOKENS;
-        let (n_split, split_len) = if decode {
+        let group = p.n_head / p.n_head_kv;
+        let tiles = (q.rows * group).div_ceil(ATT_WARPS as usize) * p.n_head_kv;
+        let (n_split, split_len) = if decode && tiles <= ATT_MAX_SPLIT_TILES {
             (kv.n_split, kv.split_len)
         } else {
             (1, kv.n_ctx.next_multiple_of(ATT_TILE))
@@ -842,7 +864,6 @@ impl Backend for CudaBackend {
         } else {
             0
         };
-        let group = p.n_head / p.n_head_kv;
         let grid = (
             (q.rows * group).div_ceil(ATT_WARPS as usize) as u32,
             p.n_head_kv as u32,
@@ -856,13 +877,9 @@ impl Backend for CudaBackend {
             .arg(self.step_buf.ptr)
             .arg(out.ptr)
             .arg(q8)
-            .arg(part);
-        let (attn, combine) = ATTENTION_KERNELS[hd / 32 - 1];
-        self.launch(attn, grid, 32 * ATT_WARPS, args);
-        if n_split > 1 {
-            let args = Args::new().arg(a).arg(part).arg(out.ptr).arg(q8);
-            self.launch(combine, grid1(q.rows * p.n_head, 8), 256, args);
-        }
+            .arg(part)
+            .arg(self.att_counters.ptr);
+        self.launch(ATTENTION_KERNELS[hd / 32 - 1], grid, 32 * ATT_WARPS, args);
         Ok(out)
     }
 

@@ -43,19 +43,28 @@ pub const KERNELS: &[&str] = &[
 
 /// Every kernel name the module must hold.
 pub fn kernel_names() -> impl Iterator<Item = &'static str> {
-    let pairs = crate::kernels::MATVEC_KERNELS
+    let matvecs = crate::kernels::MATVEC_KERNELS
         .iter()
-        .chain(&crate::kernels::ATTENTION_KERNELS);
+        .flat_map(|&(a, b)| [a, b]);
     KERNELS
         .iter()
         .copied()
-        .chain(pairs.flat_map(|&(a, b)| [a, b]))
+        .chain(matvecs)
+        .chain(crate::kernels::ATTENTION_KERNELS)
 }
 
 /// The whole program: the files with `#line` markers, so NVRTC's errors name the right file.
+/// A file of the same name in `$WASM_CHORD_CUDA_KERNEL_DIR` replaces the built-in one: for
+/// trying a kernel variant on a GPU machine without rebuilding (the cache key is the text, so
+/// each variant is compiled once).
 pub fn program_source() -> String {
+    let dir = std::env::var_os("WASM_CHORD_CUDA_KERNEL_DIR").map(PathBuf::from);
     let mut s = String::new();
     for (name, text) in SOURCES {
+        let replaced = dir
+            .as_ref()
+            .and_then(|d| std::fs::read_to_string(d.join(name)).ok());
+        let text = replaced.as_deref().unwrap_or(text);
         s.push_str(&format!("#line 1 \"{name}\"\n{text}\n"));
     }
     s

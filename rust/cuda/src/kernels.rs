@@ -3,8 +3,28 @@
 
 /// Activation rows one matvec launch handles (matvec.cu's MV_MAX_TOKENS); more go to cuBLAS.
 pub const MV_MAX_TOKENS: usize = 8;
-/// Warps per matvec block (MV_WARPS): one output row each.
-pub const MV_WARPS: u32 = 4;
+/// Threads per matvec block (MV_BLOCK): `rows × threads per row`, see `mv_threads_per_row`.
+pub const MV_BLOCK: u32 = 128;
+
+/// Threads that share one matvec row of `ncols` values: enough that each walks about two
+/// 16-value granules, so that all of a row's loads are in flight at once (a decode matvec of
+/// a small model waits on memory latency, not bandwidth). `WASM_CHORD_CUDA_MV_THREADS=32|64|128`
+/// fixes it instead (for measuring).
+pub fn mv_threads_per_row(ncols: usize) -> u32 {
+    static FIXED: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    let fixed = FIXED.get_or_init(|| {
+        std::env::var("WASM_CHORD_CUDA_MV_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|t| [32, 64, 128].contains(t))
+    });
+    fixed.unwrap_or_else(|| {
+        let granules = ncols / 16;
+        (granules / 2)
+            .next_power_of_two()
+            .clamp(32, MV_BLOCK as usize) as u32
+    })
+}
 /// matvec.cu's instances for 1, 2, 4 and 8 activation rows: (quantized, float weights), by
 /// log2 of the rows rounded up to a power of two.
 pub const MATVEC_KERNELS: [(&str, &str); 4] = [
@@ -23,17 +43,20 @@ pub const MV_GLU_GELU: i32 = 3;
 pub const ATT_WARPS: u32 = 8;
 pub const ATT_TILE: usize = 32;
 pub const ATT_MAX_HEAD_DIM: usize = 256;
-/// attention.cu's instances (attention, its split-K combine) by head size / 32 - 1.
-pub const ATTENTION_KERNELS: [(&str, &str); ATT_MAX_HEAD_DIM / 32] = [
-    ("attention_hd32", "attention_combine_hd32"),
-    ("attention_hd64", "attention_combine_hd64"),
-    ("attention_hd96", "attention_combine_hd96"),
-    ("attention_hd128", "attention_combine_hd128"),
-    ("attention_hd160", "attention_combine_hd160"),
-    ("attention_hd192", "attention_combine_hd192"),
-    ("attention_hd224", "attention_combine_hd224"),
-    ("attention_hd256", "attention_combine_hd256"),
+/// attention.cu's instances by head size / 32 - 1.
+pub const ATTENTION_KERNELS: [&str; ATT_MAX_HEAD_DIM / 32] = [
+    "attention_hd32",
+    "attention_hd64",
+    "attention_hd96",
+    "attention_hd128",
+    "attention_hd160",
+    "attention_hd192",
+    "attention_hd224",
+    "attention_hd256",
 ];
+/// Split-K tiles one decode attention launch may have (grid x × y): each has a counter in a
+/// buffer of this many that the last split block of the tile resets.
+pub const ATT_MAX_SPLIT_TILES: usize = 4096;
 /// rope.cu's ROPE_MAX_HEAD_DIM.
 pub const ROPE_MAX_HEAD_DIM: usize = 1024;
 

@@ -55,8 +55,9 @@ pub struct Launch {
 }
 
 impl Launch {
-    /// Issues the launch on `stream`.
-    fn issue(&self, stream: sys::CUstream) -> Result<(), CudaError> {
+    /// Issues the launch on `stream`; with `pdl`, as a programmatic dependent launch (it may
+    /// start while the previous kernel finishes: every kernel waits for it first, common.cuh).
+    fn issue(&self, stream: sys::CUstream, pdl: bool) -> Result<(), CudaError> {
         // The argument storage must stay aligned for the driver's reads of each value.
         let mut aligned: Vec<u64> = vec![0; self.args.bytes.len().div_ceil(8)];
         // SAFETY: aligned has at least as many bytes as args.bytes.
@@ -75,11 +76,44 @@ impl Launch {
             // SAFETY: every offset lies inside the copied bytes.
             .map(|&o| unsafe { base.add(o) }.cast())
             .collect();
-        // SAFETY: func is a kernel of our loaded module and params match its signature (each
-        // launcher in kernels.rs mirrors its kernel's C signature); the driver copies the
-        // values before returning.
-        unsafe { result::launch_kernel(self.func, self.grid, self.block, 0, stream, &mut params) }
-            .map_err(|e| CudaError::Driver(format!("launching {}: {e}", self.name)))
+        // Both launches below: func is a kernel of our loaded module and params match its
+        // signature (each launcher in kernels.rs mirrors its kernel's C signature); the driver
+        // copies the values before returning.
+        let launched = if pdl {
+            // SAFETY: an all-zero attribute (id and union) is a valid value to fill in.
+            let mut attr: sys::CUlaunchAttribute = unsafe { std::mem::zeroed() };
+            attr.id =
+                sys::CUlaunchAttributeID::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+            attr.value.programmaticStreamSerializationAllowed = 1;
+            let config = sys::CUlaunchConfig {
+                gridDimX: self.grid.0,
+                gridDimY: self.grid.1,
+                gridDimZ: self.grid.2,
+                blockDimX: self.block.0,
+                blockDimY: self.block.1,
+                blockDimZ: self.block.2,
+                sharedMemBytes: 0,
+                hStream: stream,
+                attrs: &mut attr,
+                numAttrs: 1,
+            };
+            // SAFETY: see above; config and attr outlive the call.
+            unsafe {
+                sys::cuLaunchKernelEx(
+                    &config,
+                    self.func,
+                    params.as_mut_ptr(),
+                    std::ptr::null_mut(),
+                )
+            }
+            .result()
+        } else {
+            // SAFETY: see above.
+            unsafe {
+                result::launch_kernel(self.func, self.grid, self.block, 0, stream, &mut params)
+            }
+        };
+        launched.map_err(|e| CudaError::Driver(format!("launching {}: {e}", self.name)))
     }
 }
 
@@ -105,6 +139,52 @@ pub struct LaunchStats {
     pub flushes: u64,
     pub graph_replays: u64,
     pub graph_captures: u64,
+    /// GPU time from the start to the end of each flush's work (only while `time_flushes` is
+    /// on): against the wall time, what the host and the transfers add.
+    pub gpu_ms: f64,
+}
+
+/// Events on both sides of each flush's work.
+struct FlushTimer {
+    start: sys::CUevent,
+    end: sys::CUevent,
+    pending: bool,
+}
+
+impl FlushTimer {
+    fn new() -> Result<FlushTimer, CudaError> {
+        let ev = || {
+            result::event::create(sys::CUevent_flags::CU_EVENT_DEFAULT)
+                .map_err(|e| CudaError::Driver(format!("creating an event: {e}")))
+        };
+        Ok(FlushTimer {
+            start: ev()?,
+            end: ev()?,
+            pending: false,
+        })
+    }
+
+    /// The last flush's GPU time (waiting for it), if one is pending.
+    fn collect(&mut self) -> f64 {
+        if !std::mem::take(&mut self.pending) {
+            return 0.0;
+        }
+        // SAFETY: both events are live and were recorded on our stream.
+        unsafe {
+            let _ = result::event::synchronize(self.end);
+            result::event::elapsed(self.start, self.end).unwrap_or(0.0) as f64
+        }
+    }
+}
+
+impl Drop for FlushTimer {
+    fn drop(&mut self) {
+        // SAFETY: created by us, destroyed once.
+        unsafe {
+            let _ = result::event::destroy(self.start);
+            let _ = result::event::destroy(self.end);
+        }
+    }
 }
 
 pub struct Queue {
@@ -113,13 +193,16 @@ pub struct Queue {
     previous: Vec<Launch>,
     graph: Option<Graph>,
     graphs: bool,
+    pdl: bool,
     profile: Option<Profile>,
+    timer: Option<FlushTimer>,
     pub stats: LaunchStats,
 }
 
 impl Queue {
-    /// `hold` is the `profile_hold` kernel (used only when profiling).
-    pub fn new(hold: sys::CUfunction) -> Queue {
+    /// `hold` is the `profile_hold` kernel (used only when profiling); `pdl`: whether the card
+    /// has programmatic dependent launch (sm_90+). `WASM_CHORD_CUDA_PDL=0` turns it off.
+    pub fn new(hold: sys::CUfunction, pdl: bool) -> Queue {
         let env_on = |k: &str, default: bool| match std::env::var(k) {
             Ok(v) => v != "0" && !v.is_empty(),
             Err(_) => default,
@@ -130,12 +213,34 @@ impl Queue {
             previous: Vec::new(),
             graph: None,
             graphs: env_on("WASM_CHORD_CUDA_GRAPHS", true) && !profile,
+            // profiling times each kernel alone
+            pdl: pdl && env_on("WASM_CHORD_CUDA_PDL", true) && !profile,
             profile: profile.then(|| Profile {
                 hold,
                 by_kernel: BTreeMap::new(),
             }),
+            timer: None,
             stats: LaunchStats::default(),
         }
+    }
+
+    /// Times each flush's GPU work from now on (`LaunchStats::gpu_ms`), or stops.
+    pub fn time_flushes(&mut self, on: bool) -> Result<(), CudaError> {
+        self.collect_time();
+        self.timer = if on { Some(FlushTimer::new()?) } else { None };
+        Ok(())
+    }
+
+    fn collect_time(&mut self) {
+        if let Some(t) = self.timer.as_mut() {
+            self.stats.gpu_ms += t.collect();
+        }
+    }
+
+    /// The counts since the last call.
+    pub fn take_stats(&mut self) -> LaunchStats {
+        self.collect_time();
+        std::mem::take(&mut self.stats)
     }
 
     pub fn push(&mut self, l: Launch) {
@@ -154,6 +259,23 @@ impl Queue {
         let list = std::mem::take(&mut self.pending);
         self.stats.flushes += 1;
         self.stats.launches += list.len() as u64;
+        self.collect_time();
+        let record = |t: Option<&FlushTimer>, end: bool| match t {
+            // SAFETY: the events are live; recorded on our stream.
+            Some(t) => unsafe { result::event::record(if end { t.end } else { t.start }, stream) }
+                .map_err(CudaError::driver),
+            None => Ok(()),
+        };
+        record(self.timer.as_ref(), false)?;
+        let run = self.run(list, stream);
+        record(self.timer.as_ref(), true)?;
+        if let Some(t) = self.timer.as_mut() {
+            t.pending = true;
+        }
+        run
+    }
+
+    fn run(&mut self, list: Vec<Launch>, stream: sys::CUstream) -> Result<(), CudaError> {
         if self.graphs && list.len() >= MIN_GRAPH_LAUNCHES {
             if let Some(g) = self.graph.as_ref().filter(|g| g.list == list) {
                 self.stats.graph_replays += 1;
@@ -165,7 +287,7 @@ impl Queue {
             if list == self.previous {
                 self.stats.graph_captures += 1;
                 self.graph = None; // frees the old exec first
-                let exec = capture(&list, stream)?;
+                let exec = capture(&list, stream, self.pdl)?;
                 // SAFETY: as above.
                 unsafe { result::graph::launch(exec, stream) }
                     .map_err(|e| CudaError::Driver(format!("launching the decode graph: {e}")))?;
@@ -177,7 +299,7 @@ impl Queue {
             Some(p) => p.run(&list, stream)?,
             None => {
                 for l in &list {
-                    l.issue(stream)?;
+                    l.issue(stream, self.pdl)?;
                 }
             }
         }
@@ -191,7 +313,11 @@ impl Queue {
     }
 }
 
-fn capture(list: &[Launch], stream: sys::CUstream) -> Result<sys::CUgraphExec, CudaError> {
+fn capture(
+    list: &[Launch],
+    stream: sys::CUstream,
+    pdl: bool,
+) -> Result<sys::CUgraphExec, CudaError> {
     let e = |what: &str| {
         let what = what.to_string();
         move |err: result::DriverError| CudaError::Driver(format!("{what}: {err}"))
@@ -203,7 +329,7 @@ fn capture(list: &[Launch], stream: sys::CUstream) -> Result<sys::CUgraphExec, C
             sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL,
         )
         .map_err(e("starting a graph capture"))?;
-        let issued: Result<(), CudaError> = list.iter().try_for_each(|l| l.issue(stream));
+        let issued: Result<(), CudaError> = list.iter().try_for_each(|l| l.issue(stream, pdl));
         let graph = result::stream::end_capture(stream).map_err(e("ending a graph capture"))?;
         issued?;
         let exec = result::graph::instantiate(graph, sys::CUgraphInstantiate_flags(0));
@@ -241,12 +367,12 @@ impl Profile {
             block: (1, 1, 1),
             args: Args::new().arg(HOLD_NS_MIN + HOLD_NS_PER_LAUNCH * list.len() as u64),
         };
-        hold.issue(stream)?;
+        hold.issue(stream, false)?;
         // SAFETY: events are live and recorded on our stream.
         unsafe {
             result::event::record(events[0], stream).map_err(CudaError::driver)?;
             for (l, &e) in list.iter().zip(&events[1..]) {
-                l.issue(stream)?;
+                l.issue(stream, false)?;
                 result::event::record(e, stream).map_err(CudaError::driver)?;
             }
             result::event::synchronize(events[events.len() - 1]).map_err(CudaError::driver)?;

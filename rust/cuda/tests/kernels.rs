@@ -433,7 +433,8 @@ fn attention_matches_the_cpu_backend() {
     for (n_head, n_head_kv, hd) in [(4, 2, 64), (8, 1, 128), (4, 1, 256)] {
         let Some(mut g) = cuda() else { return };
         let mut c = CpuBackend::new(1);
-        // a context past one decode split (256 keys) so split-K and the combine run
+        // a context past one decode split (256 keys) so split-K and its merge run, several
+        // times on one backend (the split counters must come back to zero)
         let n_ctx = 700;
         let kv_dim = n_head_kv * hd;
         g.init_kv_cache(2, n_ctx, kv_dim).unwrap();
