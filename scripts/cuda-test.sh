@@ -18,12 +18,14 @@
 #   peers    waits for the llama.cpp build, then llama-bench -fa 1 -p 512 -n 128 -r 3 -ngl 99
 #   bigstart starts making the Llama-3-8B-shaped Q4_K_M in the background (~16 GB of F16 first)
 #   big      waits for it, then benches it with both engines; and the card's copy bandwidth
+#   archs    KL against the CPU on the small random test models of other architectures
+#            (tests/models/make_llama.py; only those with heads of 32+: qwen3)
 #   ncu      Nsight Compute: every kernel of a few decode steps of both engines on TinyLlama
 #            (time, DRAM bytes, grid), summed per kernel; and the full sections of a few of ours
 #   ncupeer  the same for llama.cpp (after its build)
 #   mvsplit  decode with each matvec threads-per-row split (WASM_CHORD_CUDA_MV_THREADS), and
 #            with programmatic dependent launch off (WASM_CHORD_CUDA_PDL=0)
-# Results: $OUT/{env,kernels,kl,bench,peers,big,ncu,mvsplit}.txt; the deadline is $BUDGET s (default 570)
+# Results: $OUT/{env,kernels,kl,bench,peers,big,ncu,mvsplit}.txt (archs: kl.txt); the deadline is $BUDGET s (default 570)
 # from this script's start.
 set -u
 cd "$(dirname "$0")/.."
@@ -153,6 +155,16 @@ kl_model() {
   else
     { echo "$label: greedy text DIFFERS with graphs on/off"; echo "on:  $on"; echo "off: $off"; } | tee -a "$OUT/kl.txt"
   fi
+}
+
+phase_archs() {
+  setup
+  local m
+  for m in ${ARCH_MODELS:-qwen3-bpe-f32 qwen3-bpe-q8_0}; do
+    [ -f $W/models/test/$m.gguf ] ||
+      PYTHONPATH=/tmp/site python3 tests/models/make_llama.py --out $W/models/test --only $m > /dev/null
+    kl_model $W/models/test/$m.gguf $m
+  done
 }
 
 # KL_MODELS picks the models (default both); FLOOR= skips the CPU's own -b 1 run (~2 min).
@@ -328,8 +340,8 @@ if [ "${1:-}" = prepare ]; then
 fi
 for phase in "$@"; do
   case $phase in
-    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit) say "phase $phase"; phase_$phase ;;
-    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit)" >&2; exit 2 ;;
+    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs) say "phase $phase"; phase_$phase ;;
+    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs)" >&2; exit 2 ;;
   esac
 done
 say "done"
