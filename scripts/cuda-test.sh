@@ -19,7 +19,7 @@
 #   bigstart starts making the Llama-3-8B-shaped Q4_K_M in the background (~16 GB of F16 first)
 #   big      waits for it, then benches it with both engines; and the card's copy bandwidth
 #   archs    KL against the CPU on the small random test models of other architectures
-#            (tests/models/make_llama.py; only those with heads of 32+: qwen3)
+#            (tests/models/make_llama.py; those with heads of 32+: qwen3, gemma, gemma2)
 #   ncu      Nsight Compute: every kernel of a few decode steps of both engines on TinyLlama
 #            (time, DRAM bytes, grid), summed per kernel; and the full sections of a few of ours
 #   ncupeer  the same for llama.cpp (after its build)
@@ -160,7 +160,7 @@ kl_model() {
 phase_archs() {
   setup
   local m
-  for m in ${ARCH_MODELS:-qwen3-bpe-f32 qwen3-bpe-q8_0}; do
+  for m in ${ARCH_MODELS:-qwen3-bpe-f32 qwen3-bpe-q8_0 gemma-spm-q8_0 gemma2-spm-f32 gemma2-spm-q8_0}; do
     [ -f $W/models/test/$m.gguf ] ||
       PYTHONPATH=/tmp/site python3 tests/models/make_llama.py --out $W/models/test --only $m > /dev/null
     kl_model $W/models/test/$m.gguf $m

@@ -18,6 +18,7 @@ struct AttnArgs {
     int n_split;   // blocks along the keys; 1 writes the output directly
     int split_len; // keys per split (a multiple of ATT_TILE)
     float scale;   // multiplies q·k
+    float softcap; // > 0: scores are softcap·tanh(scale·q·k) (Gemma 2; scale already / softcap)
 };
 
 // Each kernel is compiled once per head size (PER = head_dim / 32 values per lane), so that a
@@ -133,7 +134,9 @@ attention_body(const float* q, const u16* k_cache,
             u32 kk = kr[j];
             dot += s_q[warp][2 * j] * h2f((u16)kk) + s_q[warp][2 * j + 1] * h2f((u16)(kk >> 16));
         }
-        float s = valid ? dot * a.scale : NEG_INF;
+        float s = dot * a.scale;
+        if (a.softcap > 0.0f) s = a.softcap * tanhf(s);
+        s = valid ? s : NEG_INF;
         float m_new = fmaxf(m, warp_max(s));
         if (m_new == NEG_INF) continue; // nothing visible yet
         float p = valid ? __expf(s - m_new) : 0.0f;

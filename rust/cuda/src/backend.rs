@@ -806,12 +806,6 @@ impl Backend for CudaBackend {
     }
 
     fn attention(&mut self, q: &CudaTensor, p: &AttentionParams) -> Result<CudaTensor, CudaError> {
-        // (Gemma 2) the attention kernels have no score softcap: refuse, not compute without it
-        if p.softcap.is_some() {
-            return Err(CudaError::Unsupported(
-                "attention softcap is not supported on CUDA yet".into(),
-            ));
-        }
         self.check(&[q])?;
         let kv = self.kv()?;
         let hd = p.head_dim;
@@ -847,7 +841,9 @@ impl Backend for CudaBackend {
             window: p.window.map_or(0, |w| w.min(i32::MAX as usize) as i32),
             n_split: n_split as i32,
             split_len: split_len as i32,
-            scale: p.kq_scale,
+            // with a softcap the kernel takes cap·tanh(q·k · scale), scale = kq_scale/cap
+            scale: p.softcap.map_or(p.kq_scale, |cap| p.kq_scale / cap),
+            softcap: p.softcap.unwrap_or(0.0),
         };
         self.set_pos(p.pos0)?;
         let mut out = self.tensor(q.rows, p.n_head * hd)?;

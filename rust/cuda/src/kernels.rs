@@ -132,6 +132,7 @@ pub struct AttnArgs {
     pub n_split: i32,
     pub split_len: i32,
     pub scale: f32,
+    pub softcap: f32,
 }
 
 /// The host side of kernels/common.cuh's `Step` header (the ids follow it).

@@ -426,14 +426,20 @@ fn elementwise_ops_match_the_cpu_backend() {
 }
 
 /// store_kv + attention for decode (split over the keys), prompts of several tiles, grouped
-/// heads and sliding windows, against the CPU backend.
+/// heads, sliding windows and the score softcap, against the CPU backend.
 #[test]
 fn attention_matches_the_cpu_backend() {
     let mut rng = StdRng::seed_from_u64(4);
-    for (n_head, n_head_kv, hd) in [(4, 2, 64), (8, 1, 128), (4, 1, 256)] {
+    // the last: Gemma 2's score softcap, small enough to bend most scores
+    for (n_head, n_head_kv, hd, softcap) in [
+        (4, 2, 64, None),
+        (8, 1, 128, None),
+        (4, 1, 256, None),
+        (4, 2, 64, Some(1.5)),
+    ] {
         let Some(mut g) = cuda() else { return };
         let mut c = CpuBackend::new(1);
-        // a context past one decode split (256 keys) so split-K and its merge run, several
+        // a context of many decode splits (64 keys each at this size) so split-K and its merge run, several
         // times on one backend (the split counters must come back to zero)
         let n_ctx = 700;
         let kv_dim = n_head_kv * hd;
@@ -475,7 +481,7 @@ fn attention_matches_the_cpu_backend() {
                 pos0,
                 window,
                 kq_scale: 1.0 / (hd as f32).sqrt(),
-                softcap: None,
+                softcap,
             };
             let qg = g.upload(&q, rows, n_head * hd).unwrap();
             let o = g.attention(&qg, &p).unwrap();
@@ -486,7 +492,7 @@ fn attention_matches_the_cpu_backend() {
                 .data
                 .clone();
             let what = format!(
-                "attention {n_head}/{n_head_kv} heads of {hd}, pos0 {pos0} rows {rows} window {window:?}"
+                "attention {n_head}/{n_head_kv} heads of {hd}, pos0 {pos0} rows {rows} window {window:?} softcap {softcap:?}"
             );
             assert_close(&what, &got, &want, ATTN_ABS * V_MAX / max_abs(&want));
         }
