@@ -70,7 +70,10 @@ fn cuda_report(mut model: model::Model<cuda::CudaBackend>) -> Result<(), String>
             .map_err(|e| e.to_string())
     };
     step(&mut model, 0)?; // the first step of a pass shape runs eagerly; the rest replay
-    model.backend_mut().time_flushes(true).map_err(|e| e.to_string())?;
+    model
+        .backend_mut()
+        .time_flushes(true)
+        .map_err(|e| e.to_string())?;
     model.backend_mut().take_stats();
     let t0 = std::time::Instant::now();
     for i in 1..=STEPS {
@@ -78,7 +81,10 @@ fn cuda_report(mut model: model::Model<cuda::CudaBackend>) -> Result<(), String>
     }
     let wall_us = t0.elapsed().as_secs_f64() * 1e6 / STEPS as f64;
     let s = model.backend_mut().take_stats();
-    model.backend_mut().time_flushes(false).map_err(|e| e.to_string())?;
+    model
+        .backend_mut()
+        .time_flushes(false)
+        .map_err(|e| e.to_string())?;
     let per = |n: u64| n as f64 / STEPS as f64;
     println!(
         "decode step: {:.1} kernel launches, {:.2} flushes, {:.2} graph replays per token ({} captures in {STEPS} steps); GPU busy {:.0} of {:.0} us per token",
