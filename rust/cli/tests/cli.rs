@@ -191,6 +191,18 @@ fn info_describes_the_test_model() {
     assert!(info["chat_template"].as_str().unwrap().contains("Gemma"));
 }
 
+/// `wasm-chord info --json` of one of tests/models/make_llama.py's random test models.
+fn test_model_info(variant: &str) -> serde_json::Value {
+    let path = testkit::llama_test_model(variant);
+    let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn info_names_the_qwen_architectures() {
     // The random-weight Qwen models of tests/models/make_llama.py: qwen3's head size comes from
@@ -199,14 +211,7 @@ fn info_names_the_qwen_architectures() {
         ("qwen2-bpe-q8_0", "qwen2", 16),
         ("qwen3-bpe-q8_0", "qwen3", 32),
     ] {
-        let path = testkit::llama_test_model(variant);
-        let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let info = test_model_info(variant);
         assert_eq!(info["architecture"], arch);
         assert_eq!(info["supported"], true, "{info}");
         assert_eq!(info["head_dim"], head_dim);
@@ -220,14 +225,7 @@ fn info_names_phi3() {
     // The random-weight Phi-3 model of tests/models/make_llama.py: fused attn_qkv / ffn_up
     // (split at load), n_head_kv = n_head, the spm vocabulary with Phi-3's chat tokens (no
     // chat_template in the file, so the built-in Phi-3 format is picked).
-    let path = testkit::llama_test_model("phi3-spm-q8_0");
-    let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let info = test_model_info("phi3-spm-q8_0");
     assert_eq!(info["architecture"], "phi3");
     assert_eq!(info["supported"], true, "{info}");
     assert_eq!(info["head_dim"], 16);
@@ -246,14 +244,7 @@ fn info_names_the_gemma_architectures() {
         ("gemma-spm-q8_0", "gemma", 0, [None, None]),
         ("gemma2-spm-q8_0", "gemma2", 2, [Some(4.0), Some(8.0)]),
     ] {
-        let path = testkit::llama_test_model(variant);
-        let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let info = test_model_info(variant);
         assert_eq!(info["architecture"], arch);
         assert_eq!(info["supported"], true, "{info}");
         assert_eq!(info["head_dim"], 32);
@@ -271,14 +262,7 @@ fn info_names_the_gemma_architectures() {
 fn info_names_phi2() {
     // The random-weight Phi-2 model of tests/models/make_llama.py: LayerNorm eps from
     // phi2.attention.layer_norm_epsilon, 4 heads of 32, the phi-2 pre-tokenizer.
-    let path = testkit::llama_test_model("phi2-bpe-q8_0");
-    let out = run(&["info", "-m", path.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let info = test_model_info("phi2-bpe-q8_0");
     assert_eq!(info["architecture"], "phi2");
     assert_eq!(info["supported"], true, "{info}");
     assert_eq!(info["head_dim"], 32);
