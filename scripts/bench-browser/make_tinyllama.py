@@ -57,6 +57,19 @@ SHAPES = {
     "llama3-8b": ("llama3-8b-random-Q4_K_M.gguf",
                   dict(dim=4096, n_layers=32, n_heads=32, n_kv_heads=8, ffn=14336, n_vocab=128256,
                        ctx=8192, rope_theta=500000.0, rms_eps=1e-5)),
+    # Llama-3.2-1B's shape with what sets it apart: a tied head and Llama 3 RoPE scaling (the
+    # `rope_freqs.weight` factors), context cut to 8192. For the real-shape check
+    # (scripts/oracle/check-real-shapes.sh), not a benchmark.
+    "llama3.2-1b": ("llama3.2-1b-random-Q4_K_M.gguf",
+                    dict(dim=2048, n_layers=16, n_heads=32, n_kv_heads=8, ffn=8192, n_vocab=128256,
+                         ctx=8192, rope_theta=500000.0, rms_eps=1e-5, tied=True,
+                         llama3_rope=dict(factor=32.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                                          original_context=8192))),
+    # Qwen2.5-0.5B's shape (architecture qwen2: q/k/v biases, NeoX RoPE, tied head), context 4096.
+    "qwen2.5-0.5b": ("qwen2.5-0.5b-random-Q4_K_M.gguf",
+                     dict(arch="qwen2", dim=896, n_layers=24, n_heads=14, n_kv_heads=2, ffn=4864,
+                          n_vocab=151936, ctx=4096, rope_theta=1000000.0, rms_eps=1e-6, tied=True,
+                          qkv_bias=True)),
 }
 SPACE = "\u2581"  # ▁, SentencePiece's word-start marker
 
@@ -80,9 +93,28 @@ def vocab(n_vocab: int) -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, types
 
 
+def llama3_rope_factors(head_dim: int, theta: float, factor: float, low_freq_factor: float,
+                        high_freq_factor: float, original_context: int) -> np.ndarray:
+    """Llama 3's RoPE scaling as GGUF files store it (`rope_freqs.weight`, one divisor of each
+    frequency): 1 for short wavelengths, `factor` for long ones, a smooth blend between."""
+    out = []
+    for i in range(0, head_dim, 2):
+        freq = 1.0 / theta ** (i / head_dim)
+        wavelen = 2 * np.pi / freq
+        if wavelen < original_context / high_freq_factor:
+            out.append(1.0)
+        elif wavelen > original_context / low_freq_factor:
+            out.append(factor)
+        else:
+            smooth = (original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor)
+            out.append(1.0 / ((1 - smooth) / factor + smooth))
+    return np.array(out, dtype=np.float32)
+
+
 def write_f16(path: str, c: dict) -> None:
     dim, ffn, n_vocab = c["dim"], c["ffn"], c["n_vocab"]
-    kv = c["n_kv_heads"] * (dim // c["n_heads"])
+    head_dim = dim // c["n_heads"]
+    kv = c["n_kv_heads"] * head_dim
     rng = np.random.default_rng(SEED)
 
     # Scales keep activations in a sane range through 22 layers (no inf/NaN in f16 or the KV cache).
@@ -92,7 +124,7 @@ def write_f16(path: str, c: dict) -> None:
     def norm_w(n):
         return (np.float32(1.0) + rng.standard_normal(n, dtype=np.float32) * np.float32(0.1)).astype(np.float32)
 
-    w = gguf.GGUFWriter(path, "llama")
+    w = gguf.GGUFWriter(path, c.get("arch", "llama"))
     w.add_name(os.path.basename(path).split("-random")[0] + "-random")
     w.add_context_length(c["ctx"])
     w.add_embedding_length(dim)
@@ -100,7 +132,7 @@ def write_f16(path: str, c: dict) -> None:
     w.add_feed_forward_length(ffn)
     w.add_head_count(c["n_heads"])
     w.add_head_count_kv(c["n_kv_heads"])
-    w.add_rope_dimension_count(dim // c["n_heads"])
+    w.add_rope_dimension_count(head_dim)
     w.add_rope_freq_base(c["rope_theta"])
     w.add_layer_norm_rms_eps(c["rms_eps"])
     w.add_vocab_size(n_vocab)
@@ -117,20 +149,27 @@ def write_f16(path: str, c: dict) -> None:
     w.add_add_eos_token(False)
     w.add_add_space_prefix(True)
 
-    w.add_tensor("token_embd.weight", normal((n_vocab, dim), 1.0))
+    # a tied head reads the embeddings as its weights: a smaller spread keeps its logits sane
+    w.add_tensor("token_embd.weight", normal((n_vocab, dim), 0.15 if c.get("tied") else 1.0))
+    if "llama3_rope" in c:
+        w.add_tensor("rope_freqs.weight", llama3_rope_factors(head_dim, c["rope_theta"], **c["llama3_rope"]))
     for i in range(c["n_layers"]):
         p = f"blk.{i}."
         w.add_tensor(p + "attn_norm.weight", norm_w(dim))
         w.add_tensor(p + "attn_q.weight", normal((dim, dim), 1.0 / np.sqrt(dim)))
         w.add_tensor(p + "attn_k.weight", normal((kv, dim), 1.0 / np.sqrt(dim)))
         w.add_tensor(p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim)))
+        if c.get("qkv_bias"):
+            for name, n in (("attn_q", dim), ("attn_k", kv), ("attn_v", kv)):
+                w.add_tensor(p + name + ".bias", (rng.standard_normal(n, dtype=np.float32) * np.float32(0.2)))
         w.add_tensor(p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim)))
         w.add_tensor(p + "ffn_norm.weight", norm_w(dim))
         w.add_tensor(p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
         w.add_tensor(p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
         w.add_tensor(p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn)))
     w.add_tensor("output_norm.weight", norm_w(dim))
-    w.add_tensor("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim)))
+    if not c.get("tied"):
+        w.add_tensor("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim)))
 
     w.write_header_to_file()
     w.write_kv_data_to_file()

@@ -210,3 +210,28 @@ fn gemma3_270m() {
         o.exact_free_running, o.cases
     );
 }
+
+/// Random-weight models in real models' full shapes (Q4_K_M from llama-quantize), against
+/// llama.cpp's goldens: run by scripts/oracle/check-real-shapes.sh, which makes the files
+/// (minutes each, too slow for `npm test`) and names the shapes in WASM_CHORD_REAL_SHAPES.
+#[test]
+#[ignore]
+fn real_shapes() {
+    let shapes = std::env::var("WASM_CHORD_REAL_SHAPES")
+        .expect("run through scripts/oracle/check-real-shapes.sh (WASM_CHORD_REAL_SHAPES unset)");
+    for shape in shapes.split_whitespace() {
+        // the generator knows where its file is
+        let out = std::process::Command::new("python3")
+            .arg(repo().join("scripts/bench-browser/make_tinyllama.py"))
+            .args(["--shape", shape, "--print-path"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "no such shape: {shape}");
+        let path = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let o = check_goldens(&path, &format!("real-{shape}.jsonl"), 0.0, true);
+        assert_eq!(
+            o.exact_free_running, o.cases,
+            "{shape}: free-running greedy differs from llama.cpp"
+        );
+    }
+}
