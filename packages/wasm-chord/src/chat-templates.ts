@@ -114,15 +114,16 @@ function renderBuiltin(name: BuiltinChatTemplate, messages: readonly TemplateMes
       }
       return out + '<|start_header_id|>assistant<|end_header_id|>\n\n';
     case 'llama2': {
-      // The first BOS comes from tokenization; later turns are closed with `</s><s>` text, which
-      // is parsed as the special tokens.
+      // Meta's template: the system block and the first user text are stripped together; the
+      // first BOS comes from tokenization, later user turns open with `<s>` text and replies
+      // close with `</s>`, which are parsed as the special tokens.
       let system = '';
       for (const m of messages) {
         if (m.role === 'system') system = `<<SYS>>\n${m.content}\n<</SYS>>\n\n`;
         else if (m.role === 'user') {
-          out += `[INST] ${system}${m.content.trim()} [/INST]`;
+          out += `${out === '' ? '' : '<s>'}[INST] ${(system + m.content).trim()} [/INST]`;
           system = '';
-        } else out += ` ${m.content.trim()} </s><s>`;
+        } else out += ` ${m.content.trim()} </s>`;
       }
       return out;
     }
