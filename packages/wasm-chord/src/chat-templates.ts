@@ -68,6 +68,12 @@ function renderJinja(source: string, messages: readonly TemplateMessage[], token
       template = new Template(source);
       compiled.set(source, template);
     }
+    // Templates without a system role (Gemma 1 and 2 raise an error on one) get the system text
+    // merged into the next message, as llama.cpp's chat layer and the Rust side (chat.rs) do.
+    if (messages[0]?.role === 'system' && !supportsSystemRole(source, template)) {
+      const [system, next, ...rest] = messages;
+      messages = next ? [{ role: next.role, content: `${system.content}\n${next.content}` }, ...rest] : [];
+    }
     return template.render({
       messages: messages.map((m) => ({ role: m.role, content: m.content })),
       add_generation_prompt: true,
@@ -81,6 +87,36 @@ function renderJinja(source: string, messages: readonly TemplateMessage[], token
       cause: err,
     });
   }
+}
+
+/** Per source: whether the template shows a leading system message (see supportsSystemRole). */
+const systemRole = new Map<string, boolean>();
+
+/**
+ * Whether a template renders a leading system message: no error, and its text in the output
+ * (llama.cpp probes the same way, watching whether the template reads the system content).
+ */
+function supportsSystemRole(source: string, template: Template): boolean {
+  let yes = systemRole.get(source);
+  if (yes === undefined) {
+    const probe = 'wasm-chord system probe';
+    try {
+      const out = template.render({
+        messages: [
+          { role: 'system', content: probe },
+          { role: 'user', content: 'u' },
+        ],
+        add_generation_prompt: false,
+        bos_token: '',
+        eos_token: '',
+      });
+      yes = out.includes(probe);
+    } catch {
+      yes = false;
+    }
+    systemRole.set(source, yes);
+  }
+  return yes;
 }
 
 function renderBuiltin(name: BuiltinChatTemplate, messages: readonly TemplateMessage[]): string {

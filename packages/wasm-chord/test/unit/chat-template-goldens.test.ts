@@ -51,3 +51,15 @@ test("the llama2 builtin equals Meta's template as llama.cpp's Jinja engine rend
     assert.equal(renderChat({ type: 'builtin', name: 'llama2' }, g.messages, noTokens), want, g.conversation);
   }
 });
+
+test("family Jinja templates render as llama.cpp's Jinja engine renders them", () => {
+  const cases = goldens('jinja.jsonl');
+  assert.equal(cases.length, 9 * 4);
+  for (const g of cases) {
+    const source = fs.readFileSync(`${goldenDir}jinja/${g.template}.jinja`, 'utf8');
+    const tokens = { bosToken: g.bos || null, eosToken: g.eos || null, addBos: true };
+    // Without the leading BOS text: tokenization adds BOS as a token.
+    const want = g.jinja!.startsWith(g.bos!) ? g.jinja!.slice(g.bos!.length) : g.jinja!;
+    assert.equal(renderChat({ type: 'jinja', source }, g.messages, tokens), want, `${g.template} / ${g.conversation}`);
+  }
+});
