@@ -68,6 +68,12 @@ function renderJinja(source: string, messages: readonly TemplateMessage[], token
       template = new Template(source);
       compiled.set(source, template);
     }
+    // Templates without a system role (Gemma 1 and 2 raise an error on one) get the system text
+    // merged into the next message, as llama.cpp's chat layer and the Rust side (chat.rs) do.
+    if (messages[0]?.role === 'system' && !supportsSystemRole(source, template)) {
+      const [system, next, ...rest] = messages;
+      messages = next ? [{ role: next.role, content: `${system.content}\n${next.content}` }, ...rest] : [];
+    }
     return template.render({
       messages: messages.map((m) => ({ role: m.role, content: m.content })),
       add_generation_prompt: true,
@@ -81,6 +87,36 @@ function renderJinja(source: string, messages: readonly TemplateMessage[], token
       cause: err,
     });
   }
+}
+
+/** Per source: whether the template shows a leading system message (see supportsSystemRole). */
+const systemRole = new Map<string, boolean>();
+
+/**
+ * Whether a template renders a leading system message: no error, and its text in the output
+ * (llama.cpp probes the same way, watching whether the template reads the system content).
+ */
+function supportsSystemRole(source: string, template: Template): boolean {
+  let yes = systemRole.get(source);
+  if (yes === undefined) {
+    const probe = 'wasm-chord system probe';
+    try {
+      const out = template.render({
+        messages: [
+          { role: 'system', content: probe },
+          { role: 'user', content: 'u' },
+        ],
+        add_generation_prompt: false,
+        bos_token: '',
+        eos_token: '',
+      });
+      yes = out.includes(probe);
+    } catch {
+      yes = false;
+    }
+    systemRole.set(source, yes);
+  }
+  return yes;
 }
 
 function renderBuiltin(name: BuiltinChatTemplate, messages: readonly TemplateMessage[]): string {
@@ -114,15 +150,16 @@ function renderBuiltin(name: BuiltinChatTemplate, messages: readonly TemplateMes
       }
       return out + '<|start_header_id|>assistant<|end_header_id|>\n\n';
     case 'llama2': {
-      // The first BOS comes from tokenization; later turns are closed with `</s><s>` text, which
-      // is parsed as the special tokens.
+      // Meta's template: the system block and the first user text are stripped together; the
+      // first BOS comes from tokenization, later user turns open with `<s>` text and replies
+      // close with `</s>`, which are parsed as the special tokens.
       let system = '';
       for (const m of messages) {
         if (m.role === 'system') system = `<<SYS>>\n${m.content}\n<</SYS>>\n\n`;
         else if (m.role === 'user') {
-          out += `[INST] ${system}${m.content.trim()} [/INST]`;
+          out += `${out === '' ? '' : '<s>'}[INST] ${(system + m.content).trim()} [/INST]`;
           system = '';
-        } else out += ` ${m.content.trim()} </s><s>`;
+        } else out += ` ${m.content.trim()} </s>`;
       }
       return out;
     }

@@ -75,28 +75,38 @@ impl ChatTemplate {
 
     /// Renders the conversation, ending with the cue for the assistant's turn.
     pub fn render(&self, messages: &[ChatMessage]) -> Result<String, ModelError> {
+        self.render_with(messages, true)
+    }
+
+    /// Renders the conversation; `add_generation_prompt` appends the cue for the assistant's
+    /// turn (without it, the text a finished conversation is stored as).
+    pub fn render_with(
+        &self,
+        messages: &[ChatMessage],
+        add_generation_prompt: bool,
+    ) -> Result<String, ModelError> {
         match self {
-            ChatTemplate::Builtin(b) => Ok(render_builtin(*b, messages)),
+            ChatTemplate::Builtin(b) => Ok(render_builtin(*b, messages, add_generation_prompt)),
             ChatTemplate::Jinja { source, bos, eos } => {
-                let mut env = minijinja::Environment::new();
-                env.add_function(
-                    "raise_exception",
-                    |msg: String| -> Result<String, minijinja::Error> {
-                        Err(minijinja::Error::new(
-                            minijinja::ErrorKind::InvalidOperation,
-                            msg,
-                        ))
-                    },
-                );
-                env.add_template("chat", source)
-                    .map_err(|e| ModelError::ChatTemplate(e.to_string()))?;
-                let ctx = minijinja::context! {
-                    messages => messages, add_generation_prompt => true, bos_token => bos, eos_token => eos,
+                let env = jinja_env(source)?;
+                let render = |messages: &[ChatMessage]| {
+                    let ctx = minijinja::context! {
+                        messages => messages, add_generation_prompt, bos_token => bos, eos_token => eos,
+                    };
+                    env.get_template("chat").and_then(|t| t.render(ctx))
                 };
-                let out = env
-                    .get_template("chat")
-                    .and_then(|t| t.render(ctx))
-                    .map_err(|e| ModelError::ChatTemplate(e.to_string()))?;
+                // Templates without a system role (Gemma 1 and 2 raise an error on one) get the
+                // system text merged into the next message, as llama.cpp's chat layer does
+                // before rendering, so a system prompt works with every model.
+                let merged;
+                let messages = match messages {
+                    [first, rest @ ..] if first.role == "system" && !supports_system_role(&env) => {
+                        merged = merge_system(first, rest);
+                        &merged[..]
+                    }
+                    _ => messages,
+                };
+                let out = render(messages).map_err(|e| ModelError::ChatTemplate(e.to_string()))?;
                 Ok(match out.strip_prefix(bos.as_str()) {
                     Some(rest) if !bos.is_empty() => rest.to_string(),
                     _ => out,
@@ -106,8 +116,74 @@ impl ChatTemplate {
     }
 }
 
-fn render_builtin(t: BuiltinTemplate, messages: &[ChatMessage]) -> String {
+/// A minijinja environment set up as Hugging Face's transformers (and llama.cpp) compile chat
+/// templates: trim_blocks and lstrip_blocks on (templates with one tag per line rely on them),
+/// Python's string methods (`content.strip()`, `.split(...)`, `.startswith(...)`) and
+/// `raise_exception`.
+fn jinja_env(source: &str) -> Result<minijinja::Environment<'_>, ModelError> {
+    let mut env = minijinja::Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.add_function(
+        "raise_exception",
+        |msg: String| -> Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                msg,
+            ))
+        },
+    );
+    env.add_template("chat", source)
+        .map_err(|e| ModelError::ChatTemplate(e.to_string()))?;
+    Ok(env)
+}
+
+/// Whether the template shows a leading system message: it renders one without an error and
+/// its text appears in the output (llama.cpp probes the same way, watching whether the template
+/// reads the system content).
+fn supports_system_role(env: &minijinja::Environment<'_>) -> bool {
+    const PROBE: &str = "wasm-chord system probe";
+    let messages = [
+        ChatMessage::new("system", PROBE),
+        ChatMessage::new("user", "u"),
+    ];
+    let ctx = minijinja::context! {
+        messages => messages, add_generation_prompt => false, bos_token => "", eos_token => "",
+    };
+    env.get_template("chat")
+        .and_then(|t| t.render(ctx))
+        .is_ok_and(|out| out.contains(PROBE))
+}
+
+/// The conversation without its leading system message: its text opens the next message,
+/// joined by a newline (or it is dropped when nothing follows), as llama.cpp does.
+fn merge_system(system: &ChatMessage, rest: &[ChatMessage]) -> Vec<ChatMessage> {
+    let mut out = rest.to_vec();
+    if let Some(next) = out.first_mut() {
+        next.content = format!("{}\n{}", system.content, next.content);
+    }
+    out
+}
+
+/// The built-ins equal llama.cpp's builtin templates of the same name (`llama_chat_apply_template`
+/// with "gemma", "chatml", "llama3", "phi3"; tests/golden/chat-templates), except Llama 2, which
+/// follows Meta's own Jinja template (the format the chat models were tuned on): llama.cpp's
+/// "llama2" variants drop the spaces around a reply and the BOS before each later turn.
+fn render_builtin(
+    t: BuiltinTemplate,
+    messages: &[ChatMessage],
+    add_generation_prompt: bool,
+) -> String {
     let mut out = String::new();
+    // The cue for the assistant's turn; Llama 2 has none (its prompt ends with `[/INST]`).
+    let cue = match t {
+        BuiltinTemplate::Gemma => "<start_of_turn>model\n",
+        BuiltinTemplate::ChatMl => "<|im_start|>assistant\n",
+        BuiltinTemplate::Llama3 => "<|start_header_id|>assistant<|end_header_id|>\n\n",
+        BuiltinTemplate::Phi3 => "<|assistant|>\n",
+        BuiltinTemplate::Llama2 => "",
+    };
     match t {
         BuiltinTemplate::Gemma => {
             // Gemma has no system role: the system texts (trimmed, joined) open the next turn that
@@ -129,13 +205,11 @@ fn render_builtin(t: BuiltinTemplate, messages: &[ChatMessage]) -> String {
                 }
                 out += &format!("{}<end_of_turn>\n", m.content.trim());
             }
-            out += "<start_of_turn>model\n";
         }
         BuiltinTemplate::ChatMl => {
             for m in messages {
                 out += &format!("<|im_start|>{}\n{}<|im_end|>\n", m.role, m.content);
             }
-            out += "<|im_start|>assistant\n";
         }
         BuiltinTemplate::Llama3 => {
             for m in messages {
@@ -145,30 +219,34 @@ fn render_builtin(t: BuiltinTemplate, messages: &[ChatMessage]) -> String {
                     m.content.trim()
                 );
             }
-            out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
         }
         BuiltinTemplate::Phi3 => {
             for m in messages {
                 out += &format!("<|{}|>\n{}<|end|>\n", m.role, m.content);
             }
-            out += "<|assistant|>\n";
         }
         BuiltinTemplate::Llama2 => {
+            // Meta's template: the system block is glued to the first user text and the two are
+            // stripped together (so the system text keeps its own whitespace); every user turn
+            // but the first starts with BOS, and a reply ends with EOS.
             let mut system = String::new();
             for m in messages {
                 match m.role.as_str() {
                     "system" => system = format!("<<SYS>>\n{}\n<</SYS>>\n\n", m.content),
                     "user" => {
-                        out += &format!(
-                            "[INST] {}{} [/INST]",
-                            std::mem::take(&mut system),
-                            m.content.trim()
-                        )
+                        let content = std::mem::take(&mut system) + &m.content;
+                        if !out.is_empty() {
+                            out += "<s>";
+                        }
+                        out += &format!("[INST] {} [/INST]", content.trim());
                     }
-                    _ => out += &format!(" {} </s><s>", m.content.trim()),
+                    _ => out += &format!(" {} </s>", m.content.trim()),
                 }
             }
         }
+    }
+    if add_generation_prompt {
+        out += cue;
     }
     out
 }
@@ -191,7 +269,7 @@ mod tests {
     fn gemma_builtin_matches_the_reference_format() {
         let msgs = four_turns();
         assert_eq!(
-            render_builtin(BuiltinTemplate::Gemma, &msgs),
+            render_builtin(BuiltinTemplate::Gemma, &msgs, true),
             "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n"
         );
     }
@@ -200,7 +278,7 @@ mod tests {
     fn phi3_builtin_matches_llama_cpp() {
         let msgs = four_turns();
         assert_eq!(
-            render_builtin(BuiltinTemplate::Phi3, &msgs),
+            render_builtin(BuiltinTemplate::Phi3, &msgs, true),
             "<|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n<|user|>\nBye<|end|>\n<|assistant|>\n"
         );
     }
