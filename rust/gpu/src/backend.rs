@@ -153,6 +153,10 @@ fn new_encoder(device: &wgpu::Device) -> wgpu::CommandEncoder {
     device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("ops") })
 }
 
+fn moe_unsupported() -> GpuError {
+    GpuError::Unsupported("mixture-of-experts layers are not supported on wgpu yet".into())
+}
+
 fn shape(op: &'static str, detail: String) -> GpuError {
     GpuError::Shape { op, detail }
 }
@@ -936,6 +940,14 @@ impl Backend for GpuBackend {
     type Weight = Weight;
     type Error = GpuError;
 
+    fn plan_memory(&mut self, p: &model::backend::MemoryPlan) -> Result<(), GpuError> {
+        // refused before any weight is uploaded (the MoE ops below refuse too)
+        if p.moe.is_some() {
+            return Err(moe_unsupported());
+        }
+        Ok(())
+    }
+
     fn load_weight(&mut self, desc: &WeightDesc, bytes: &[u8]) -> Result<Weight, GpuError> {
         let bad = |problem: String| GpuError::BadWeight {
             name: desc.name.clone(),
@@ -1312,6 +1324,29 @@ impl Backend for GpuBackend {
             (p.n_head as u32, q.rows as u32, 1),
         )?;
         Ok(out)
+    }
+
+    fn moe_route(
+        &mut self,
+        _logits: &Tensor,
+        _k: usize,
+        _norm: bool,
+    ) -> Result<(Tensor, Tensor), GpuError> {
+        Err(moe_unsupported())
+    }
+
+    fn matmul_id(
+        &mut self,
+        _w: &Weight,
+        _n_expert: usize,
+        _x: &Tensor,
+        _ids: &Tensor,
+    ) -> Result<Tensor, GpuError> {
+        Err(moe_unsupported())
+    }
+
+    fn moe_combine(&mut self, _y: &Tensor, _weights: &Tensor) -> Result<Tensor, GpuError> {
+        Err(moe_unsupported())
     }
 
     fn last_row(&mut self, x: &Tensor) -> Result<Tensor, GpuError> {

@@ -40,4 +40,7 @@ pub enum GpuError {
     Wgpu(String),
     #[error("{0}")]
     Quant(#[from] quant::QuantError),
+    /// A model feature this backend has no kernels for.
+    #[error("{0}")]
+    Unsupported(String),
 }
