@@ -40,7 +40,4 @@ pub enum GpuError {
     Wgpu(String),
     #[error("{0}")]
     Quant(#[from] quant::QuantError),
-    /// A model feature this backend has no kernels for.
-    #[error("{0}")]
-    Unsupported(String),
 }
