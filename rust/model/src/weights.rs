@@ -647,3 +647,73 @@ impl<W> WeightLoader<W> {
             .map(|i| loaded[i].take().expect("tensor loaded once")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gguf::{GgufWriter, Value};
+
+    /// A one-layer mixtral-style llama header (32 wide, 2 heads, 2 experts of FFN 64, 1 used)
+    /// with F32 tensors of the given dims; `skip` leaves one out.
+    fn moe_file(exps_dims: &[u64], skip: &str) -> Gguf {
+        let mut w = GgufWriter::new();
+        w.add("general.architecture", Value::String("llama".into()));
+        for (k, v) in [
+            ("embedding_length", 32),
+            ("block_count", 1),
+            ("attention.head_count", 2),
+            ("feed_forward_length", 64),
+            ("vocab_size", 8),
+            ("expert_count", 2),
+            ("expert_used_count", 1),
+        ] {
+            w.add(format!("llama.{k}"), Value::U32(v));
+        }
+        w.add("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5));
+        let tensors: [(&str, &[u64]); 12] = [
+            ("token_embd.weight", &[32, 8]),
+            ("output_norm.weight", &[32]),
+            ("blk.0.attn_norm.weight", &[32]),
+            ("blk.0.attn_q.weight", &[32, 32]),
+            ("blk.0.attn_k.weight", &[32, 32]),
+            ("blk.0.attn_v.weight", &[32, 32]),
+            ("blk.0.attn_output.weight", &[32, 32]),
+            ("blk.0.ffn_norm.weight", &[32]),
+            ("blk.0.ffn_gate_inp.weight", &[32, 2]),
+            ("blk.0.ffn_gate_exps.weight", &[32, 64, 2]),
+            ("blk.0.ffn_up_exps.weight", exps_dims),
+            ("blk.0.ffn_down_exps.weight", &[64, 32, 2]),
+        ];
+        for (name, dims) in tensors.iter().filter(|(n, _)| *n != skip) {
+            let n: u64 = dims.iter().product();
+            w.add_tensor(*name, dims, 0, vec![0; 4 * n as usize]);
+        }
+        gguf::parse_header(&w.finish()).unwrap()
+    }
+
+    #[test]
+    fn expert_tensors_are_planned_as_stacked_rows_and_checked() {
+        let g = moe_file(&[32, 64, 2], "");
+        let cfg = Config::from_gguf(&g).unwrap();
+        let (layout, tensors) = plan_weights(&g, &cfg).unwrap();
+        let moe = layout.layers[0].moe.as_ref().unwrap();
+        let up = &tensors[moe.up_exps].desc;
+        assert_eq!((up.rows, up.cols), (2 * 64, 32));
+        let down = &tensors[moe.down_exps].desc;
+        assert_eq!((down.rows, down.cols), (2 * 32, 64));
+        assert!(layout.layers[0].ffn_up.is_none() && layout.layers[0].ffn_down.is_none());
+
+        // a wrong expert count, or a 2-D tensor where the experts belong, names the tensor
+        for dims in [&[32, 64, 3][..], &[32, 128]] {
+            let g = moe_file(dims, "");
+            let e = plan_weights(&g, &cfg).err().unwrap();
+            assert!(
+                e.to_string().contains("blk.0.ffn_up_exps.weight"),
+                "{dims:?}: {e}"
+            );
+        }
+        let g = moe_file(&[32, 64, 2], "blk.0.ffn_gate_inp.weight");
+        let e = plan_weights(&g, &cfg).err().unwrap();
+        assert!(e.to_string().contains("ffn_gate_inp"), "{e}");
+    }
+}
