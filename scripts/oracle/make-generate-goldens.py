@@ -119,7 +119,9 @@ PROMPTS["gemma-spm"] = PROMPTS["gemma2-spm"] = [
 ] + PROMPTS["llama-spm"]
 # The Phi-2 models: the llama-bpe vocabulary, split with the phi-2 (GPT-2) pre-tokenizer.
 PROMPTS["phi2-bpe"] = PROMPTS["llama-bpe"]
-SELECT = {"phi2-bpe": 3, "llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3, "gemma-spm": 3, "gemma2-spm": 3}  # how many prompts to keep; sets not listed keep all
+# The Mixtral (llama MoE) models: the llama-spm vocabulary.
+PROMPTS["mixtral-spm"] = PROMPTS["llama-spm"]
+SELECT = {"mixtral-spm": 3, "phi2-bpe": 3, "llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3, "gemma-spm": 3, "gemma2-spm": 3}  # how many prompts to keep; sets not listed keep all
 MIN_GAP = 0.005
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Deterministic random-weight GGUF test models: `llama`, `qwen2`, `qwen3`, `phi3`, `gemma`, `gemma2`,
-`phi2`.
+`phi2`, and a mixtral-style mixture of experts (`llama` with experts).
 
     python3 tests/models/make_llama.py                    # all variants into ~/.cache/wasm-chord/models/test/
     python3 tests/models/make_llama.py --out DIR --only llama-spm-f32 llama-bpe-q8_0
@@ -15,7 +15,7 @@ on the built-in CORPUS below, so a test can regenerate the exact files the golde
 Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}, qwen2-bpe-{f32,q8_0} and
 qwen3-bpe-{f32,q8_0} (see "Qwen models" below), phi3-spm-{f32,q8_0} ("Phi-3 models"),
 gemma-spm-{f32,q8_0} and gemma2-spm-{f32,q8_0} ("Gemma models"), phi2-bpe-{f32,q8_0} ("Phi-2
-models"). Same weights for every variant of a
+models"), mixtral-spm-{f32,q8_0} ("Mixtral models"). Same weights for every variant of a
 tokenizer (the same seed), quantized by gguf-py (`gguf.quants.quantize`, which is written to be
 bit-exact with ggml's reference quantizers; scripts/oracle/check-quants.py verifies that against
 llama-quantize). All 2-D weights (token_embd and output included) take the variant's type; the RMSNorm
@@ -107,6 +107,16 @@ vocabulary with tokenizer.ggml.pre = "phi-2"), llama.cpp's phi2 tensors, biases 
     blk.N.ffn_down.weight    (128, 352)         .bias (128,)
     output_norm.weight / .bias (128,);  output.weight (n_vocab, 128), output.bias (n_vocab,)
 
+Mixtral models (general.architecture = "llama", as llama.cpp's Mixtral files: llama's shapes
+and spm vocabulary, with llama.expert_count = 4 and llama.expert_used_count = 2; per layer the
+dense FFN is replaced by a router and 3-D expert tensors, FFN 352 per expert; numpy shapes, the
+GGUF dims are reversed, e.g. ffn_gate_exps is [128, 352, 4]):
+    blk.N.ffn_gate_inp.weight  (4, 128)         router; stays F32 in every variant, as
+                                                llama-quantize leaves it
+    blk.N.ffn_gate_exps.weight (4, 352, 128)    expert e's gate is [e]
+    blk.N.ffn_up_exps.weight   (4, 352, 128)
+    blk.N.ffn_down_exps.weight (4, 128, 352)
+
 Weight scales were chosen so greedy decoding has clear margins (see "gaps" in the generation goldens).
 """
 from __future__ import annotations
@@ -155,6 +165,8 @@ SHA256 = {
     "gemma2-spm-q8_0": "5ca7487f7d34bdb4b141eb4f8dac7b89fa67b96c45e59a1404b5c924ca87ef34",
     "phi2-bpe-f32": "465494a2b0ce90915d18ec7f28b258bed8d357e865f9e4efdc4b5fce699a3d58",
     "phi2-bpe-q8_0": "198a39a24538e9daaf892a7e10daa4f710d596d7497f54e113ca193a73bffbdb",
+    "mixtral-spm-f32": "1e26d4201df8c412e5bf85427dc248990bcf0dd89df8ab4c8ca18d494ed2187d",
+    "mixtral-spm-q8_0": "038efeea36026b5658aeeb3a2544ee6422fa77cb1331ae29cf5a211f44797eca",
 }
 
 CONFIG = dict(
@@ -168,7 +180,7 @@ CONFIG = dict(
     rms_eps=1e-5,
 )
 
-SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468, "phi2": 8024}
+SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468, "phi2": 8024, "mixtral": 4680}
 
 # The Qwen models: the llama shapes plus what each architecture changes (see the docstring).
 QWEN_CONFIG = {
@@ -197,6 +209,9 @@ GEMMA_SPECIALS = ["<start_of_turn>", "<end_of_turn>"]
 # The Phi-2 models (see "Phi-2 models" in the docstring).
 PHI2_CONFIG = dict(CONFIG, n_heads=4, n_kv_heads=4, n_rot=12, norm_eps=1e-5)
 PHI2_TYPES = ("f32", "q8_0")
+# The Mixtral models (see "Mixtral models" in the docstring): llama's shapes with experts.
+MIXTRAL_CONFIG = dict(CONFIG, n_expert=4, n_expert_used=2)
+MIXTRAL_TYPES = ("f32", "q8_0")
 VOCAB_TARGET = 2000  # total tokens, approximately (training stops early if pairs run out)
 
 TYPES = {
@@ -222,7 +237,9 @@ FILE_TYPE = {
 }
 VARIANTS = [f"llama-{tok}-{t}" for tok in ("spm", "bpe") for t in TYPES] + [
     f"{arch}-bpe-{t}" for arch in QWEN_CONFIG for t in QWEN_TYPES
-] + [f"phi3-spm-{t}" for t in PHI3_TYPES] + [f"{arch}-spm-{t}" for arch in GEMMA_CONFIG for t in GEMMA_TYPES] + [f"phi2-bpe-{t}" for t in PHI2_TYPES]
+] + [f"phi3-spm-{t}" for t in PHI3_TYPES] + [f"{arch}-spm-{t}" for arch in GEMMA_CONFIG for t in GEMMA_TYPES] + [f"phi2-bpe-{t}" for t in PHI2_TYPES] + [
+    f"mixtral-spm-{t}" for t in MIXTRAL_TYPES
+]
 
 # ------------------------------------------------------------------------------------------------
 # Training corpus for both vocabularies. Plain text written for this purpose; changing it changes
@@ -658,6 +675,39 @@ def make_phi2_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
     return t
 
 
+def make_mixtral_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
+    """llama's layer with the dense FFN replaced by a router and n_expert SwiGLU experts stacked
+    in 3-D tensors (llama.cpp's ffn_{gate,up,down}_exps); untied output."""
+    c = MIXTRAL_CONFIG
+    dim, ffn, ne = c["dim"], c["ffn"], c["n_expert"]
+    hd = dim // c["n_heads"]
+    kv = c["n_kv_heads"] * hd
+    rng = np.random.default_rng(seed)
+
+    normal, norm_w = samplers(rng)
+
+    t = [("token_embd.weight", normal((n_vocab, dim), 1.0))]
+    for i in range(c["n_layers"]):
+        p = f"blk.{i}."
+        t += [
+            (p + "attn_norm.weight", norm_w(dim)),
+            (p + "attn_q.weight", normal((dim, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_k.weight", normal((kv, dim), 1.5 / np.sqrt(dim))),
+            (p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim))),
+            (p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_norm.weight", norm_w(dim)),
+            (p + "ffn_gate_inp.weight", normal((ne, dim), 1.5 / np.sqrt(dim))),
+            (p + "ffn_gate_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_up_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim))),
+            (p + "ffn_down_exps.weight", normal((ne, dim, ffn), 1.0 / np.sqrt(ffn))),
+        ]
+    t += [
+        ("output_norm.weight", norm_w(dim)),
+        ("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim))),
+    ]
+    return t
+
+
 # ------------------------------------------------------------------------------------------------
 # Writing
 # ------------------------------------------------------------------------------------------------
@@ -666,9 +716,10 @@ def make_phi2_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
 def write_model(
     path: str, name: str, vocab: dict, weights: list[tuple[str, np.ndarray]], qtype_name: str, arch: str = "llama"
 ) -> None:
-    c = {"phi3": PHI3_CONFIG, "phi2": PHI2_CONFIG}.get(arch) or GEMMA_CONFIG.get(arch) or QWEN_CONFIG.get(arch, CONFIG)
+    # "mixtral" is written as general.architecture = "llama" with expert keys, as llama.cpp's files.
+    c = {"phi3": PHI3_CONFIG, "phi2": PHI2_CONFIG, "mixtral": MIXTRAL_CONFIG}.get(arch) or GEMMA_CONFIG.get(arch) or QWEN_CONFIG.get(arch, CONFIG)
     qtype = TYPES[qtype_name]
-    w = gguf.GGUFWriter(path, arch)
+    w = gguf.GGUFWriter(path, "llama" if arch == "mixtral" else arch)
     w.add_name(name)
     w.add_context_length(c["ctx"])
     w.add_embedding_length(c["dim"])
@@ -676,7 +727,10 @@ def write_model(
     w.add_feed_forward_length(c["ffn"])
     w.add_head_count(c["n_heads"])
     w.add_head_count_kv(c["n_kv_heads"])
-    if arch in ("llama", "phi3"):
+    if arch == "mixtral":
+        w.add_expert_count(c["n_expert"])
+        w.add_expert_used_count(c["n_expert_used"])
+    if arch in ("llama", "phi3", "mixtral"):
         w.add_rope_dimension_count(c["dim"] // c["n_heads"])
     if arch == "phi2":
         w.add_rope_dimension_count(c["n_rot"])
@@ -722,7 +776,8 @@ def write_model(
     w.add_quantization_version(gguf.GGML_QUANT_VERSION)
 
     for tname, arr in weights:
-        if arr.ndim == 1 or qtype == QT.F32:
+        # (the router is never quantized: llama-quantize leaves ffn_gate_inp in F32)
+        if arr.ndim == 1 or qtype == QT.F32 or tname.endswith("ffn_gate_inp.weight"):
             w.add_tensor(tname, arr)
         elif qtype == QT.F16:
             w.add_tensor(tname, arr.astype(np.float16))
@@ -748,11 +803,14 @@ def build(name: str, path: str) -> str:
         builders = {"spm": build_spm_vocab, "bpe": build_bpe_vocab, "phi3": build_phi3_vocab}
         builders.update({arch: build_gemma_vocab for arch in GEMMA_CONFIG})
         builders["phi2"] = lambda: dict(build_bpe_vocab(), pre="phi-2")
+        builders["mixtral"] = build_spm_vocab
         _VOCABS[key] = builders.get(key, build_qwen_vocab)()
     vocab = _VOCABS[key]
     if key not in _WEIGHTS:
         if arch == "phi3":
             _WEIGHTS[key] = make_phi3_weights(SEEDS[key], len(vocab["tokens"]))
+        elif arch == "mixtral":
+            _WEIGHTS[key] = make_mixtral_weights(SEEDS[key], len(vocab["tokens"]))
         elif arch == "phi2":
             _WEIGHTS[key] = make_phi2_weights(SEEDS[key], len(vocab["tokens"]))
         elif arch in GEMMA_CONFIG:

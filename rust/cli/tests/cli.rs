@@ -270,6 +270,58 @@ fn info_names_phi2() {
 }
 
 #[test]
+fn info_and_run_mixtral_style_moe() {
+    // The random-weight mixtral-style model of tests/models/make_llama.py: general.architecture
+    // llama with 4 experts per layer, 2 used per token (3-D expert tensors).
+    let path = testkit::llama_test_model("mixtral-spm-q8_0");
+    let path = path.to_str().unwrap();
+    let out = run(&["info", "-m", path, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["architecture"], "llama");
+    assert_eq!(info["supported"], true, "{info}");
+    assert_eq!(
+        (info["experts"].as_u64(), info["experts_used"].as_u64()),
+        (Some(4), Some(2))
+    );
+    // a dense model says 0 experts
+    let dense = testkit::llama_test_model("llama-spm-q8_0");
+    let out = run(&["info", "-m", dense.to_str().unwrap(), "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["experts"], 0);
+
+    // greedy text on the CPU: llama.cpp's (tests/golden/generate/mixtral-spm-q8_0.jsonl)
+    let golden = std::fs::read_to_string(
+        testkit::repo_root().join("tests/golden/generate/mixtral-spm-q8_0.jsonl"),
+    )
+    .unwrap();
+    let case: serde_json::Value = serde_json::from_str(golden.lines().next().unwrap()).unwrap();
+    let prompt = case["prompt"].as_str().unwrap();
+    let out = run(&["run", "-m", path, "-p", prompt, "-n", "32", "--temp", "0"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // (random weights write invalid UTF-8 too: the golden's bytes are then in text_hex)
+    let want: Vec<u8> = match case["text_hex"].as_str() {
+        Some(hex) => (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect(),
+        None => case["text"].as_str().unwrap().as_bytes().to_vec(),
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&want)
+    );
+}
+
+#[test]
 fn tokenize_matches_llama_cpp() {
     // Cases from tests/golden/tokenize/gemma3.jsonl (llama-tokenize), through the CLI's own
     // argument handling: escapes processed in -p, -f read verbatim.

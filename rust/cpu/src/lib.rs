@@ -5,6 +5,7 @@
 mod attention;
 mod buffers;
 mod matmul;
+mod moe;
 mod ops;
 mod plan;
 mod pool;
@@ -484,6 +485,32 @@ impl Backend for CpuBackend {
         Ok(quant::float::with_hardware_fma(|| {
             attention::attention(q, k, v, cache.kv_dim, p, pool)
         }))
+    }
+
+    fn moe_route(
+        &mut self,
+        logits: &Tensor,
+        k: usize,
+        norm: bool,
+    ) -> Result<(Tensor, Tensor), CpuError> {
+        moe::route(logits, k, norm)
+    }
+
+    fn matmul_id(
+        &mut self,
+        w: &Weight,
+        n_expert: usize,
+        x: &Tensor,
+        ids: &Tensor,
+    ) -> Result<Tensor, CpuError> {
+        // (the expert matmuls of the last layer come after its output projection: see
+        // `LastLayer`)
+        let last_row_alone = self.last_layer == LastLayer::FeedForward;
+        moe::matmul_id(w, n_expert, x, ids, &self.pool, last_row_alone)
+    }
+
+    fn moe_combine(&mut self, y: &Tensor, weights: &Tensor) -> Result<Tensor, CpuError> {
+        moe::combine(y, weights)
     }
 
     fn last_row(&mut self, x: &Tensor) -> Result<Tensor, CpuError> {

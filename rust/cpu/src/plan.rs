@@ -140,6 +140,18 @@ fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Pla
     }
 }
 
+/// The kernel ggml's `mul_mat_id` (the experts of a MoE layer) runs for one expert of a
+/// non-repacked weight of type `ty` that `n` activation rows are routed to: its tiled K-quant
+/// kernel from 8 rows (tiled.cpp, per expert: only Q6_K of those is reproduced here, as for
+/// `plan`), else `vec_dot` row by row — never tinyBLAS, so no choice depends on the weight's row
+/// count. (Repacked Q4_K experts run their gemv for every row, `q4k_x8`.)
+pub fn expert_dot(ty: GgmlType, n: usize) -> Dot {
+    match ty {
+        GgmlType::Q6_K if n >= 8 => dot(Kernel::Q6KTiled),
+        _ => dot(Kernel::VecDot(ty)),
+    }
+}
+
 /// The plan when only the last of `n` rows is what llama.cpp computes on its own: in the last
 /// layer llama.cpp keeps only the output row after attention (`ggml_get_rows(inp_out_ids)`), so
 /// its feed-forward matmuls there see one row and pick the one-row kernel.

@@ -28,6 +28,12 @@ impl Kernels {
     pub fn here() -> Option<Self> {
         x8::kernels().map(|(gemm, gemv)| Kernels { gemm, gemv })
     }
+
+    /// One group of eight interleaved rows (`group_bytes`) dotted with one row of standard
+    /// Q8_K activations: the eight outputs.
+    pub fn gemv(&self, group: &[u8], act: &[u8]) -> [f32; ROWS] {
+        (self.gemv)(group, act)
+    }
 }
 
 /// `rows` Q4_K rows (`rows % 8 == 0`, lengths checked by the caller) interleaved by eight.

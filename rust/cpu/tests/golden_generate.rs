@@ -1,6 +1,6 @@
 //! Greedy generation against llama.cpp's goldens (tests/golden/generate, made by scripts/oracle):
 //! the real Gemma 3 270M model and the random-weight llama models (SPM and BPE vocabularies, every
-//! legacy quant type) and qwen2 / qwen3 / phi3 / gemma / gemma2 / phi2 models (f32, q8_0), on the
+//! legacy quant type) and qwen2 / qwen3 / phi3 / gemma / gemma2 / phi2 / mixtral-style MoE models (f32, q8_0), on the
 //! CPU backend.
 //!
 //! Each case checks, step by step with llama.cpp's tokens fed back in (teacher forcing):
@@ -191,6 +191,10 @@ llama_goldens! {
     // biases on every projection and the head, NeoX RoPE on 12 of 32 head dimensions.
     phi2_bpe_f32: "phi2-bpe-f32", 0.0, true, false;
     phi2_bpe_q8_0: "phi2-bpe-q8_0", 0.0, true, true;
+    // mixtral-style llama MoE: 4 experts (3-D tensors), 2 routed per token by softmax top-k
+    // with normalized weights; the router stays F32 in both files.
+    mixtral_spm_f32: "mixtral-spm-f32", 0.0, true, false;
+    mixtral_spm_q8_0: "mixtral-spm-q8_0", 0.0, true, true;
 }
 
 /// Gemma 3 270M Q4_K_M. Its greedy text is very sensitive to rounding (llama.cpp's own output

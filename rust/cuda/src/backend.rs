@@ -514,6 +514,9 @@ impl Backend for CudaBackend {
     type Error = CudaError;
 
     fn plan_memory(&mut self, p: &MemoryPlan) -> Result<(), CudaError> {
+        if p.moe.is_some() {
+            return Err(moe_unsupported());
+        }
         let kv = 2 * (p.n_layer * p.n_ctx * p.kv_dim * 2) as u64;
         // a pass of max_rows: the residual, norms, q|k|v, the FFN's gate|up, attention,
         // the logits of every row (perplexity), and their Q8/f16 side copies
@@ -879,6 +882,34 @@ impl Backend for CudaBackend {
         Ok(out)
     }
 
+    // (refused at plan_memory already; these keep a caller that skips it from wrong results)
+    fn moe_route(
+        &mut self,
+        _logits: &CudaTensor,
+        _k: usize,
+        _norm: bool,
+    ) -> Result<(CudaTensor, CudaTensor), CudaError> {
+        Err(moe_unsupported())
+    }
+
+    fn matmul_id(
+        &mut self,
+        _w: &CudaWeight,
+        _n_expert: usize,
+        _x: &CudaTensor,
+        _ids: &CudaTensor,
+    ) -> Result<CudaTensor, CudaError> {
+        Err(moe_unsupported())
+    }
+
+    fn moe_combine(
+        &mut self,
+        _y: &CudaTensor,
+        _weights: &CudaTensor,
+    ) -> Result<CudaTensor, CudaError> {
+        Err(moe_unsupported())
+    }
+
     fn last_row(&mut self, x: &CudaTensor) -> Result<CudaTensor, CudaError> {
         self.check(&[x])?;
         let skip = (x.rows.max(1) - 1) as u64;
@@ -1058,4 +1089,8 @@ impl Backend for CudaBackend {
         let h = self.norm_for_projection(x, norm, eps)?;
         self.matmul(w, &h)
     }
+}
+
+fn moe_unsupported() -> CudaError {
+    CudaError::Unsupported("mixture-of-experts layers are not supported on CUDA yet".into())
 }

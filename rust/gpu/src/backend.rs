@@ -1314,6 +1314,128 @@ impl Backend for GpuBackend {
         Ok(out)
     }
 
+    fn moe_route(
+        &mut self,
+        logits: &Tensor,
+        k: usize,
+        norm: bool,
+    ) -> Result<(Tensor, Tensor), GpuError> {
+        if k == 0 || k > logits.cols {
+            return Err(shape(
+                "moe_route",
+                format!("top {k} of {} experts", logits.cols),
+            ));
+        }
+        let ids = self.alloc(logits.rows, k);
+        let weights = self.alloc(logits.rows, k);
+        if logits.rows > 0 {
+            let p = [
+                logits.rows as u32,
+                logits.cols as u32,
+                k as u32,
+                norm as u32,
+            ];
+            let groups = ((logits.rows as u32).div_ceil(WG), 1, 1);
+            self.dispatch(
+                "moe_route",
+                None,
+                &[logits.buffer(), ids.buffer(), weights.buffer()],
+                &[bytemuck::bytes_of(&p)],
+                groups,
+            )?;
+        }
+        Ok((ids, weights))
+    }
+
+    fn matmul_id(
+        &mut self,
+        w: &Weight,
+        n_expert: usize,
+        x: &Tensor,
+        ids: &Tensor,
+    ) -> Result<Tensor, GpuError> {
+        let k = ids.cols;
+        let pairs = ids.rows * k;
+        if n_expert == 0 || !w.rows.is_multiple_of(n_expert) || k == 0 || x.cols != w.cols {
+            return Err(shape(
+                "matmul_id",
+                format!(
+                    "weight {}×{} as {n_expert} experts, x {}×{}, ids {}×{k}",
+                    w.rows, w.cols, x.rows, x.cols, ids.rows
+                ),
+            ));
+        }
+        // one input row for all of a row's slots (up, gate), or one per slot (down)
+        let shared = match x.rows {
+            r if r == ids.rows => 1,
+            r if r == pairs => 0,
+            r => {
+                return Err(shape(
+                    "matmul_id",
+                    format!("x has {r} rows for {} rows of {k} experts", ids.rows),
+                ))
+            }
+        };
+        Self::check_cols4("matmul_id", w.cols)?;
+        let per_expert = w.rows / n_expert;
+        if pairs > 65535 {
+            return Err(shape("matmul_id", format!("{pairs} (row, expert) pairs")));
+        }
+        let out = self.alloc(pairs, per_expert);
+        if pairs == 0 {
+            return Ok(out);
+        }
+        let (gx, gy) = grid((per_expert as u32).div_ceil(WG));
+        for c in &w.chunks {
+            let p = MatParams {
+                rows: c.rows as u32,
+                cols: w.cols as u32,
+                row_bytes: w.row_bytes as u32,
+                out_offset: c.row0 as u32,
+                n_out: per_expert as u32,
+                grid_x: gx,
+                n_tok: pairs as u32,
+                flags: k as u32,
+                eps: 0.0,
+                glu_rows: shared,
+                _pad: [0; 2],
+            };
+            let res = [
+                Res::Range(&c.buf, c.offset, c.bound_bytes(w.row_bytes)),
+                Res::Whole(x.buffer()),
+                Res::Whole(out.buffer()),
+                Res::Param(bytemuck::bytes_of(&p)),
+                Res::Whole(ids.buffer()),
+            ];
+            self.dispatch_res("matmul_id", Some(w.ty), &res, (gx, gy, pairs as u32))?;
+        }
+        Ok(out)
+    }
+
+    fn moe_combine(&mut self, y: &Tensor, weights: &Tensor) -> Result<Tensor, GpuError> {
+        let (rows, k) = (weights.rows, weights.cols);
+        if k == 0 || y.rows != rows * k {
+            return Err(shape(
+                "moe_combine",
+                format!("{} expert outputs for {rows} rows of {k} weights", y.rows),
+            ));
+        }
+        let out = self.alloc(rows, y.cols);
+        let n = rows * y.cols;
+        if n > 0 {
+            let (groups, grid_x) = Self::elementwise(n);
+            let p = [rows as u32, y.cols as u32, k as u32, grid_x];
+            self.dispatch(
+                "moe_combine",
+                None,
+                &[y.buffer(), weights.buffer(), out.buffer()],
+                &[bytemuck::bytes_of(&p)],
+                groups,
+            )?;
+        }
+        Ok(out)
+    }
+
     fn last_row(&mut self, x: &Tensor) -> Result<Tensor, GpuError> {
         let r = x
             .rows

@@ -2,7 +2,7 @@
 //!
 //! WGSL has no `#include`, so a module is a concatenation: `half.wgsl` (f16 conversions) for every
 //! op; for the ops that read weights (`matvec`, `matvec_coop`, `matvec_rows`, `matmul`,
-//! `matmul_tiled`, `matmul_wide`, `embed`) also `formats/bytes.wgsl` (the weight binding and byte reads) and the
+//! `matmul_tiled`, `matmul_wide`, `matmul_id`, `embed`) also `formats/bytes.wgsl` (the weight binding and byte reads) and the
 //! format's decoder `formats/<type>.wgsl` (with `formats/kscales.wgsl` for Q4_K/Q5_K); for the
 //! weight products also `mat_io.wgsl` (their shared params and bindings); then the op file.
 //! `matvec_rows` and `gated_activation` also take `activation.wgsl`; `matvec_rows` also takes a slice decoder: the format's own (`formats/q4_k_slice.wgsl`, which
@@ -50,6 +50,11 @@ pub const PLAIN_OPS: &[(&str, &str)] = &[
         include_str!("../../../shaders/qkv_rope_store.wgsl"),
     ),
     ("attention", include_str!("../../../shaders/attention.wgsl")),
+    ("moe_route", include_str!("../../../shaders/moe_route.wgsl")),
+    (
+        "moe_combine",
+        include_str!("../../../shaders/moe_combine.wgsl"),
+    ),
 ];
 
 /// Ops that read a weight, composed with a format decoder.
@@ -73,6 +78,7 @@ pub const WEIGHT_OPS: &[(&str, &str)] = &[
         include_str!("../../../shaders/matmul_wide.wgsl"),
     ),
     ("embed", include_str!("../../../shaders/embed.wgsl")),
+    ("matmul_id", include_str!("../../../shaders/matmul_id.wgsl")),
 ];
 
 /// Every weight format with a GPU decoder (all the core's types but Q8_1/Q8_K, which are

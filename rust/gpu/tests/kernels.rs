@@ -495,3 +495,84 @@ fn last_row_and_errors() {
         .unwrap();
     assert!(g.matmul(&w, &t).is_err());
 }
+
+/// The MoE ops: matmul_id for every format (one input row per row or per slot; one chunk and
+/// chunks of 5 rows, so chunks cut through experts) against an f64 dot of the chosen expert's
+/// dequantized rows; moe_route and moe_combine against the CPU backend.
+#[test]
+fn moe_ops_match_the_reference() {
+    let mut g = gpu();
+    let mut c = CpuBackend::new(1);
+    let mut rng = StdRng::seed_from_u64(15);
+    let (n_expert, per_expert, k, n_tok) = (4, 11, 2, 3);
+    // expert ids per (row, slot): every expert used, one row with a repeated-looking pattern
+    let ids = [3.0f32, 0.0, 1.0, 3.0, 2.0, 1.0];
+    for &ty in gpu::shaders::FORMATS {
+        let cols = cols_for(ty);
+        let rows = n_expert * per_expert;
+        let bytes = weight_bytes(&mut rng, ty, rows, cols);
+        let wf = dequant(ty, &bytes, rows, cols);
+        for chunk_limit in [None, Some(5 * ty.row_bytes(cols).unwrap() as u64 + 8)] {
+            g.set_chunk_limit(chunk_limit);
+            let w = g
+                .load_weight(&desc("exps", ty, rows, cols), &bytes)
+                .unwrap();
+            let idt = g.upload(&ids, n_tok, k).unwrap();
+            for x_rows in [n_tok, n_tok * k] {
+                let x = random(&mut rng, x_rows * cols, 1.0);
+                let xt = g.upload(&x, x_rows, cols).unwrap();
+                let y = g.matmul_id(&w, n_expert, &xt, &idt).unwrap();
+                assert_eq!((y.rows, y.cols), (n_tok * k, per_expert));
+                let got = g.read(&y).unwrap();
+                for (p, &e) in ids.iter().enumerate() {
+                    let a = if x_rows == n_tok { p / k } else { p };
+                    for r in 0..per_expert {
+                        let wr = &wf[(e as usize * per_expert + r) * cols..][..cols];
+                        let (mut want, mut mag) = (0.0f64, 0.0f64);
+                        for (wv, xv) in wr.iter().zip(&x[a * cols..(a + 1) * cols]) {
+                            want += *wv as f64 * *xv as f64;
+                            mag += (*wv as f64 * *xv as f64).abs();
+                        }
+                        let err = (got[p * per_expert + r] as f64 - want).abs();
+                        assert!(
+                            err <= MATMUL_REL * mag + 1e-30,
+                            "{} matmul_id x rows {x_rows} (chunks {chunk_limit:?}): pair {p} row {r}: gpu {} ref {want}",
+                            ty.name(),
+                            got[p * per_expert + r]
+                        );
+                    }
+                }
+            }
+        }
+    }
+    g.set_chunk_limit(None);
+
+    // routing: the same experts in the same order, weights to rounding; then the weighted sum
+    let n_e = 6;
+    let logits = random(&mut rng, 5 * n_e, 3.0);
+    let lt = g.upload(&logits, 5, n_e).unwrap();
+    for norm in [true, false] {
+        let (gi, gw) = g.moe_route(&lt, 3, norm).unwrap();
+        let (ci, cw) = c
+            .moe_route(&cpu_tensor(logits.clone(), 5, n_e), 3, norm)
+            .unwrap();
+        assert_eq!(g.read(&gi).unwrap(), ci.data, "ids (norm {norm})");
+        for (a, b) in g.read(&gw).unwrap().iter().zip(&cw.data) {
+            assert!((a - b).abs() <= 1e-6, "weight {a} vs {b} (norm {norm})");
+        }
+    }
+    let y = random(&mut rng, 6 * 40, V_MAX);
+    let wts = random(&mut rng, 3 * 2, 1.0);
+    let (yt, wt) = (g.upload(&y, 6, 40).unwrap(), g.upload(&wts, 3, 2).unwrap());
+    let got = g.moe_combine(&yt, &wt).unwrap();
+    let want = c
+        .moe_combine(&cpu_tensor(y, 6, 40), &cpu_tensor(wts, 3, 2))
+        .unwrap();
+    for (a, b) in g.read(&got).unwrap().iter().zip(&want.data) {
+        assert!(
+            (a - b).abs() <= 1e-6 * b.abs().max(1.0),
+            "combine {a} vs {b}"
+        );
+    }
+    assert!(g.moe_route(&lt, 7, true).is_err());
+}

@@ -143,6 +143,10 @@ pub struct MemoryPlan {
     pub n_vocab: usize,
     /// The most rows one forward pass carries (`PREFILL_CHUNK`).
     pub max_rows: usize,
+    /// The experts of a mixture-of-experts model (each row then carries `n_expert_used`
+    /// expert FFNs of `n_ff`); None for a dense FFN. A backend without the MoE ops refuses
+    /// the model here, before any weight is uploaded.
+    pub moe: Option<crate::config::MoeConfig>,
 }
 
 pub trait Backend {
@@ -248,6 +252,44 @@ pub trait Backend {
         &mut self,
         q: &Self::Tensor,
         params: &AttentionParams,
+    ) -> Result<Self::Tensor, Self::Error>;
+
+    // --- Mixture of experts (mixtral-style, llama.cpp's build_moe_ffn) ---
+    // Expert ids travel as a `(rows, k)` tensor of small integers stored in f32 (exact up to
+    // 2^24): they are produced and consumed on the device, like ggml's I32 ids tensor, without
+    // a tensor type of their own in this trait.
+
+    /// Routing of `logits (rows, n_expert)`: per row, the softmax over all experts, the `k` most
+    /// probable experts in descending order of probability (ties: the lower id first), and their
+    /// probabilities, divided by their sum (clamped below at 2⁻¹⁴, as llama.cpp) when `norm`.
+    /// Returns `(ids (rows, k), weights (rows, k))`.
+    fn moe_route(
+        &mut self,
+        logits: &Self::Tensor,
+        k: usize,
+        norm: bool,
+    ) -> Result<(Self::Tensor, Self::Tensor), Self::Error>;
+
+    /// ggml's `mul_mat_id`: `w` holds `n_expert` matrices of `w.rows / n_expert` rows stacked
+    /// (a 3-D GGUF tensor, expert `e` at rows `e·n..(e+1)·n`); for every row `t` and slot `s` of
+    /// `ids (rows, k)`, output row `t·k + s` is `x_row · w[ids[t][s]]ᵀ`, where `x_row` is row `t`
+    /// of `x (rows, w.cols)` (one input for all slots) or row `t·k + s` of `x (rows·k, w.cols)`.
+    /// Returns `(rows·k, w.rows / n_expert)`. A backend computes only the chosen experts.
+    fn matmul_id(
+        &mut self,
+        w: &Self::Weight,
+        n_expert: usize,
+        x: &Self::Tensor,
+        ids: &Self::Tensor,
+    ) -> Result<Self::Tensor, Self::Error>;
+
+    /// The weighted sum of each row's `k` expert outputs: `y (rows·k, n)`, `weights (rows, k)` →
+    /// `(rows, n)` with row `t` = `Σ_s weights[t][s] · y[t·k + s]`, as llama.cpp's graph: each
+    /// product rounded (ggml_mul), then added in slot order (ggml_add of the views).
+    fn moe_combine(
+        &mut self,
+        y: &Self::Tensor,
+        weights: &Self::Tensor,
     ) -> Result<Self::Tensor, Self::Error>;
 
     /// Keeps only the last row of `x` (only the last token's logits are needed).

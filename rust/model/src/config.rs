@@ -104,7 +104,23 @@ pub struct Config {
     /// `cap * tanh(logits / cap)` on the output (Gemma 2 always, 30 by default; Gemma 3 only
     /// when the file sets it).
     pub final_logit_softcap: Option<f32>,
+    /// Mixtral-style mixture of experts (`llama.expert_count` > 0): every layer's FFN is
+    /// `n_expert` SwiGLU experts of `n_ff` each behind a router; None for a dense FFN.
+    pub moe: Option<MoeConfig>,
 }
+
+/// A mixture-of-experts FFN as llama.cpp's llama graph runs it (`build_moe_ffn` with softmax
+/// gating and normalized weights): softmax of the router logits over all experts, the
+/// `n_expert_used` most probable experts per token, their probabilities divided by their sum,
+/// and the weighted sum of those experts' outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoeConfig {
+    pub n_expert: usize,
+    pub n_expert_used: usize,
+}
+
+/// llama.cpp's LLAMA_MAX_EXPERTS: it refuses files with more.
+const MAX_EXPERTS: usize = 1024;
 
 impl Config {
     pub fn from_gguf(g: &Gguf) -> Result<Config, ModelError> {
@@ -217,6 +233,7 @@ impl Config {
             qk_norm: false,
             post_norms: false,
             final_logit_softcap: None,
+            moe: None,
         };
 
         match arch {
@@ -321,6 +338,7 @@ impl Config {
             cfg.sliding_window = Some(window);
             cfg.swa_layers = vec![true; n_layer];
         }
+        cfg.moe = moe_config(g, arch, &key)?;
         Ok(cfg)
     }
 
@@ -353,6 +371,37 @@ fn rope_freq_scale(g: &Gguf, type_key: &str, factor_key: &str) -> Result<f32, Mo
             "rope scaling type '{other}' is not supported (supported: none, linear)"
         ))),
     }
+}
+
+/// The experts of a mixtral-style file: `llama.expert_count` experts, `expert_used_count` of
+/// them per token. Only the llama graph routes this way (llama.cpp's qwen2moe, phi3.5-moe … are
+/// architectures of their own), so an expert count on any other architecture is refused rather
+/// than silently run as a dense model.
+fn moe_config(
+    g: &Gguf,
+    arch: Arch,
+    key: &dyn Fn(&str) -> String,
+) -> Result<Option<MoeConfig>, ModelError> {
+    let (key_n, key_used) = (key("expert_count"), key("expert_used_count"));
+    let n_expert = g.get_u32_opt(&key_n)?.unwrap_or(0) as usize;
+    if n_expert == 0 {
+        return Ok(None);
+    }
+    if arch != Arch::Llama {
+        return Err(ModelError::BadConfig(format!(
+            "{key_n} = {n_expert}: mixture-of-experts layers are supported only for llama"
+        )));
+    }
+    let n_expert_used = g.get_u32_opt(&key_used)?.unwrap_or(0) as usize;
+    if n_expert > MAX_EXPERTS || n_expert_used == 0 || n_expert_used > n_expert {
+        return Err(ModelError::BadConfig(format!(
+            "{key_n} = {n_expert}, {key_used} = {n_expert_used}: need 1 ≤ used ≤ count ≤ {MAX_EXPERTS}"
+        )));
+    }
+    Ok(Some(MoeConfig {
+        n_expert,
+        n_expert_used,
+    }))
 }
 
 /// A softcap from `key` (`default` when absent): positive, since it divides.
@@ -493,6 +542,38 @@ mod tests {
             .retain(|(k, _)| k != "phi2.attention.layer_norm_rms_epsilon");
         let e = Config::from_gguf(&g).unwrap_err();
         assert!(e.to_string().contains("layer_norm_epsilon"), "{e}");
+    }
+
+    #[test]
+    fn llama_with_experts_is_mixtral_style_moe() {
+        let c = Config::from_gguf(&header(
+            "llama",
+            &[
+                ("expert_count", Value::U32(8)),
+                ("expert_used_count", Value::U32(2)),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            c.moe,
+            Some(MoeConfig {
+                n_expert: 8,
+                n_expert_used: 2
+            })
+        );
+        assert_eq!(Config::from_gguf(&header("llama", &[])).unwrap().moe, None);
+        // used must be in 1..=count; other architectures route differently (refused)
+        for (arch, count, used) in [("llama", 4, 0), ("llama", 4, 5), ("qwen2", 4, 2)] {
+            let e = Config::from_gguf(&header(
+                arch,
+                &[
+                    ("expert_count", Value::U32(count)),
+                    ("expert_used_count", Value::U32(used)),
+                ],
+            ))
+            .unwrap_err();
+            assert!(e.to_string().contains("expert_count"), "{e}");
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use crate::backend::{AttentionParams, AttnInput, Backend, FfnInput, RopeParams};
 use crate::compose;
-use crate::config::Config;
-use crate::weights::{LayerWeights, Weights};
+use crate::config::{Config, MoeConfig};
+use crate::weights::{LayerWeights, MoeWeights, Weights};
 use crate::ModelError;
 
 /// Called with (name, layer, values) for every named intermediate, when tracing.
@@ -301,10 +301,18 @@ fn block<B: Backend>(
     tr.name(be, &x, "ffn_inp", l)?; // the residual stream after attention
 
     // --- feed-forward ---
-    // (both exist in every sequential architecture: declared required in weights.rs)
-    let (Some(ffn_norm), Some(ffn_gate)) = (&layer.ffn_norm, &layer.ffn_gate) else {
+    if let (Some(moe), Some(m)) = (&layer.moe, cfg.moe) {
+        return moe_ffn(cfg, layer, moe, m, il, be, x, tr);
+    }
+    // (all exist in every sequential dense architecture: declared required in weights.rs)
+    let (Some(ffn_norm), Some(ffn_gate), Some(ffn_up), Some(ffn_down)) = (
+        &layer.ffn_norm,
+        &layer.ffn_gate,
+        &layer.ffn_up,
+        &layer.ffn_down,
+    ) else {
         return Err(ModelError::BadConfig(format!(
-            "layer {il} has no ffn_norm or ffn_gate"
+            "layer {il} has no ffn_norm, ffn_gate, ffn_up or ffn_down"
         )));
     };
     let input = FfnInput {
@@ -312,7 +320,7 @@ fn block<B: Backend>(
         norm: ffn_norm,
         eps: cfg.rms_eps,
         gate: ffn_gate,
-        up: &layer.ffn_up,
+        up: ffn_up,
         act: cfg.activation,
     };
     let act = if tracing {
@@ -324,7 +332,7 @@ fn block<B: Backend>(
     residual_add(
         cfg,
         be,
-        &layer.ffn_down,
+        ffn_down,
         &act,
         layer.ffn_post_norm.as_ref(),
         &mut x,
@@ -334,6 +342,57 @@ fn block<B: Backend>(
     )?;
     tr.name(be, &x, "l_out", l)?;
     Ok(x)
+}
+
+/// A mixtral-style feed-forward (llama.cpp's build_moe_ffn with softmax gating and normalized
+/// weights), then the residual add: `x + Σ_s w_s · down_e(silu(gate_e(h)) · up_e(h))` over the
+/// `n_expert_used` experts `e` the router picks for each row, `h = rms_norm(x)`.
+#[allow(clippy::too_many_arguments)]
+fn moe_ffn<B: Backend>(
+    cfg: &Config,
+    layer: &LayerWeights<B::Weight>,
+    moe: &MoeWeights<B::Weight>,
+    m: MoeConfig,
+    il: usize,
+    be: &mut B,
+    x: B::Tensor,
+    tr: &mut Tracer,
+) -> Result<B::Tensor, ModelError> {
+    let e = ModelError::backend;
+    let l = Some(il);
+    let norm = layer
+        .ffn_norm
+        .as_ref()
+        .ok_or_else(|| ModelError::BadConfig(format!("layer {il} has no ffn_norm")))?;
+    let h = be.rms_norm(&x, norm, cfg.n_embd, cfg.rms_eps).map_err(e)?;
+    tr.name(be, &h, "ffn_norm", l)?;
+    let logits = be.matmul(&moe.gate_inp, &h).map_err(e)?; // (n_tokens, n_expert)
+    tr.name(be, &logits, "ffn_moe_logits", l)?;
+    // ids, weights (n_tokens, n_expert_used); Mixtral normalizes the chosen weights
+    let (ids, weights) = be.moe_route(&logits, m.n_expert_used, true).map_err(e)?;
+    tr.name(be, &ids, "ffn_moe_topk", l)?;
+    tr.name(be, &weights, "ffn_moe_weights_norm", l)?;
+    // (n_tokens·n_expert_used, n_ff) each
+    let up = be
+        .matmul_id(&moe.up_exps, m.n_expert, &h, &ids)
+        .map_err(e)?;
+    tr.name(be, &up, "ffn_moe_up", l)?;
+    let gate = be
+        .matmul_id(&moe.gate_exps, m.n_expert, &h, &ids)
+        .map_err(e)?;
+    tr.name(be, &gate, "ffn_moe_gate", l)?;
+    let act = be.gated_activation(&gate, &up, cfg.activation).map_err(e)?;
+    tr.name(be, &act, "ffn_moe_swiglu", l)?;
+    // (n_tokens·n_expert_used, n_embd)
+    let down = be
+        .matmul_id(&moe.down_exps, m.n_expert, &act, &ids)
+        .map_err(e)?;
+    tr.name(be, &down, "ffn_moe_down", l)?;
+    let mut out = be.moe_combine(&down, &weights).map_err(e)?; // (n_tokens, n_embd)
+    tr.name(be, &out, "ffn_moe_out", l)?;
+    be.add(&mut out, &x).map_err(e)?; // (llama.cpp: ggml_add(moe_out, ffn_inp))
+    tr.name(be, &out, "l_out", l)?;
+    Ok(out)
 }
 
 /// The attention input of layer `il` (see `AttnInput`).
@@ -433,14 +492,19 @@ fn parallel_block<B: Backend>(
     tr.name(be, &out, "attn_out", l)?;
 
     // feed-forward: down(act(up(h) + b_up)) + b_down
-    let mut up = be.matmul(&layer.ffn_up, &h).map_err(e)?; // (n_tokens, n_ff)
+    let (Some(ffn_up), Some(ffn_down)) = (&layer.ffn_up, &layer.ffn_down) else {
+        return Err(ModelError::BadConfig(format!(
+            "layer {il} has no ffn_up or ffn_down"
+        )));
+    };
+    let mut up = be.matmul(ffn_up, &h).map_err(e)?; // (n_tokens, n_ff)
     if let Some(b) = &layer.ffn_up_b {
         be.add_bias(&mut up, b).map_err(e)?;
     }
     tr.name(be, &up, "ffn_up", l)?;
     let act = be.activation(&up, cfg.activation).map_err(e)?;
     tr.name(be, &act, "ffn_act", l)?;
-    let mut ffn = be.matmul(&layer.ffn_down, &act).map_err(e)?; // (n_tokens, n_embd)
+    let mut ffn = be.matmul(ffn_down, &act).map_err(e)?; // (n_tokens, n_embd)
     if let Some(b) = &layer.ffn_down_b {
         be.add_bias(&mut ffn, b).map_err(e)?;
     }

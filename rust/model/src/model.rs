@@ -76,6 +76,7 @@ impl<B: Backend> ModelBuilder<B> {
                 n_ff: config.n_ff,
                 n_vocab: config.n_vocab,
                 max_rows: PREFILL_CHUNK,
+                moe: config.moe,
             })
             .map_err(ModelError::backend)?;
         Ok(ModelBuilder {
@@ -135,10 +136,8 @@ impl<B: Backend> ModelBuilder<B> {
             self.backend
                 .stack_weights(&mut [&mut l.wq, &mut l.wk, &mut l.wv])
                 .map_err(e)?;
-            if let Some(gate) = &mut l.ffn_gate {
-                self.backend
-                    .stack_weights(&mut [gate, &mut l.ffn_up])
-                    .map_err(e)?;
+            if let (Some(gate), Some(up)) = (&mut l.ffn_gate, &mut l.ffn_up) {
+                self.backend.stack_weights(&mut [gate, up]).map_err(e)?;
             }
         }
         self.backend

@@ -45,6 +45,11 @@ mod layer_names {
     pub const FFN_DOWN: &str = "ffn_down.weight";
     pub const FFN_DOWN_BIAS: &str = "ffn_down.bias";
     pub const FFN_POST_NORM: &str = "post_ffw_norm.weight";
+    /// Mixtral-style experts: the router and the 3-D expert tensors.
+    pub const FFN_GATE_INP: &str = "ffn_gate_inp.weight";
+    pub const FFN_GATE_EXPS: &str = "ffn_gate_exps.weight";
+    pub const FFN_UP_EXPS: &str = "ffn_up_exps.weight";
+    pub const FFN_DOWN_EXPS: &str = "ffn_down_exps.weight";
 }
 
 /// One transformer block. Shapes are `(rows, cols)`: a matmul maps `cols` inputs to `rows` outputs.
@@ -64,11 +69,24 @@ pub struct LayerWeights<W> {
     pub attn_post_norm: Option<W>, // (n_embd)    Gemma 2, Gemma 3
     pub ffn_norm: Option<W>,       // (n_embd)      None in Phi-2 (the attention's norm serves)
     pub ffn_gate: Option<W>,       // (n_ff, n_embd) None in Phi-2 (ungated)
-    pub ffn_up: W,                 // (n_ff, n_embd)
+    pub ffn_up: Option<W>,         // (n_ff, n_embd) None with experts
     pub ffn_up_b: Option<W>,       // (n_ff)        Phi-2
-    pub ffn_down: W,               // (n_embd, n_ff)
+    pub ffn_down: Option<W>,       // (n_embd, n_ff) None with experts
     pub ffn_down_b: Option<W>,     // (n_embd)      Phi-2
     pub ffn_post_norm: Option<W>,  // (n_embd)     Gemma 2, Gemma 3
+    /// The mixture of experts that replaces the dense FFN (mixtral-style llama).
+    pub moe: Option<MoeWeights<W>>,
+}
+
+/// A layer's experts. Each expert tensor is 3-D in the file (ggml dims `[cols, rows, n_expert]`)
+/// and handed to the backend as its `n_expert·rows` rows, expert `e` at rows `e·rows..`: ggml
+/// stores the experts one after another, so that is a valid 2-D weight of the same type
+/// (`Backend::matmul_id` picks the slices).
+pub struct MoeWeights<W> {
+    pub gate_inp: W,  // (n_expert, n_embd)       the router
+    pub gate_exps: W, // (n_expert·n_ff, n_embd)
+    pub up_exps: W,   // (n_expert·n_ff, n_embd)
+    pub down_exps: W, // (n_expert·n_embd, n_ff)
 }
 
 pub struct Weights<W> {
@@ -125,6 +143,50 @@ impl Planner<'_> {
         Ok(self
             .optional_split(name, &[("", rows)], cols)?
             .map(|parts| parts[0]))
+    }
+
+    /// A 3-D tensor of ggml dims `[cols, rows, n_expert]` (a layer's experts), declared as one
+    /// weight of `n_expert·rows` rows.
+    fn required_experts(
+        &mut self,
+        name: &str,
+        n_expert: usize,
+        rows: usize,
+        cols: usize,
+    ) -> Result<usize, ModelError> {
+        let info = self
+            .gguf
+            .tensor(name)
+            .ok_or_else(|| ModelError::MissingTensor(name.to_string()))?;
+        let expected = [cols as u64, rows as u64, n_expert as u64];
+        // A trailing 1 is the same shape; one expert may be stored as [cols, rows].
+        let mut found = info.dims.clone();
+        while found.len() < 3 {
+            found.push(1);
+        }
+        while found.len() > 3 && found.last() == Some(&1) {
+            found.pop();
+        }
+        if found != expected {
+            return Err(ModelError::BadTensor {
+                name: name.to_string(),
+                problem: format!("expected shape {expected:?}, found {:?}", info.dims),
+            });
+        }
+        // The stacked experts are checked (type, whole blocks, byte size) as a 2-D tensor.
+        let stacked = n_expert * rows;
+        let (ty, _) = self.checked_rows(name, info, stacked, cols)?;
+        let range = self.gguf.tensor_range(info)?;
+        self.tensors.push(PlannedTensor {
+            desc: WeightDesc {
+                name: name.to_string(),
+                ty,
+                cols,
+                rows: stacked,
+            },
+            range,
+        });
+        Ok(self.tensors.len() - 1)
     }
 
     /// A vector of ggml dims `[Σ len]` declared as consecutive element ranges, one weight each
@@ -204,26 +266,8 @@ impl Planner<'_> {
                 info.dims
             )));
         }
-        let ty = GgmlType::from_id(info.ggml_type).ok_or_else(|| {
-            bad(format!(
-                "tensor type id {} is not supported",
-                info.ggml_type
-            ))
-        })?;
-        if cols % ty.block_size() != 0 {
-            return Err(bad(format!(
-                "row of {cols} elements is not a whole number of {} blocks",
-                ty.name()
-            )));
-        }
+        let (ty, row_bytes) = self.checked_rows(name, info, rows, cols)?;
         let range = self.gguf.tensor_range(info)?;
-        let row_bytes = ty.row_bytes(cols).map_err(|e| bad(e.to_string()))? as u64;
-        if range.end - range.start != row_bytes * rows as u64 {
-            return Err(bad(format!(
-                "{} bytes for {rows} rows of {row_bytes}",
-                range.end - range.start
-            )));
-        }
         let mut start = range.start;
         let mut ids = Vec::with_capacity(parts.len());
         for &(label, part_rows) in parts {
@@ -245,6 +289,44 @@ impl Planner<'_> {
             start = end;
         }
         Ok(Some(ids))
+    }
+}
+
+impl Planner<'_> {
+    /// Checks that `info` holds `rows` rows of `cols` elements of a supported type, whole
+    /// blocks each; returns the type and the bytes per row.
+    fn checked_rows(
+        &self,
+        name: &str,
+        info: &gguf::TensorInfo,
+        rows: usize,
+        cols: usize,
+    ) -> Result<(GgmlType, u64), ModelError> {
+        let bad = |problem: String| ModelError::BadTensor {
+            name: name.to_string(),
+            problem,
+        };
+        let ty = GgmlType::from_id(info.ggml_type).ok_or_else(|| {
+            bad(format!(
+                "tensor type id {} is not supported",
+                info.ggml_type
+            ))
+        })?;
+        if cols % ty.block_size() != 0 {
+            return Err(bad(format!(
+                "row of {cols} elements is not a whole number of {} blocks",
+                ty.name()
+            )));
+        }
+        let range = self.gguf.tensor_range(info)?;
+        let row_bytes = ty.row_bytes(cols).map_err(|e| bad(e.to_string()))? as u64;
+        if range.end - range.start != row_bytes * rows as u64 {
+            return Err(bad(format!(
+                "{} bytes for {rows} rows of {row_bytes}",
+                range.end - range.start
+            )));
+        }
+        Ok((ty, row_bytes))
     }
 }
 
@@ -354,17 +436,34 @@ pub fn plan_weights(
         // Phi-3 has no ffn_gate: its ffn_up holds 2·n_ff rows, gate then up (llama.cpp's
         // LLM_FFN_SWIGLU on one matmul: ggml_swiglu applies SiLU to the first half). Phi-2's
         // FFN is ungated.
-        let (ffn_gate, ffn_up) = if phi2 {
-            (None, p.required(&n(FFN_UP), ff, d)?)
+        // Mixtral-style layers have a router and experts instead of the dense FFN (llama.cpp
+        // then reads no ffn_gate/ffn_up/ffn_down, and neither do we).
+        let moe = match cfg.moe {
+            Some(m) => Some(MoeWeights {
+                gate_inp: p.required(&n(FFN_GATE_INP), m.n_expert, d)?,
+                gate_exps: p.required_experts(&n(FFN_GATE_EXPS), m.n_expert, ff, d)?,
+                up_exps: p.required_experts(&n(FFN_UP_EXPS), m.n_expert, ff, d)?,
+                down_exps: p.required_experts(&n(FFN_DOWN_EXPS), m.n_expert, d, ff)?,
+            }),
+            None => None,
+        };
+        let (ffn_gate, ffn_up) = if moe.is_some() {
+            (None, None)
+        } else if phi2 {
+            (None, Some(p.required(&n(FFN_UP), ff, d)?))
         } else if cfg.arch == Arch::Phi3 && gguf.tensor(&n(FFN_GATE)).is_none() {
             let fused = p.optional_split(&n(FFN_UP), &[("gate", ff), ("up", ff)], d)?;
             let fused = fused.ok_or_else(|| ModelError::MissingTensor(n(FFN_UP)))?;
-            (Some(fused[0]), fused[1])
+            (Some(fused[0]), Some(fused[1]))
         } else {
             (
                 Some(p.required(&n(FFN_GATE), ff, d)?),
-                p.required(&n(FFN_UP), ff, d)?,
+                Some(p.required(&n(FFN_UP), ff, d)?),
             )
+        };
+        let ffn_down = match moe {
+            Some(_) => None,
+            None => Some(p.required(&n(FFN_DOWN), d, ff)?),
         };
         layers.push(LayerWeights {
             attn_norm,
@@ -384,9 +483,10 @@ pub fn plan_weights(
             ffn_gate,
             ffn_up,
             ffn_up_b: bias_if(&mut p, &n(FFN_UP_BIAS), ff)?,
-            ffn_down: p.required(&n(FFN_DOWN), d, ff)?,
+            ffn_down,
             ffn_down_b: bias_if(&mut p, &n(FFN_DOWN_BIAS), d)?,
             ffn_post_norm: norm_if(&mut p, cfg.post_norms, FFN_POST_NORM, d)?,
+            moe,
         });
     }
     let layout = Weights {
@@ -419,11 +519,17 @@ impl<W> LayerWeights<W> {
             attn_post_norm: self.attn_post_norm.map(&mut *f),
             ffn_norm: self.ffn_norm.map(&mut *f),
             ffn_gate: self.ffn_gate.map(&mut *f),
-            ffn_up: f(self.ffn_up),
+            ffn_up: self.ffn_up.map(&mut *f),
             ffn_up_b: self.ffn_up_b.map(&mut *f),
-            ffn_down: f(self.ffn_down),
+            ffn_down: self.ffn_down.map(&mut *f),
             ffn_down_b: self.ffn_down_b.map(&mut *f),
             ffn_post_norm: self.ffn_post_norm.map(&mut *f),
+            moe: self.moe.map(|m| MoeWeights {
+                gate_inp: f(m.gate_inp),
+                gate_exps: f(m.gate_exps),
+                up_exps: f(m.up_exps),
+                down_exps: f(m.down_exps),
+            }),
         }
     }
 }
@@ -539,5 +645,75 @@ impl<W> WeightLoader<W> {
         Ok(self
             .layout
             .map(|i| loaded[i].take().expect("tensor loaded once")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gguf::{GgufWriter, Value};
+
+    /// A one-layer mixtral-style llama header (32 wide, 2 heads, 2 experts of FFN 64, 1 used)
+    /// with F32 tensors of the given dims; `skip` leaves one out.
+    fn moe_file(exps_dims: &[u64], skip: &str) -> Gguf {
+        let mut w = GgufWriter::new();
+        w.add("general.architecture", Value::String("llama".into()));
+        for (k, v) in [
+            ("embedding_length", 32),
+            ("block_count", 1),
+            ("attention.head_count", 2),
+            ("feed_forward_length", 64),
+            ("vocab_size", 8),
+            ("expert_count", 2),
+            ("expert_used_count", 1),
+        ] {
+            w.add(format!("llama.{k}"), Value::U32(v));
+        }
+        w.add("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5));
+        let tensors: [(&str, &[u64]); 12] = [
+            ("token_embd.weight", &[32, 8]),
+            ("output_norm.weight", &[32]),
+            ("blk.0.attn_norm.weight", &[32]),
+            ("blk.0.attn_q.weight", &[32, 32]),
+            ("blk.0.attn_k.weight", &[32, 32]),
+            ("blk.0.attn_v.weight", &[32, 32]),
+            ("blk.0.attn_output.weight", &[32, 32]),
+            ("blk.0.ffn_norm.weight", &[32]),
+            ("blk.0.ffn_gate_inp.weight", &[32, 2]),
+            ("blk.0.ffn_gate_exps.weight", &[32, 64, 2]),
+            ("blk.0.ffn_up_exps.weight", exps_dims),
+            ("blk.0.ffn_down_exps.weight", &[64, 32, 2]),
+        ];
+        for (name, dims) in tensors.iter().filter(|(n, _)| *n != skip) {
+            let n: u64 = dims.iter().product();
+            w.add_tensor(*name, dims, 0, vec![0; 4 * n as usize]);
+        }
+        gguf::parse_header(&w.finish()).unwrap()
+    }
+
+    #[test]
+    fn expert_tensors_are_planned_as_stacked_rows_and_checked() {
+        let g = moe_file(&[32, 64, 2], "");
+        let cfg = Config::from_gguf(&g).unwrap();
+        let (layout, tensors) = plan_weights(&g, &cfg).unwrap();
+        let moe = layout.layers[0].moe.as_ref().unwrap();
+        let up = &tensors[moe.up_exps].desc;
+        assert_eq!((up.rows, up.cols), (2 * 64, 32));
+        let down = &tensors[moe.down_exps].desc;
+        assert_eq!((down.rows, down.cols), (2 * 32, 64));
+        assert!(layout.layers[0].ffn_up.is_none() && layout.layers[0].ffn_down.is_none());
+
+        // a wrong expert count, or a 2-D tensor where the experts belong, names the tensor
+        for dims in [&[32, 64, 3][..], &[32, 128]] {
+            let g = moe_file(dims, "");
+            let e = plan_weights(&g, &cfg).err().unwrap();
+            assert!(
+                e.to_string().contains("blk.0.ffn_up_exps.weight"),
+                "{dims:?}: {e}"
+            );
+        }
+        let g = moe_file(&[32, 64, 2], "blk.0.ffn_gate_inp.weight");
+        let e = plan_weights(&g, &cfg).err().unwrap();
+        assert!(e.to_string().contains("ffn_gate_inp"), "{e}");
     }
 }

@@ -49,6 +49,10 @@ pub fn main(argv: &[String]) -> Result<(), String> {
             info.insert("sliding_window_layers".into(), json!(swa_layers));
             info.insert("attn_logit_softcap".into(), json!(c.attn_softcap));
             info.insert("final_logit_softcap".into(), json!(c.final_logit_softcap));
+            // mixture of experts: experts per layer and how many each token uses (0 when dense)
+            let (n_expert, n_used) = c.moe.map_or((0, 0), |m| (m.n_expert, m.n_expert_used));
+            info.insert("experts".into(), json!(n_expert));
+            info.insert("experts_used".into(), json!(n_used));
         }
         Err(e) => {
             info.insert("supported".into(), json!(false));
