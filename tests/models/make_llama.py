@@ -485,9 +485,31 @@ def samplers(rng: np.random.Generator):
     return normal, norm_w
 
 
-def make_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
-    c = CONFIG
+def dense_ffn(normal, p: str, c: dict) -> list[tuple[str, np.ndarray]]:
+    """A layer's SwiGLU FFN (llama's)."""
     dim, ffn = c["dim"], c["ffn"]
+    return [
+        (p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+        (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+        (p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn))),
+    ]
+
+
+def expert_ffn(normal, p: str, c: dict) -> list[tuple[str, np.ndarray]]:
+    """A router and n_expert SwiGLU experts stacked in 3-D tensors (llama.cpp's
+    ffn_{gate,up,down}_exps), in place of the dense FFN."""
+    dim, ffn, ne = c["dim"], c["ffn"], c["n_expert"]
+    return [
+        (p + "ffn_gate_inp.weight", normal((ne, dim), 1.5 / np.sqrt(dim))),
+        (p + "ffn_gate_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim))),
+        (p + "ffn_up_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim))),
+        (p + "ffn_down_exps.weight", normal((ne, dim, ffn), 1.0 / np.sqrt(ffn))),
+    ]
+
+
+def make_weights(seed: int, n_vocab: int, c: dict = CONFIG, ffn_of=dense_ffn) -> list[tuple[str, np.ndarray]]:
+    """llama's weights; `ffn_of` makes each layer's FFN (mixtral: `expert_ffn`). Untied output."""
+    dim = c["dim"]
     hd = dim // c["n_heads"]
     kv = c["n_kv_heads"] * hd
     rng = np.random.default_rng(seed)
@@ -504,10 +526,7 @@ def make_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
             (p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim))),
             (p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim))),
             (p + "ffn_norm.weight", norm_w(dim)),
-            (p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
-            (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
-            (p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn))),
-        ]
+        ] + ffn_of(normal, p, c)
     t += [
         ("output_norm.weight", norm_w(dim)),
         ("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim))),
@@ -675,39 +694,6 @@ def make_phi2_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
     return t
 
 
-def make_mixtral_weights(seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
-    """llama's layer with the dense FFN replaced by a router and n_expert SwiGLU experts stacked
-    in 3-D tensors (llama.cpp's ffn_{gate,up,down}_exps); untied output."""
-    c = MIXTRAL_CONFIG
-    dim, ffn, ne = c["dim"], c["ffn"], c["n_expert"]
-    hd = dim // c["n_heads"]
-    kv = c["n_kv_heads"] * hd
-    rng = np.random.default_rng(seed)
-
-    normal, norm_w = samplers(rng)
-
-    t = [("token_embd.weight", normal((n_vocab, dim), 1.0))]
-    for i in range(c["n_layers"]):
-        p = f"blk.{i}."
-        t += [
-            (p + "attn_norm.weight", norm_w(dim)),
-            (p + "attn_q.weight", normal((dim, dim), 1.5 / np.sqrt(dim))),
-            (p + "attn_k.weight", normal((kv, dim), 1.5 / np.sqrt(dim))),
-            (p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim))),
-            (p + "attn_output.weight", normal((dim, dim), 1.0 / np.sqrt(dim))),
-            (p + "ffn_norm.weight", norm_w(dim)),
-            (p + "ffn_gate_inp.weight", normal((ne, dim), 1.5 / np.sqrt(dim))),
-            (p + "ffn_gate_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim))),
-            (p + "ffn_up_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim))),
-            (p + "ffn_down_exps.weight", normal((ne, dim, ffn), 1.0 / np.sqrt(ffn))),
-        ]
-    t += [
-        ("output_norm.weight", norm_w(dim)),
-        ("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim))),
-    ]
-    return t
-
-
 # ------------------------------------------------------------------------------------------------
 # Writing
 # ------------------------------------------------------------------------------------------------
@@ -810,7 +796,7 @@ def build(name: str, path: str) -> str:
         if arch == "phi3":
             _WEIGHTS[key] = make_phi3_weights(SEEDS[key], len(vocab["tokens"]))
         elif arch == "mixtral":
-            _WEIGHTS[key] = make_mixtral_weights(SEEDS[key], len(vocab["tokens"]))
+            _WEIGHTS[key] = make_weights(SEEDS[key], len(vocab["tokens"]), MIXTRAL_CONFIG, expert_ffn)
         elif arch == "phi2":
             _WEIGHTS[key] = make_phi2_weights(SEEDS[key], len(vocab["tokens"]))
         elif arch in GEMMA_CONFIG:
