@@ -33,6 +33,12 @@ jobs="${JOBS:-$(nproc)}"
 
 mkdir -p "$sdist_dir"
 
+# CMake (>= 3.21) for the sdist's metadata step and the build: a fresh machine has none, and
+# PyPI's `cmake` wheel is reachable where Debian's may be older.
+if ! command -v cmake >/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'cmake>=3.21' >&2
+fi
+
 # 1. sdist
 if [ ! -f "$tarball" ]; then
   # pip prepares the sdist's metadata even for a download, which needs its build backend.
