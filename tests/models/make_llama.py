@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Deterministic random-weight GGUF test models: `llama`, `qwen2`, `qwen3`, `phi3`, `gemma`, `gemma2`,
-`phi2`, and a mixtral-style mixture of experts (`llama` with experts).
+`phi2`, a mixtral-style mixture of experts (`llama` with experts) and `qwen3moe`.
 
     python3 tests/models/make_llama.py                    # all variants into ~/.cache/wasm-chord/models/test/
     python3 tests/models/make_llama.py --out DIR --only llama-spm-f32 llama-bpe-q8_0
@@ -15,7 +15,7 @@ on the built-in CORPUS below, so a test can regenerate the exact files the golde
 Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}, qwen2-bpe-{f32,q8_0} and
 qwen3-bpe-{f32,q8_0} (see "Qwen models" below), phi3-spm-{f32,q8_0} ("Phi-3 models"),
 gemma-spm-{f32,q8_0} and gemma2-spm-{f32,q8_0} ("Gemma models"), phi2-bpe-{f32,q8_0} ("Phi-2
-models"), mixtral-spm-{f32,q8_0} ("Mixtral models"). Same weights for every variant of a
+models"), mixtral-spm-{f32,q8_0} ("Mixtral models"), qwen3moe-bpe-{f32,q8_0} ("Qwen3-MoE models"). Same weights for every variant of a
 tokenizer (the same seed), quantized by gguf-py (`gguf.quants.quantize`, which is written to be
 bit-exact with ggml's reference quantizers; scripts/oracle/check-quants.py verifies that against
 llama-quantize). All 2-D weights (token_embd and output included) take the variant's type; the RMSNorm
@@ -117,6 +117,16 @@ GGUF dims are reversed, e.g. ffn_gate_exps is [128, 352, 4]):
     blk.N.ffn_up_exps.weight   (4, 352, 128)
     blk.N.ffn_down_exps.weight (4, 128, 352)
 
+Qwen3-MoE models (qwen3moe-bpe-{f32,q8_0}; general.architecture = "qwen3moe"): the qwen3 model
+(head_dim 32, q/k norms, tied, the qwen2 BPE vocabulary) with every layer's FFN replaced by a
+router and 8 experts of 96 (qwen3moe.expert_count = 8, expert_used_count = 2,
+expert_feed_forward_length = 96; feed_forward_length 352 is written but unused, as in
+Qwen3-30B-A3B's files); llama.cpp's qwen3moe graph: softmax gating, the chosen weights normalized:
+    blk.N.ffn_gate_inp.weight  (8, 128)         router (F32 in every variant)
+    blk.N.ffn_gate_exps.weight (8, 96, 128)
+    blk.N.ffn_up_exps.weight   (8, 96, 128)
+    blk.N.ffn_down_exps.weight (8, 128, 96)     σ 3/√96, as Qwen's dense ffn_down
+
 Weight scales were chosen so greedy decoding has clear margins (see "gaps" in the generation goldens).
 """
 from __future__ import annotations
@@ -167,6 +177,8 @@ SHA256 = {
     "phi2-bpe-q8_0": "198a39a24538e9daaf892a7e10daa4f710d596d7497f54e113ca193a73bffbdb",
     "mixtral-spm-f32": "1e26d4201df8c412e5bf85427dc248990bcf0dd89df8ab4c8ca18d494ed2187d",
     "mixtral-spm-q8_0": "038efeea36026b5658aeeb3a2544ee6422fa77cb1331ae29cf5a211f44797eca",
+    "qwen3moe-bpe-f32": "9b4b1ad2841492f0ef85286318dd4a9396de3ba369c2c58563f0dc5b56fc68e2",
+    "qwen3moe-bpe-q8_0": "52fcf32e0aab4901e91e9dadba0c872f46d9f22d24790073f4b5e2e88dbc0b82",
 }
 
 CONFIG = dict(
@@ -180,13 +192,17 @@ CONFIG = dict(
     rms_eps=1e-5,
 )
 
-SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468, "phi2": 8024, "mixtral": 4680}
+SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468, "phi2": 8024, "mixtral": 4680, "qwen3moe": 5791}
 
 # The Qwen models: the llama shapes plus what each architecture changes (see the docstring).
 QWEN_CONFIG = {
     "qwen2": dict(CONFIG, rope_theta=1000000.0, rms_eps=1e-6, head_dim=16, qkv_bias=True, qk_norm=False),
     "qwen3": dict(CONFIG, rope_theta=1000000.0, rms_eps=1e-6, head_dim=32, qkv_bias=False, qk_norm=True),
 }
+# qwen3moe: Qwen 3's attention with a mixture of experts in every layer (as Qwen3-30B-A3B: no
+# dense FFN, no shared expert); the experts are narrower than the dense FFN, as the real ones
+# (768 vs 6144), from qwen3moe.expert_feed_forward_length.
+QWEN_CONFIG["qwen3moe"] = dict(QWEN_CONFIG["qwen3"], n_expert=8, n_expert_used=2, ffn_exp=96, down_scale=3.0)
 QWEN_TYPES = ("f32", "q8_0")
 
 # The Phi-3 models (see "Phi-3 models" in the docstring): llama's shapes with Phi-3-mini's
@@ -498,12 +514,22 @@ def dense_ffn(normal, p: str, c: dict) -> list[tuple[str, np.ndarray]]:
 def expert_ffn(normal, p: str, c: dict) -> list[tuple[str, np.ndarray]]:
     """A router and n_expert SwiGLU experts stacked in 3-D tensors (llama.cpp's
     ffn_{gate,up,down}_exps), in place of the dense FFN."""
-    dim, ffn, ne = c["dim"], c["ffn"], c["n_expert"]
+    dim, ffn, ne = c["dim"], c.get("ffn_exp", c["ffn"]), c["n_expert"]
     return [
         (p + "ffn_gate_inp.weight", normal((ne, dim), 1.5 / np.sqrt(dim))),
         (p + "ffn_gate_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim))),
         (p + "ffn_up_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim))),
-        (p + "ffn_down_exps.weight", normal((ne, dim, ffn), 1.0 / np.sqrt(ffn))),
+        (p + "ffn_down_exps.weight", normal((ne, dim, ffn), c.get("down_scale", 1.0) / np.sqrt(ffn))),
+    ]
+
+
+def qwen_dense_ffn(normal, p: str, c: dict) -> list[tuple[str, np.ndarray]]:
+    """Qwen's SwiGLU FFN: llama's with a 3x larger ffn_down (see make_qwen_weights)."""
+    dim, ffn = c["dim"], c["ffn"]
+    return [
+        (p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+        (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
+        (p + "ffn_down.weight", normal((dim, ffn), 3.0 / np.sqrt(ffn))),
     ]
 
 
@@ -535,9 +561,10 @@ def make_weights(seed: int, n_vocab: int, c: dict = CONFIG, ffn_of=dense_ffn) ->
 
 
 def make_qwen_weights(arch: str, seed: int, n_vocab: int) -> list[tuple[str, np.ndarray]]:
-    """The llama layer plus Qwen's q/k/v biases (qwen2) or q/k norms (qwen3); tied output."""
+    """The llama layer plus Qwen's q/k/v biases (qwen2) or q/k norms (qwen3); tied output;
+    qwen3moe's FFN is a router and experts."""
     c = QWEN_CONFIG[arch]
-    dim, ffn, hd = c["dim"], c["ffn"], c["head_dim"]
+    dim, hd = c["dim"], c["head_dim"]
     q, kv = c["n_heads"] * hd, c["n_kv_heads"] * hd
     rng = np.random.default_rng(seed)
 
@@ -567,10 +594,7 @@ def make_qwen_weights(arch: str, seed: int, n_vocab: int) -> list[tuple[str, np.
         t += [
             (p + "attn_output.weight", normal((dim, q), 3.0 / np.sqrt(q))),
             (p + "ffn_norm.weight", norm_w(dim)),
-            (p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
-            (p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim))),
-            (p + "ffn_down.weight", normal((dim, ffn), 3.0 / np.sqrt(ffn))),
-        ]
+        ] + (expert_ffn if "n_expert" in c else qwen_dense_ffn)(normal, p, c)
     t += [("output_norm.weight", norm_w(dim))]
     return t
 
@@ -713,9 +737,11 @@ def write_model(
     w.add_feed_forward_length(c["ffn"])
     w.add_head_count(c["n_heads"])
     w.add_head_count_kv(c["n_kv_heads"])
-    if arch == "mixtral":
+    if "n_expert" in c:
         w.add_expert_count(c["n_expert"])
         w.add_expert_used_count(c["n_expert_used"])
+    if "ffn_exp" in c:
+        w.add_expert_feed_forward_length(c["ffn_exp"])
     if arch in ("llama", "phi3", "mixtral"):
         w.add_rope_dimension_count(c["dim"] // c["n_heads"])
     if arch == "phi2":
@@ -723,7 +749,7 @@ def write_model(
     if arch == "phi3":
         w.add_rope_scaling_orig_ctx_len(c["orig_ctx"])
         w.add_sliding_window(c["sliding_window"])
-    if arch in ("qwen3", "gemma", "gemma2"):
+    if arch in ("qwen3", "qwen3moe", "gemma", "gemma2"):
         w.add_key_length(c["head_dim"])
         w.add_value_length(c["head_dim"])
     if arch == "gemma2":

@@ -195,6 +195,10 @@ llama_goldens! {
     // with normalized weights; the router stays F32 in both files.
     mixtral_spm_f32: "mixtral-spm-f32", 0.0, true, false;
     mixtral_spm_q8_0: "mixtral-spm-q8_0", 0.0, true, true;
+    // qwen3moe: qwen3's attention with 8 experts of 96 per layer, 2 routed per token (the
+    // same routing as mixtral-style llama files), tied head.
+    qwen3moe_bpe_f32: "qwen3moe-bpe-f32", 0.0, true, false;
+    qwen3moe_bpe_q8_0: "qwen3moe-bpe-q8_0", 0.0, true, true;
 }
 
 /// Gemma 3 270M Q4_K_M. Its greedy text is very sensitive to rounding (llama.cpp's own output

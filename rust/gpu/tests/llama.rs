@@ -77,6 +77,14 @@ fn random_mixtral_models_greedy_on_the_gpu_follow_the_cpu() {
     follow_the_cpu(&variants);
 }
 
+/// The qwen3moe test models: Qwen 3's attention (q/k norms, head 32) with the same expert
+/// kernels as the mixtral-style files, 8 experts of 96, 2 routed per token.
+#[test]
+fn random_qwen3moe_models_greedy_on_the_gpu_follow_the_cpu() {
+    let variants = ["qwen3moe-bpe-f32", "qwen3moe-bpe-q8_0"].map(String::from);
+    follow_the_cpu(&variants);
+}
+
 fn follow_the_cpu(variants: &[String]) {
     let mut report = Vec::new();
     for variant in variants {

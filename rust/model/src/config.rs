@@ -23,6 +23,11 @@ pub enum Arch {
     /// Qwen 3 (dense): Qwen 2 without the biases, with per-head Q/K RMS norms (before RoPE) and a
     /// head size of its own (`key_length`, e.g. 128 for the 0.6B's 1024 = 16 heads × 64).
     Qwen3,
+    /// Qwen 3 MoE (Qwen3-30B-A3B …): Qwen 3's attention, and in every layer a mixture of
+    /// experts in place of the dense FFN, routed as llama.cpp's qwen3moe graph does (softmax
+    /// gating, the chosen weights normalized: the same as mixtral-style llama files); the experts'
+    /// width is `expert_feed_forward_length`. No shared expert (that is qwen2moe).
+    Qwen3Moe,
     /// Phi-3 / Phi-3.5-mini: LLaMA's graph with NeoX RoPE, fused `attn_qkv` and gate+up
     /// `ffn_up` tensors (split at load time, weights.rs), Q scaled by 1/√head_dim before the
     /// attention kernel, and optional LongRoPE frequency factors.
@@ -42,6 +47,7 @@ impl Arch {
             Arch::Gemma3 => "gemma3",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
+            Arch::Qwen3Moe => "qwen3moe",
             Arch::Phi3 => "phi3",
             Arch::Phi2 => "phi2",
         }
@@ -57,6 +63,7 @@ pub struct Config {
     pub n_head_kv: usize,
     /// Per-head size of queries and keys.
     pub head_dim: usize,
+    /// FFN width; with experts, each expert's (qwen3moe: `expert_feed_forward_length`).
     pub n_ff: usize,
     pub n_vocab: usize,
     /// Context length the model was trained with.
@@ -132,6 +139,7 @@ impl Config {
             "gemma3" => Arch::Gemma3,
             "qwen2" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
+            "qwen3moe" => Arch::Qwen3Moe,
             "phi3" => Arch::Phi3,
             "phi2" => Arch::Phi2,
             other => return Err(ModelError::UnsupportedArchitecture(other.to_string())),
@@ -291,7 +299,7 @@ impl Config {
             // llama.cpp gives both LLAMA_ROPE_TYPE_NEOX (split halves); the q/k/v biases of
             // Qwen 2 are optional tensors (weights.rs), used whenever the file has them.
             Arch::Qwen2 => cfg.rope_style = RopeStyle::Neox,
-            Arch::Qwen3 => {
+            Arch::Qwen3 | Arch::Qwen3Moe => {
                 cfg.rope_style = RopeStyle::Neox;
                 cfg.qk_norm = true;
             }
@@ -339,6 +347,12 @@ impl Config {
             cfg.swa_layers = vec![true; n_layer];
         }
         cfg.moe = moe_config(g, arch, &key)?;
+        if arch == Arch::Qwen3Moe {
+            // The experts are narrower than the (unused) dense width feed_forward_length.
+            if let Some(n_ff_exp) = u_opt("expert_feed_forward_length")?.filter(|n| *n > 0) {
+                cfg.n_ff = n_ff_exp;
+            }
+        }
         Ok(cfg)
     }
 
@@ -373,10 +387,11 @@ fn rope_freq_scale(g: &Gguf, type_key: &str, factor_key: &str) -> Result<f32, Mo
     }
 }
 
-/// The experts of a mixtral-style file: `llama.expert_count` experts, `expert_used_count` of
-/// them per token. Only the llama graph routes this way (llama.cpp's qwen2moe, phi3.5-moe … are
-/// architectures of their own), so an expert count on any other architecture is refused rather
-/// than silently run as a dense model.
+/// The experts of a mixtral-style llama file or a qwen3moe file: `expert_count` experts,
+/// `expert_used_count` of them per token. Only these two graphs route this way (llama.cpp's
+/// qwen2moe, phi3.5-moe … add shared experts or other gating), so an expert count on any other
+/// architecture is refused rather than silently run as a dense model, and a qwen3moe file
+/// without experts is refused too.
 fn moe_config(
     g: &Gguf,
     arch: Arch,
@@ -385,11 +400,16 @@ fn moe_config(
     let (key_n, key_used) = (key("expert_count"), key("expert_used_count"));
     let n_expert = g.get_u32_opt(&key_n)?.unwrap_or(0) as usize;
     if n_expert == 0 {
+        if arch == Arch::Qwen3Moe {
+            return Err(ModelError::BadConfig(format!(
+                "{key_n} is missing or 0: a qwen3moe file needs its experts"
+            )));
+        }
         return Ok(None);
     }
-    if arch != Arch::Llama {
+    if !matches!(arch, Arch::Llama | Arch::Qwen3Moe) {
         return Err(ModelError::BadConfig(format!(
-            "{key_n} = {n_expert}: mixture-of-experts layers are supported only for llama"
+            "{key_n} = {n_expert}: mixture-of-experts layers are supported only for llama and qwen3moe"
         )));
     }
     let n_expert_used = g.get_u32_opt(&key_used)?.unwrap_or(0) as usize;
@@ -574,6 +594,30 @@ mod tests {
             .unwrap_err();
             assert!(e.to_string().contains("expert_count"), "{e}");
         }
+    }
+
+    #[test]
+    fn qwen3moe_is_qwen3_with_narrow_experts() {
+        let experts = [
+            ("expert_count", Value::U32(8)),
+            ("expert_used_count", Value::U32(2)),
+            ("expert_feed_forward_length", Value::U32(96)),
+        ];
+        let c = Config::from_gguf(&header("qwen3moe", &experts)).unwrap();
+        assert_eq!(c.arch, Arch::Qwen3Moe);
+        assert!(c.qk_norm);
+        assert_eq!(c.rope_style, RopeStyle::Neox);
+        assert_eq!(
+            c.moe,
+            Some(MoeConfig {
+                n_expert: 8,
+                n_expert_used: 2
+            })
+        );
+        assert_eq!(c.n_ff, 96, "the experts' width, not feed_forward_length");
+        // without experts it is no qwen3moe
+        let e = Config::from_gguf(&header("qwen3moe", &[])).unwrap_err();
+        assert!(e.to_string().contains("needs its experts"), "{e}");
     }
 
     #[test]
