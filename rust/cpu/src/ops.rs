@@ -140,8 +140,30 @@ pub fn rope_apply(head: &mut [f32], p: &RopeParams, cos_sin: &[f32]) {
     }
 }
 
+/// SiLU as ggml_silu_f32, the scalar form: `x / (1 + expf(-x))` with libm's expf. ggml's
+/// x86-64 AVX2 build takes it only for the last `n % 8` elements of a row; see [`silu_v8`].
 pub fn silu(x: f32) -> f32 {
     x / (1.0 + math::expf(-x))
+}
+
+/// SiLU as one lane of ggml_v_silu (AVX2 + FMA), which ggml_vec_silu_f32 and
+/// ggml_vec_swiglu_f32 run on every full group of 8 elements of a row: `0 − x` (not a sign
+/// flip), ggml_v_expf's polynomial instead of libm's expf (they differ in the last bit for
+/// many inputs), then `x / (1 + e)`.
+#[inline(always)]
+pub fn silu_v8(x: f32) -> f32 {
+    x / (1.0 + quant::simd::tile::expf(0.0 - x))
+}
+
+/// The SiLU of element `col` of a `cols`-element row, as ggml's row kernels pick it: the
+/// vector lane for the full groups of 8, the scalar form for the tail.
+#[inline(always)]
+pub fn silu_at(x: f32, col: usize, cols: usize) -> f32 {
+    if col < cols - cols % 8 {
+        silu_v8(x)
+    } else {
+        silu(x)
+    }
 }
 
 /// tanh-approximated GELU. ggml evaluates it through a table indexed by the f16 rounding of x
