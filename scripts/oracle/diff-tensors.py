@@ -17,7 +17,7 @@ import numpy as np
 TWINS = {
     "attn_norm": "attn_norm MUL",
     "k_rope": "Kcur ROPE",
-    "v": "Vcur MUL_MAT",
+    "v": ["Vcur ADD", "Vcur MUL_MAT"],  # after the bias where there is one (qwen2)
     "kqv": "kqv_out RESHAPE",
     "attn_out": "attn_post_norm MUL",
     "ffn_inp": "sa_out ADD",
