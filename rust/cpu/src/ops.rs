@@ -203,6 +203,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn silu_takes_the_vector_lanes_except_for_a_rows_tail() {
+        // a 13-element row: 8 vector lanes, then 5 scalar ones (ggml_vec_swiglu_f32 on AVX2)
+        let xs: Vec<f32> = (0..13).map(|i| i as f32 * 0.37 - 2.1).collect();
+        for (c, &x) in xs.iter().enumerate() {
+            let want = if c < 8 { silu_v8(x) } else { silu(x) };
+            assert_eq!(silu_at(x, c, 13).to_bits(), want.to_bits(), "column {c}");
+        }
+        // the two forms are the same function up to the last bits, and not always equal
+        let sample = (0..2000).map(|i| i as f32 * 0.0137 - 13.7);
+        let mut differ = 0;
+        for x in sample {
+            let (v, s) = (silu_v8(x), silu(x));
+            assert!(
+                (v - s).abs() <= 4.0 * f32::EPSILON * s.abs().max(f32::MIN_POSITIVE),
+                "{x}"
+            );
+            differ += (v != s) as usize;
+        }
+        assert!(
+            differ > 0,
+            "ggml_v_expf and libm's expf part in the last bit somewhere"
+        );
+    }
+
+    #[test]
     fn rms_norm_unit_rows() {
         let mut x = [3.0, 4.0];
         rms_norm(&mut x, &[1.0, 2.0], 0.0);
