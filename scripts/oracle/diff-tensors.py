@@ -12,18 +12,19 @@ import sys
 
 import numpy as np
 
-# our trace name -> llama.cpp "NAME OP" (the -{layer} suffix is added to both)
+# our trace name -> llama.cpp "NAME OP", or several where it depends on the architecture (the
+# first one present is used; the -{layer} suffix is added to both)
 TWINS = {
     "attn_norm": "attn_norm MUL",
     "k_rope": "Kcur ROPE",
-    "v": "Vcur MUL_MAT",
+    "v": ["Vcur ADD", "Vcur MUL_MAT"],  # after the bias where there is one (qwen2)
     "kqv": "kqv_out RESHAPE",
     "attn_out": "attn_post_norm MUL",
     "ffn_inp": "sa_out ADD",
     "ffn_norm": "ffn_norm MUL",
     "ffn_gate": "ffn_gate MUL_MAT",
     "ffn_up": "ffn_up MUL_MAT",
-    "ffn_act": "ffn_geglu GEGLU",
+    "ffn_act": ["ffn_geglu GEGLU", "ffn_swiglu SWIGLU"],
     "ffn_down": "ffn_out MUL_MAT",
     "ffn_out": "ffn_post_norm MUL",
     "l_out": "l_out ADD",
@@ -52,14 +53,16 @@ def main():
         by_key.setdefault(key, (ne, a))  # first occurrence (the prompt's ubatch)
     for key, ne, a in ours:
         name, _, layer = key.rpartition("-")
-        twin = TWINS.get(name)
-        if twin is None or not layer.isdigit():
+        twins = TWINS.get(name)
+        if twins is None or not layer.isdigit():
             continue
-        tname, op = twin.split(" ")
-        t = by_key.get(f"{tname}-{layer} {op}")
-        if t is None:
+        if isinstance(twins, str):
+            twins = [twins]
+        keys = [f"{tname}-{layer} {op}" for tname, op in (t.split(" ") for t in twins)]
+        found = [by_key[k] for k in keys if k in by_key]
+        if not found:
             continue
-        b = t[1]
+        b = found[0][1]
         if a.size != b.size:
             print(f"{key}: size {a.size} vs {b.size}")
             continue

@@ -389,15 +389,20 @@ impl Backend for CpuBackend {
 
     fn activation(&mut self, x: &Tensor, act: GatedActivation) -> Result<Tensor, CpuError> {
         // GELU as ggml_vec_gelu_f32 (the gated kernel's table and cut-offs, without the product);
-        // SiLU as the gated kernel's (no architecture here has an ungated SiLU).
-        let f = match act {
-            GatedActivation::Silu => ops::silu,
-            GatedActivation::Gelu => ops::gelu,
-        };
+        // SiLU as ggml_vec_silu_f32 (the gated kernel's lanes; no architecture here has an
+        // ungated SiLU). Chunks are whole rows, so a value's column is its index mod `cols`.
         let mut out = x.clone();
-        let chunk = elementwise_chunk(out.data.len(), x.cols, self.pool.threads());
+        let cols = x.cols;
+        let chunk = elementwise_chunk(out.data.len(), cols, self.pool.threads());
         self.pool.for_each_chunk(&mut out.data, chunk, &|_, vals| {
-            vals.iter_mut().for_each(|v| *v = f(*v));
+            quant::float::with_hardware_fma(|| {
+                for (i, v) in vals.iter_mut().enumerate() {
+                    *v = match act {
+                        GatedActivation::Silu => ops::silu_at(*v, i % cols, cols),
+                        GatedActivation::Gelu => ops::gelu(*v),
+                    };
+                }
+            });
             Ok(())
         })?;
         Ok(out)
@@ -411,21 +416,23 @@ impl Backend for CpuBackend {
     ) -> Result<Tensor, CpuError> {
         same_shape("gated_activation", gate, up)?;
         let mut out = Tensor::zeros(gate.rows, gate.cols);
-        let f = match act {
-            GatedActivation::Silu => ops::silu,
-            GatedActivation::Gelu => ops::gelu,
-        };
-        let chunk = elementwise_chunk(out.data.len(), gate.cols, self.pool.threads());
+        let cols = gate.cols;
+        let chunk = elementwise_chunk(out.data.len(), cols, self.pool.threads());
         self.pool.for_each_chunk(&mut out.data, chunk, &|i, out| {
             let at = i * chunk..i * chunk + out.len();
-            for ((o, g), u) in out.iter_mut().zip(&gate.data[at.clone()]).zip(&up.data[at]) {
-                // ggml_vec_geglu_f32 writes +0 below −10 (not gelu(x)·up, which may be −0)
-                *o = if act == GatedActivation::Gelu && *g <= -10.0 {
-                    0.0
-                } else {
-                    f(*g) * u
-                };
-            }
+            let vals = out.iter_mut().zip(&gate.data[at.clone()]).zip(&up.data[at]);
+            quant::float::with_hardware_fma(|| {
+                // chunks are whole rows: a value's column is its index mod `cols`
+                for (c, ((o, &g), &u)) in vals.enumerate() {
+                    *o = match act {
+                        // ggml_vec_swiglu_f32: ggml_v_silu's lanes, the scalar SiLU for the tail
+                        GatedActivation::Silu => ops::silu_at(g, c % cols, cols) * u,
+                        // ggml_vec_geglu_f32 writes +0 below −10 (not gelu(x)·up, maybe −0)
+                        GatedActivation::Gelu if g <= -10.0 => 0.0,
+                        GatedActivation::Gelu => ops::gelu(g) * u,
+                    };
+                }
+            });
             Ok(())
         })?;
         Ok(out)

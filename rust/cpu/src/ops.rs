@@ -140,8 +140,30 @@ pub fn rope_apply(head: &mut [f32], p: &RopeParams, cos_sin: &[f32]) {
     }
 }
 
+/// SiLU as ggml_silu_f32, the scalar form: `x / (1 + expf(-x))` with libm's expf. ggml's
+/// x86-64 AVX2 build takes it only for the last `n % 8` elements of a row; see [`silu_v8`].
 pub fn silu(x: f32) -> f32 {
     x / (1.0 + math::expf(-x))
+}
+
+/// SiLU as one lane of ggml_v_silu (AVX2 + FMA), which ggml_vec_silu_f32 and
+/// ggml_vec_swiglu_f32 run on every full group of 8 elements of a row: `0 − x` (not a sign
+/// flip), ggml_v_expf's polynomial instead of libm's expf (they differ in the last bit for
+/// many inputs), then `x / (1 + e)`.
+#[inline(always)]
+pub fn silu_v8(x: f32) -> f32 {
+    x / (1.0 + quant::simd::tile::expf(0.0 - x))
+}
+
+/// The SiLU of element `col` of a `cols`-element row, as ggml's row kernels pick it: the
+/// vector lane for the full groups of 8, the scalar form for the tail.
+#[inline(always)]
+pub fn silu_at(x: f32, col: usize, cols: usize) -> f32 {
+    if col < cols - cols % 8 {
+        silu_v8(x)
+    } else {
+        silu(x)
+    }
 }
 
 /// tanh-approximated GELU. ggml evaluates it through a table indexed by the f16 rounding of x
@@ -179,6 +201,31 @@ fn gelu_table() -> &'static [f32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn silu_takes_the_vector_lanes_except_for_a_rows_tail() {
+        // a 13-element row: 8 vector lanes, then 5 scalar ones (ggml_vec_swiglu_f32 on AVX2)
+        let xs: Vec<f32> = (0..13).map(|i| i as f32 * 0.37 - 2.1).collect();
+        for (c, &x) in xs.iter().enumerate() {
+            let want = if c < 8 { silu_v8(x) } else { silu(x) };
+            assert_eq!(silu_at(x, c, 13).to_bits(), want.to_bits(), "column {c}");
+        }
+        // the two forms are the same function up to the last bits, and not always equal
+        let sample = (0..2000).map(|i| i as f32 * 0.0137 - 13.7);
+        let mut differ = 0;
+        for x in sample {
+            let (v, s) = (silu_v8(x), silu(x));
+            assert!(
+                (v - s).abs() <= 4.0 * f32::EPSILON * s.abs().max(f32::MIN_POSITIVE),
+                "{x}"
+            );
+            differ += (v != s) as usize;
+        }
+        assert!(
+            differ > 0,
+            "ggml_v_expf and libm's expf part in the last bit somewhere"
+        );
+    }
 
     #[test]
     fn rms_norm_unit_rows() {
