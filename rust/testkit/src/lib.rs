@@ -65,6 +65,20 @@ fn run_ok(cmd: &mut Command, what: &str) -> Vec<u8> {
     out.stdout
 }
 
+/// KL(base ‖ this) in nats between the softmax distributions of two logit rows (f64 sums):
+/// how far `this` backend's next-token distribution is from the reference's.
+pub fn kl_divergence(base: &[f32], this: &[f32]) -> f64 {
+    assert_eq!(base.len(), this.len(), "logit rows of different lengths");
+    let log_softmax = |l: &[f32]| -> Vec<f64> {
+        let max = l.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
+        let sum: f64 = l.iter().map(|&x| (x as f64 - max).exp()).sum();
+        let log_z = max + sum.ln();
+        l.iter().map(|&x| x as f64 - log_z).collect()
+    };
+    let (b, t) = (log_softmax(base), log_softmax(this));
+    b.iter().zip(&t).map(|(lb, lt)| lb.exp() * (lb - lt)).sum()
+}
+
 /// The top entry of `logits` and the two highest values: (index of the best, best, second best).
 pub fn top2(logits: &[f32]) -> (usize, f32, f32) {
     let mut best = (0, f32::NEG_INFINITY);
