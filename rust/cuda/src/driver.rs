@@ -99,8 +99,13 @@ impl Gpu {
         let ptr = unsafe { result::malloc_sync(bytes) }.map_err(|e| {
             CudaError::OutOfMemory(format!("cannot allocate {} MiB: {e}", bytes >> 20))
         })?;
+        // Zeroed on our stream, so ordered before every kernel that will use the buffer. (The
+        // "synchronous" cuMemsetD8 is asynchronous for device memory and runs on the legacy
+        // stream, which our non-blocking stream does not wait for: an arena chunk added in the
+        // middle of a pass could be zeroed after a kernel had written it.)
         // SAFETY: ptr is a fresh allocation of `bytes` bytes.
-        unsafe { result::memset_d8_sync(ptr, 0, bytes) }.map_err(CudaError::driver)?;
+        unsafe { result::memset_d8_async(ptr, 0, bytes, self.cu_stream()) }
+            .map_err(CudaError::driver)?;
         Ok(DevBuf { ptr, bytes })
     }
 
