@@ -2,7 +2,8 @@
 # The CUDA backend's checks and benchmarks on a GPU machine (the device tool: H100/H200, CUDA 13,
 # Python, no Rust, no network). Two halves:
 #
-#   bash scripts/cuda-test.sh prepare        HERE: builds what the GPU machine cannot (the release
+#   [NO_LLAMA=1] bash scripts/cuda-test.sh prepare
+#                                            HERE: builds what the GPU machine cannot (the release
 #                                            CLI, the kernel test binaries, llama.cpp's source and
 #                                            quantizer, gguf-py) into .devcarry/ (git-ignored)
 #   bash scripts/cuda-test.sh PHASE...       THERE, from the repository root, carrying .devcarry
@@ -18,14 +19,18 @@
 #   peers    waits for the llama.cpp build, then llama-bench -fa 1 -p 512 -n 128 -r 3 -ngl 99
 #   bigstart starts making the Llama-3-8B-shaped Q4_K_M in the background (~16 GB of F16 first)
 #   big      waits for it, then benches it with both engines; and the card's copy bandwidth
-#   archs    KL against the CPU on the small random test models of other architectures
-#            (tests/models/make_llama.py; those with heads of 32+: qwen3, gemma, gemma2)
+#   archs    KL against the CPU on every small random test model (tests/models/make_llama.py:
+#            llama spm/bpe, qwen2, qwen3, phi3, phi2, gemma, gemma2, mixtral; f32 and q8_0) at
+#            -b 512, -b 4 and -b 1, and greedy text with graphs on/off; one line each in summary.txt
+#   diag     the two old q8_0 bug cases under each launch knob, and compute-sanitizer memcheck
+#   ab       the previous CLI (.devcarry/wasm-chord-old, by hand) against this one, and this one
+#            with the old zeroing of new buffers (WASM_CHORD_CUDA_LEGACY_MEMSET=1)
 #   ncu      Nsight Compute: every kernel of a few decode steps of both engines on TinyLlama
 #            (time, DRAM bytes, grid), summed per kernel; and the full sections of a few of ours
 #   ncupeer  the same for llama.cpp (after its build)
 #   mvsplit  decode with each matvec threads-per-row split (WASM_CHORD_CUDA_MV_THREADS), and
 #            with programmatic dependent launch off (WASM_CHORD_CUDA_PDL=0)
-# Results: $OUT/{env,kernels,kl,bench,peers,big,ncu,mvsplit}.txt (archs: kl.txt); the deadline is $BUDGET s (default 570)
+# Results: $OUT/{env,kernels,kl,bench,peers,big,ncu,mvsplit,summary,diag,ab}.txt (archs: kl.txt); the deadline is $BUDGET s (default 570)
 # from this script's start.
 set -u
 cd "$(dirname "$0")/.."
@@ -395,14 +400,39 @@ phase_mvsplit() {
   done
 }
 
+# Attribution of the old q8_0 bugs: the previous CLI (.devcarry/wasm-chord-old, put there by
+# hand), this one, and this one zeroing new buffers on the legacy stream again
+# (WASM_CHORD_CUDA_LEGACY_MEMSET=1), three times each.
+phase_ab() {
+  setup
+  test_models gemma-spm-q8_0 gemma2-spm-q8_0
+  local mb m b v i r bin
+  for mb in "gemma-spm-q8_0 1" "gemma2-spm-q8_0 512"; do
+    set -- $mb
+    m=$1 b=$2
+    [ -f $W/$m.logits ] || $BIN perplexity -m $W/models/test/$m.gguf -f $TEXT -c 512 --chunks 4 \
+      --backend cpu --save-logits $W/$m.logits > /dev/null 2>&1
+    for v in old new legacy; do
+      bin=$BIN; [ $v = old ] && bin=.devcarry/wasm-chord-old
+      [ -x $bin ] || continue
+      for i in 1 2 3; do
+        r=$(env WASM_CHORD_CUDA_LEGACY_MEMSET=$([ $v = legacy ] && echo 1 || echo 0) $bin perplexity \
+          -m $W/models/test/$m.gguf -f $TEXT -c 512 --chunks 4 -b $b --backend cuda \
+          --kl-base $W/$m.logits 2>&1 | grep -E "mean KL|top-1" | awk '/mean KL/ { print $6 } /top-1/ { print $4 }' | paste -sd' ')
+        echo "ab $m -b $b $v #$i: KL top-1 = $r" | tee -a "$OUT/ab.txt"
+      done
+    done
+  done
+}
+
 if [ "${1:-}" = prepare ]; then
   prepare
   exit
 fi
 for phase in "$@"; do
   case $phase in
-    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs | diag) say "phase $phase"; phase_$phase ;;
-    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs diag)" >&2; exit 2 ;;
+    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs | diag | ab) say "phase $phase"; phase_$phase ;;
+    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs diag ab)" >&2; exit 2 ;;
   esac
 done
 say "done"

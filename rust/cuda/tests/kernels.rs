@@ -570,9 +570,13 @@ impl Layer {
 #[test]
 fn fused_steps_match_the_cpu_backend() {
     let mut rng = StdRng::seed_from_u64(5);
-    let (n_embd, n_head, n_head_kv, hd, n_ff, n_ctx) = (256, 4, 2, 64, 512, 128);
-    let (nq, nkv) = (n_head * hd, n_head_kv * hd);
-    for (ty, gemma) in [(GgmlType::Q4_K, true), (GgmlType::Q8_0, false)] {
+    // the last: the random gemma test model's shape (MQA, heads of 32, n_head·hd ≠ n_embd)
+    for (ty, gemma, (n_embd, n_head, n_head_kv, hd, n_ff, n_ctx)) in [
+        (GgmlType::Q4_K, true, (256, 4, 2, 64, 512, 128)),
+        (GgmlType::Q8_0, false, (256, 4, 2, 64, 512, 128)),
+        (GgmlType::Q8_0, true, (128, 8, 1, 32, 352, 128)),
+    ] {
+        let (nq, nkv) = (n_head * hd, n_head_kv * hd);
         let Some(mut g) = cuda() else { return };
         let mut c = CpuBackend::new(1);
         g.init_kv_cache(1, n_ctx, nkv).unwrap();
@@ -581,7 +585,13 @@ fn fused_steps_match_the_cpu_backend() {
         let norm = vector_both(g_, c_, r_, "attn_norm", n_embd, 1.0);
         let wq = layer_both(g_, c_, r_, "wq", ty, nq, n_embd);
         let wk = layer_both(g_, c_, r_, "wk", ty, nkv, n_embd);
-        let wv = layer_both(g_, c_, r_, "wv", GgmlType::Q6_K, nkv, n_embd);
+        // (Q6_K needs rows of a multiple of 256)
+        let k6 = if n_embd.is_multiple_of(256) {
+            GgmlType::Q6_K
+        } else {
+            GgmlType::Q8_0
+        };
+        let wv = layer_both(g_, c_, r_, "wv", k6, nkv, n_embd);
         let bq = vector_both(g_, c_, r_, "bq", nq, 0.0);
         let bk = vector_both(g_, c_, r_, "bk", nkv, 0.0);
         let bv = vector_both(g_, c_, r_, "bv", nkv, 0.0);
@@ -589,7 +599,7 @@ fn fused_steps_match_the_cpu_backend() {
         let k_norm = vector_both(g_, c_, r_, "k_norm", hd, 1.0);
         let gate = layer_both(g_, c_, r_, "gate", ty, n_ff, n_embd);
         let up = layer_both(g_, c_, r_, "up", ty, n_ff, n_embd);
-        let out = layer_both(g_, c_, r_, "out", GgmlType::Q6_K, 300, n_embd);
+        let out = layer_both(g_, c_, r_, "out", k6, 300, n_embd);
         let rope = RopeParams {
             style: if gemma {
                 RopeStyle::Neox
