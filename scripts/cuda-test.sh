@@ -2,7 +2,8 @@
 # The CUDA backend's checks and benchmarks on a GPU machine (the device tool: H100/H200, CUDA 13,
 # Python, no Rust, no network). Two halves:
 #
-#   bash scripts/cuda-test.sh prepare        HERE: builds what the GPU machine cannot (the release
+#   [NO_LLAMA=1] bash scripts/cuda-test.sh prepare
+#                                            HERE: builds what the GPU machine cannot (the release
 #                                            CLI, the kernel test binaries, llama.cpp's source and
 #                                            quantizer, gguf-py) into .devcarry/ (git-ignored)
 #   bash scripts/cuda-test.sh PHASE...       THERE, from the repository root, carrying .devcarry
@@ -18,14 +19,18 @@
 #   peers    waits for the llama.cpp build, then llama-bench -fa 1 -p 512 -n 128 -r 3 -ngl 99
 #   bigstart starts making the Llama-3-8B-shaped Q4_K_M in the background (~16 GB of F16 first)
 #   big      waits for it, then benches it with both engines; and the card's copy bandwidth
-#   archs    KL against the CPU on the small random test models of other architectures
-#            (tests/models/make_llama.py; those with heads of 32+: qwen3, gemma, gemma2)
+#   archs    KL against the CPU on every small random test model (tests/models/make_llama.py:
+#            llama spm/bpe, qwen2, qwen3, phi3, phi2, gemma, gemma2, mixtral; f32 and q8_0) at
+#            -b 512, -b 4 and -b 1, and greedy text with graphs on/off; one line each in summary.txt
+#   diag     the two old q8_0 bug cases under each launch knob, and compute-sanitizer memcheck
+#   ab       the previous CLI (.devcarry/wasm-chord-old, by hand) against this one, and this one
+#            with the old zeroing of new buffers (WASM_CHORD_CUDA_LEGACY_MEMSET=1)
 #   ncu      Nsight Compute: every kernel of a few decode steps of both engines on TinyLlama
 #            (time, DRAM bytes, grid), summed per kernel; and the full sections of a few of ours
 #   ncupeer  the same for llama.cpp (after its build)
 #   mvsplit  decode with each matvec threads-per-row split (WASM_CHORD_CUDA_MV_THREADS), and
 #            with programmatic dependent launch off (WASM_CHORD_CUDA_PDL=0)
-# Results: $OUT/{env,kernels,kl,bench,peers,big,ncu,mvsplit}.txt (archs: kl.txt); the deadline is $BUDGET s (default 570)
+# Results: $OUT/{env,kernels,kl,bench,peers,big,ncu,mvsplit,summary,diag,ab}.txt (archs: kl.txt); the deadline is $BUDGET s (default 570)
 # from this script's start.
 set -u
 cd "$(dirname "$0")/.."
@@ -45,7 +50,19 @@ say() { echo "[cuda-test +$(elapsed)s] $*"; }
 left() { echo $(( BUDGET - $(elapsed) )); }
 
 prepare() {
-  CUDA_ONLY=1 bash scripts/gpu-bench/prepare.sh
+  if [ "${NO_LLAMA:-0}" = 1 ]; then
+    # only what the kernels, archs and diag phases need: no llama.cpp (a ~20 min build here)
+    # and so no TinyLlama/Gemma-3-shaped models (start, kl, bench, peers, big, ncu)
+    local exclude
+    exclude="$(git rev-parse --git-path info/exclude)"
+    grep -qx "/.devcarry/" "$exclude" 2>/dev/null || echo "/.devcarry/" >> "$exclude"
+    mkdir -p .devcarry
+    cargo build --release -p wasm-chord-cli
+    strip -o .devcarry/wasm-chord "${CARGO_TARGET_DIR:-target}/release/wasm-chord"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: -d .devcarry gguf==0.19.0
+  else
+    CUDA_ONLY=1 bash scripts/gpu-bench/prepare.sh
+  fi
   local t
   # the test executables cargo built (one per file of rust/cuda/tests)
   for t in kernels compile; do
@@ -77,6 +94,8 @@ setup() {
   export LD_LIBRARY_PATH="$(cuda_libs)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export WASM_CHORD_CACHE=$W
   [ -f $W/.setup ] && return
+  # gguf-py for the test models (make_llama.py; numpy is there)
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .devcarry/*.whl
   {
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
     echo "cores: $(nproc); NVRTC/cuBLAS from: $LD_LIBRARY_PATH"
@@ -98,7 +117,6 @@ phase_start() {
        > $W/cuda.log 2>&1 < /dev/null &)
     say "llama.cpp CUDA build started ($W/cuda.log)"
   fi
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .devcarry/*.whl
   make_model scripts/bench-browser/make_tinyllama.py $TINY
   make_model scripts/bench-browser/make_gemma3.py $GEMMA
 }
@@ -140,30 +158,78 @@ kl_model() {
     say "kl $label: CPU base" | tee -a "$OUT/kl.txt"
     $BIN perplexity $args --backend cpu --save-logits $base 2>&1 | tail -3 | tee -a "$OUT/kl.txt"
   fi
-  local b be
+  local b be r
   for be in "cuda 512" "cuda 4" "cuda 1" ${floor:+"cpu 1"}; do
     set -- $be
-    say "kl $label: $1 -b $2" | tee -a "$OUT/kl.txt"
-    $BIN perplexity $args -b $2 --backend $1 --kl-base $base 2>&1 | grep -A6 "^KL divergence" | tee -a "$OUT/kl.txt"
+    say "kl $label: $1 -b $2" >> "$OUT/kl.txt"
+    r=$($BIN perplexity $args -b $2 --backend $1 --kl-base $base 2>&1)
+    echo "$r" | grep -A6 "^KL divergence" >> "$OUT/kl.txt"
+    # one line per run for the summary: model, backend, batch, mean KL, top-1
+    printf '%-18s %-4s -b %-3s %s\n' "$label" "$1" "$2" "$(echo "$r" | awk '
+      /mean KL/ { kl = $NF == "" ? "?" : $(NF-2) } /top-1 agreement/ { t = $4 " %" }
+      END { if (kl == "") print "FAILED"; else print "KL " kl "  top-1 " t }')" | tee -a "$OUT/summary.txt"
+    echo "$r" | grep -m2 -i "error" | tee -a "$OUT/summary.txt"
   done
   # graphs change how the step is launched, never what it computes
   local on off run="run -m $m -p The_capital_of_France_is -n 48 --temp 0 --backend cuda --ignore-eos"
   on=$($BIN $run 2>/dev/null)
   off=$(WASM_CHORD_CUDA_GRAPHS=0 $BIN $run 2>/dev/null)
   if [ -n "$on" ] && [ "$on" = "$off" ]; then
-    echo "$label: greedy text with and without CUDA graphs: identical" | tee -a "$OUT/kl.txt"
+    echo "$label: greedy text with and without CUDA graphs: identical" | tee -a "$OUT/kl.txt" >> "$OUT/summary.txt"
   else
-    { echo "$label: greedy text DIFFERS with graphs on/off"; echo "on:  $on"; echo "off: $off"; } | tee -a "$OUT/kl.txt"
+    { echo "$label: greedy text DIFFERS with graphs on/off"; echo "on:  $on"; echo "off: $off"; } | tee -a "$OUT/kl.txt" >> "$OUT/summary.txt"
   fi
+}
+
+# Every architecture of the small random test models, f32 and q8_0.
+ARCHS_ALL="llama-spm-f32 llama-spm-q8_0 llama-bpe-f32 llama-bpe-q8_0 qwen2-bpe-f32 qwen2-bpe-q8_0
+  qwen3-bpe-f32 qwen3-bpe-q8_0 phi3-spm-f32 phi3-spm-q8_0 phi2-bpe-f32 phi2-bpe-q8_0
+  gemma-spm-f32 gemma-spm-q8_0 gemma2-spm-f32 gemma2-spm-q8_0 mixtral-spm-f32 mixtral-spm-q8_0"
+
+test_models() {
+  local missing=() m
+  for m in "$@"; do [ -f $W/models/test/$m.gguf ] || missing+=("$m"); done
+  [ ${#missing[@]} = 0 ] ||
+    PYTHONPATH=/tmp/site python3 tests/models/make_llama.py --out $W/models/test --only "${missing[@]}" > /dev/null
 }
 
 phase_archs() {
   setup
   local m
-  for m in ${ARCH_MODELS:-qwen3-bpe-f32 qwen3-bpe-q8_0 gemma-spm-q8_0 gemma2-spm-f32 gemma2-spm-q8_0}; do
-    [ -f $W/models/test/$m.gguf ] ||
-      PYTHONPATH=/tmp/site python3 tests/models/make_llama.py --out $W/models/test --only $m > /dev/null
+  test_models ${ARCH_MODELS:-$ARCHS_ALL}
+  for m in ${ARCH_MODELS:-$ARCHS_ALL}; do
+    [ "$(left)" -le 30 ] && { say "archs: out of time before $m" | tee -a "$OUT/summary.txt"; break; }
     kl_model $W/models/test/$m.gguf $m
+  done
+}
+
+# The two q8_0 bugs of the 2026-12-07 run (gemma at -b 1, gemma2 at -b 512) under each knob
+# that changes how the work is launched: graphs off, PDL off, no split-K attention, a wait
+# after every flush; then compute-sanitizer's memcheck on a short run of each.
+phase_diag() {
+  setup
+  test_models gemma-spm-q8_0 gemma2-spm-q8_0
+  local m b knob r
+  for mb in "gemma-spm-q8_0 1" "gemma2-spm-q8_0 512"; do
+    set -- $mb
+    m=$1 b=$2
+    [ -f $W/$m.logits ] || $BIN perplexity -m $W/models/test/$m.gguf -f $TEXT -c 512 --chunks 4 \
+      --backend cpu --save-logits $W/$m.logits > /dev/null 2>&1
+    for knob in WASM_CHORD_CUDA_GRAPHS=1 WASM_CHORD_CUDA_GRAPHS=0 WASM_CHORD_CUDA_PDL=0 \
+      WASM_CHORD_CUDA_ATT_SPLITS=1 WASM_CHORD_CUDA_SYNC=1; do
+      r=$(env $knob $BIN perplexity -m $W/models/test/$m.gguf -f $TEXT -c 512 --chunks 4 -b $b \
+        --backend cuda --kl-base $W/$m.logits 2>&1 | grep -E "mean KL|top-1" | tr -s ' ' | paste -sd' ')
+      echo "diag $m -b $b $knob: $r" | tee -a "$OUT/diag.txt"
+    done
+  done
+  local cs
+  cs=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null | head -1)
+  [ -n "$cs" ] || { echo "no compute-sanitizer" | tee -a "$OUT/diag.txt"; return; }
+  for mb in "gemma-spm-q8_0 1" "gemma2-spm-q8_0 512"; do
+    set -- $mb
+    timeout 120 "$cs" --tool memcheck --print-limit 5 $BIN perplexity -m $W/models/test/$1.gguf \
+      -f $TEXT -c 512 --chunks 1 -b $2 --backend cuda > $W/cs-$1.txt 2>&1
+    echo "memcheck $1 -b $2 (exit $?): $(grep -E "ERROR SUMMARY|Invalid|out of bounds" $W/cs-$1.txt | head -4)" | tee -a "$OUT/diag.txt"
   done
 }
 
@@ -334,14 +400,40 @@ phase_mvsplit() {
   done
 }
 
+# Attribution of the old q8_0 bugs: the previous CLI (.devcarry/wasm-chord-old, put there by
+# hand), this one, and this one zeroing new buffers on the legacy stream again
+# (WASM_CHORD_CUDA_LEGACY_MEMSET=1), three times each.
+phase_ab() {
+  setup
+  test_models gemma-spm-q8_0 gemma2-spm-q8_0
+  local mb m b v i r bin
+  for mb in "gemma-spm-q8_0 1" "gemma2-spm-q8_0 512"; do
+    set -- $mb
+    m=$1 b=$2
+    [ -f $W/$m.logits ] || $BIN perplexity -m $W/models/test/$m.gguf -f $TEXT -c 512 --chunks 4 \
+      --backend cpu --save-logits $W/$m.logits > /dev/null 2>&1
+    for v in old new legacy; do
+      bin=$BIN; [ $v = old ] && bin=.devcarry/wasm-chord-old
+      [ -x $bin ] || continue
+      for i in 1 2 3; do
+        r=$(env WASM_CHORD_CUDA_LEGACY_MEMSET=$([ $v = legacy ] && echo 1 || echo 0) $bin perplexity \
+          -m $W/models/test/$m.gguf -f $TEXT -c 512 --chunks 4 -b $b --backend cuda \
+          --kl-base $W/$m.logits 2>&1 | grep -E "mean KL|top-1" | awk '/mean KL/ { print $6 } /top-1/ { print $4 }' | paste -sd' ')
+        echo "ab $m -b $b $v #$i: KL top-1 = $r" | tee -a "$OUT/ab.txt"
+      done
+    done
+  done
+}
+
 if [ "${1:-}" = prepare ]; then
   prepare
   exit
 fi
 for phase in "$@"; do
   case $phase in
-    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs) say "phase $phase"; phase_$phase ;;
-    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs)" >&2; exit 2 ;;
+    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs | diag | ab) say "phase $phase"; phase_$phase ;;
+    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs diag ab)" >&2; exit 2 ;;
   esac
 done
 say "done"
+[ -f "$OUT/summary.txt" ] && { echo "== summary"; cat "$OUT/summary.txt"; }

@@ -24,16 +24,21 @@ struct AttnArgs {
 // Each kernel is compiled once per head size (PER = head_dim / 32 values per lane), so that a
 // lane's accumulators are registers: indexed with a run-time bound they would live in local
 // memory, which made prefill attention ~10x slower. Names: attention_hd64 etc. (kernels.rs).
+// Head sizes that are not a multiple of 32 (any even size up to 256: the random test models'
+// 16, Phi-2's 80, …) take the instance of the next multiple, attention_any{32·PER}, which reads
+// the head size at run time (HD = 0 below) and leaves the lanes past it idle: the accumulators
+// are still PER registers with constant indices, only guarded by `lane + 32·i < hd`.
 
 // Writes one (row, head) of attention output: f32, and Q8_1 blocks for the next matvec.
+// out_q8 is null unless hd is a multiple of 32 (a Q8_1 block then never spans two heads).
 template <int PER>
-__device__ __forceinline__ void attn_write(const AttnArgs& a, int t, int h, const float* o,
-                                           float* out, u8* out_q8) {
+__device__ __forceinline__ void attn_write(const AttnArgs& a, int hd, int t, int h,
+                                           const float* o, float* out, u8* out_q8) {
     int lane = threadIdx.x & 31;
-    u64 base = ((u64)t * a.n_head + h) * (32 * PER);
+    u64 base = ((u64)t * a.n_head + h) * hd;
 #pragma unroll
     for (int i = 0; i < PER; i++) {
-        out[base + lane + 32 * i] = o[i];
+        if (lane + 32 * i < hd) out[base + lane + 32 * i] = o[i];
         if (out_q8) warp_quantize_q8_1(o[i], out_q8 + (base / 32 + i) * Q8_1_BYTES);
     }
 }
@@ -47,9 +52,8 @@ __device__ __forceinline__ float ld_cg(const float* p) {
 
 // Merges the n_split partials (m, l, acc[hd]) of (row t, head h) into the output: one warp.
 template <int PER>
-__device__ __forceinline__ void attention_merge(const AttnArgs& a, int t, int h,
+__device__ __forceinline__ void attention_merge(const AttnArgs& a, int hd, int t, int h,
                                                 const float* part, float* out, u8* out_q8) {
-    constexpr int hd = 32 * PER;
     int lane = threadIdx.x & 31;
     u64 stride = (u64)a.rows * a.n_head * (hd + 2);
     const float* p0 = part + ((u64)t * a.n_head + h) * (hd + 2);
@@ -66,24 +70,27 @@ __device__ __forceinline__ void attention_merge(const AttnArgs& a, int t, int h,
             float w = __expf(ms - big);
             l += ld_cg(ps + 1) * w;
 #pragma unroll
-            for (int i = 0; i < PER; i++) o[i] += ld_cg(ps + 2 + lane + 32 * i) * w;
+            for (int i = 0; i < PER; i++)
+                if (lane + 32 * i < hd) o[i] += ld_cg(ps + 2 + lane + 32 * i) * w;
         }
     }
     float inv = l > 0.0f ? 1.0f / l : 0.0f;
 #pragma unroll
     for (int i = 0; i < PER; i++) o[i] *= inv;
-    attn_write<PER>(a, t, h, o, out, out_q8);
+    attn_write<PER>(a, hd, t, h, o, out, out_q8);
 }
 
-template <int PER>
+// HD: the head size, 32·PER; 0: a.head_dim (even, in (32·(PER−1), 32·PER]), read at run time.
+template <int PER, int HD>
 __device__ __forceinline__ void
 attention_body(const float* q, const u16* k_cache,
                const u16* v_cache, const AttnArgs& a, const Step* step,
                float* out, u8* out_q8, float* part, int* counters) {
-    constexpr int hd = 32 * PER, hw = hd / 2, kstride = hw + 1;
-    __shared__ float s_q[ATT_WARPS][hd];
-    __shared__ u32 s_k[ATT_TILE * kstride];
-    __shared__ u16 s_v[ATT_TILE * hd];
+    constexpr int max_hd = 32 * PER;
+    const int hd = HD ? HD : a.head_dim, hw = hd / 2, kstride = hw + 1;
+    __shared__ float s_q[ATT_WARPS][max_hd];
+    __shared__ u32 s_k[ATT_TILE * (max_hd / 2 + 1)]; // (keys, hw) padded to kstride
+    __shared__ u16 s_v[ATT_TILE * max_hd];           // (keys, hd)
 
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int group = a.n_head / a.n_head_kv, hk = blockIdx.y, split = blockIdx.z;
@@ -149,7 +156,8 @@ attention_body(const float* q, const u16* k_cache,
             if (pk == 0.0f) continue;
             const u16* vr = s_v + k * hd + lane;
 #pragma unroll
-            for (int i = 0; i < PER; i++) acc[i] += pk * h2f(vr[32 * i]);
+            for (int i = 0; i < PER; i++)
+                if (HD || lane + 32 * i < hd) acc[i] += pk * h2f(vr[32 * i]);
         }
         m = m_new;
     }
@@ -159,7 +167,7 @@ attention_body(const float* q, const u16* k_cache,
         float inv = l > 0.0f ? 1.0f / l : 0.0f;
 #pragma unroll
         for (int i = 0; i < PER; i++) o[i] = acc[i] * inv;
-        attn_write<PER>(a, t, h, o, out, out_q8);
+        attn_write<PER>(a, hd, t, h, o, out, out_q8);
         return;
     }
     if (active) {
@@ -169,7 +177,8 @@ attention_body(const float* q, const u16* k_cache,
             pp[1] = l;
         }
 #pragma unroll
-        for (int i = 0; i < PER; i++) pp[2 + lane + 32 * i] = acc[i];
+        for (int i = 0; i < PER; i++)
+            if (lane + 32 * i < hd) pp[2 + lane + 32 * i] = acc[i];
     }
     // the last split of this tile to get here merges them all
     __shared__ int last;
@@ -181,21 +190,29 @@ attention_body(const float* q, const u16* k_cache,
         if (last) *c = 0;
     }
     __syncthreads();
-    if (last && active) attention_merge<PER>(a, t, h, part, out, out_q8);
+    if (last && active) attention_merge<PER>(a, hd, t, h, part, out, out_q8);
 }
 
-#define ATTENTION_FOR(HD)                                                                      \
+#define ATTENTION_FOR(NAME, PER, HD)                                                           \
     extern "C" __global__ void __launch_bounds__(32 * ATT_WARPS)                               \
-    attention_hd##HD(const float* q, const u16* k_cache, const u16* v_cache, AttnArgs a,       \
-                     const Step* step, float* out, u8* out_q8, float* part, int* counters) {   \
+    NAME(const float* q, const u16* k_cache, const u16* v_cache, AttnArgs a,                   \
+         const Step* step, float* out, u8* out_q8, float* part, int* counters) {               \
         pdl_enter();                                                                           \
-        attention_body<HD / 32>(q, k_cache, v_cache, a, step, out, out_q8, part, counters);   \
+        attention_body<PER, HD>(q, k_cache, v_cache, a, step, out, out_q8, part, counters);   \
     }
-ATTENTION_FOR(32)
-ATTENTION_FOR(64)
-ATTENTION_FOR(96)
-ATTENTION_FOR(128)
-ATTENTION_FOR(160)
-ATTENTION_FOR(192)
-ATTENTION_FOR(224)
-ATTENTION_FOR(256)
+ATTENTION_FOR(attention_hd32, 1, 32)
+ATTENTION_FOR(attention_hd64, 2, 64)
+ATTENTION_FOR(attention_hd96, 3, 96)
+ATTENTION_FOR(attention_hd128, 4, 128)
+ATTENTION_FOR(attention_hd160, 5, 160)
+ATTENTION_FOR(attention_hd192, 6, 192)
+ATTENTION_FOR(attention_hd224, 7, 224)
+ATTENTION_FOR(attention_hd256, 8, 256)
+ATTENTION_FOR(attention_any32, 1, 0)
+ATTENTION_FOR(attention_any64, 2, 0)
+ATTENTION_FOR(attention_any96, 3, 0)
+ATTENTION_FOR(attention_any128, 4, 0)
+ATTENTION_FOR(attention_any160, 5, 0)
+ATTENTION_FOR(attention_any192, 6, 0)
+ATTENTION_FOR(attention_any224, 7, 0)
+ATTENTION_FOR(attention_any256, 8, 0)

@@ -42,6 +42,24 @@ extern "C" __global__ void glu_split(const float* gu, int cols, int act,
     out[i] = (act == 0 ? silu(g) : gelu_tanh(g)) * u;
 }
 
+// GELU as the CPU backend's ops::gelu (ggml's table): x ≤ −10 → 0, x ≥ 10 → x, otherwise the
+// tanh GELU of x rounded to f16, itself rounded to f16 (ggml's table holds f16 values indexed
+// by the f16 of x), with 1 + a·x·x as one fused multiply-add as in llama.cpp's table build.
+__device__ __forceinline__ float gelu_f16_table(float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    float h = h2f(f2h(x));
+    float u = fmaf(0.044715f * h, h, 1.0f);
+    float g = __fmul_rn(__fmul_rn(0.5f, h), __fadd_rn(1.0f, tanhf(__fmul_rn(__fmul_rn(0.7978846f, h), u))));
+    return h2f(f2h(g));
+}
+
+// out = act(x), ungated (Phi-2's FFN); act 0 SiLU, 1 GELU (as the CPU: see gelu_f16_table)
+extern "C" __global__ void activation(const float* x, int act, float* out, u64 n) { pdl_enter();
+    EW_INDEX
+    out[i] = act == 0 ? silu(x[i]) : gelu_f16_table(x[i]);
+}
+
 extern "C" __global__ void copy_f32(const float* src, float* dst, u64 n) { pdl_enter();
     EW_INDEX
     dst[i] = src[i];

@@ -45,3 +45,30 @@ extern "C" __global__ void rms_norm(const float* x, const float* w,
         }
     }
 }
+
+// LayerNorm (Phi-2) of each `group`-element slice: (x − mean) / √(var + eps) · w + b, as the
+// CPU backend's ops::layer_norm (ggml's norm, then mul and add): mean and variance from f64
+// sums (the CPU sums in f64 too, in another order), 1/√ correctly rounded, and the products and
+// the bias added as separate roundings (no fused multiply-add). One block (up to 1024 threads)
+// per slice; x is read three times (from L1/L2 after the first).
+//   x, out: (n_slices, group) f32; w, b: (group) f32.
+extern "C" __global__ void layer_norm(const float* x, const float* w, const float* b, int group,
+                                      float eps, float* out) { pdl_enter();
+    __shared__ double scratch[32];
+    u64 base = (u64)blockIdx.x * group;
+    const float* xs = x + base;
+    double s = 0.0;
+    for (int i = threadIdx.x; i < group; i += blockDim.x) s += (double)xs[i];
+    float mean = (float)block_sum_d(s, scratch) / (float)group;
+    double v = 0.0;
+    for (int i = threadIdx.x; i < group; i += blockDim.x) {
+        float d = __fsub_rn(xs[i], mean);
+        v += (double)__fmul_rn(d, d);
+    }
+    float var = (float)(block_sum_d(v, scratch) / (double)group);
+    float scale = 1.0f / __fsqrt_rn(__fadd_rn(var, eps));
+    for (int i = threadIdx.x; i < group; i += blockDim.x) {
+        float d = __fsub_rn(xs[i], mean);
+        out[base + i] = __fadd_rn(__fmul_rn(__fmul_rn(d, scale), w[i]), b[i]);
+    }
+}

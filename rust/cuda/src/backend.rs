@@ -219,7 +219,11 @@ impl CudaBackend {
         let mut host: Vec<u32> = vec![self.step.pos0 as u32, self.step.n_ids as u32];
         host.extend_from_slice(&self.step_ids);
         self.gpu.upload(self.step_buf.ptr, &host)?;
-        self.queue.flush(self.gpu.cu_stream())
+        self.queue.flush(self.gpu.cu_stream())?;
+        if sync_flushes() {
+            self.gpu.synchronize()?;
+        }
+        Ok(())
     }
 
     /// The position every position-dependent kernel of this pass reads from the step buffer.
@@ -485,6 +489,13 @@ impl CudaBackend {
     }
 }
 
+/// `WASM_CHORD_CUDA_SYNC=1`: wait for the GPU after every flush (for telling a race between
+/// the host and the GPU from a wrong kernel; slow).
+fn sync_flushes() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("WASM_CHORD_CUDA_SYNC").is_ok_and(|v| v == "1"))
+}
+
 fn act_id(act: GatedActivation) -> i32 {
     match act {
         GatedActivation::Silu => 0,
@@ -514,13 +525,18 @@ impl Backend for CudaBackend {
     type Error = CudaError;
 
     fn plan_memory(&mut self, p: &MemoryPlan) -> Result<(), CudaError> {
-        if p.moe.is_some() {
-            return Err(moe_unsupported());
-        }
         let kv = 2 * (p.n_layer * p.n_ctx * p.kv_dim * 2) as u64;
         // a pass of max_rows: the residual, norms, q|k|v, the FFN's gate|up, attention,
-        // the logits of every row (perplexity), and their Q8/f16 side copies
-        let row_floats = 8 * p.n_embd + 3 * p.n_ff + 2 * p.kv_dim + p.n_vocab;
+        // the logits of every row (perplexity), and their Q8/f16 side copies; with experts,
+        // each row's k expert FFNs (up, gate, act: n_ff; down: n_embd) and its router
+        let ffn_rows = p.moe.map_or(1, |m| m.n_expert_used);
+        let router = p.moe.map_or(0, |m| m.n_expert + 2 * m.n_expert_used);
+        let row_floats = 8 * p.n_embd
+            + 3 * p.n_ff * ffn_rows
+            + p.n_embd * (ffn_rows - 1)
+            + router
+            + 2 * p.kv_dim
+            + p.n_vocab;
         let arena = (p.max_rows * row_floats * 4 * 3 / 2) as u64;
         let scratch = arena + (GEMM_TILE_ELEMS * 2) as u64;
         let need = p.weight_bytes + kv + scratch + DRIVER_RESERVE_BYTES;
@@ -599,8 +615,16 @@ impl Backend for CudaBackend {
         self.gpu.synchronize()?; // uploads from pageable memory are done before loading ends
         let bytes = n_layer * n_ctx * kv_dim * 2;
         // up to 64 splits of at least 64 keys: a short context still spreads over many blocks
-        // (the merge skips splits with no keys yet)
-        let split_len = n_ctx.div_ceil(64).next_multiple_of(ATT_TILE).max(64);
+        // (the merge skips splits with no keys yet); WASM_CHORD_CUDA_ATT_SPLITS=N caps the
+        // splits (1: no split-K, for checking the merge)
+        let max_splits = std::env::var("WASM_CHORD_CUDA_ATT_SPLITS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .map_or(64, |n| n.clamp(1, 64));
+        let split_len = n_ctx
+            .div_ceil(max_splits)
+            .next_multiple_of(ATT_TILE)
+            .max(64);
         self.kv = Some(KvCache {
             k: self.gpu.alloc(bytes)?,
             v: self.gpu.alloc(bytes)?,
@@ -688,28 +712,45 @@ impl Backend for CudaBackend {
         Ok(out)
     }
 
-    // (Phi-2) no kernels for these yet: refuse, not compute something else
     fn layer_norm(
         &mut self,
-        _x: &CudaTensor,
-        _weight: &CudaWeight,
-        _bias: &CudaWeight,
-        _group: usize,
-        _eps: f32,
+        x: &CudaTensor,
+        weight: &CudaWeight,
+        bias: &CudaWeight,
+        group: usize,
+        eps: f32,
     ) -> Result<CudaTensor, CudaError> {
-        Err(CudaError::Unsupported(
-            "layer norm is not supported on CUDA yet".into(),
-        ))
+        self.check(&[x])?;
+        let n = |w: &CudaWeight| w.rows * w.cols;
+        if group == 0 || !x.cols.is_multiple_of(group) || n(weight) != group || n(bias) != group {
+            return Err(CudaError::BadInput(format!(
+                "{} / {}: layer norm of {group} values over rows of {}",
+                weight.name, bias.name, x.cols
+            )));
+        }
+        let out = self.tensor(x.rows, x.cols)?;
+        let args = Args::new()
+            .arg(x.ptr)
+            .arg(weight.ptr)
+            .arg(bias.ptr)
+            .arg(group as i32)
+            .arg(eps)
+            .arg(out.ptr);
+        let block = group.next_multiple_of(32).clamp(32, 1024) as u32;
+        self.launch("layer_norm", grid1(x.n() / group, 1), block, args);
+        Ok(out)
     }
 
     fn activation(
         &mut self,
-        _x: &CudaTensor,
-        _act: GatedActivation,
+        x: &CudaTensor,
+        act: GatedActivation,
     ) -> Result<CudaTensor, CudaError> {
-        Err(CudaError::Unsupported(
-            "an ungated activation is not supported on CUDA yet".into(),
-        ))
+        self.check(&[x])?;
+        let out = self.tensor(x.rows, x.cols)?;
+        let args = Args::new().arg(x.ptr).arg(act_id(act)).arg(out.ptr);
+        self.elementwise("activation", args, x.n());
+        Ok(out)
     }
 
     fn rope(
@@ -812,7 +853,12 @@ impl Backend for CudaBackend {
         self.check(&[q])?;
         let kv = self.kv()?;
         let hd = p.head_dim;
-        if hd > ATT_MAX_HEAD_DIM || !hd.is_multiple_of(32) || !p.n_head.is_multiple_of(p.n_head_kv)
+        // any even head size up to 256 (attention.cu: u32 loads of key/value pairs)
+        if hd == 0
+            || hd > ATT_MAX_HEAD_DIM
+            || !hd.is_multiple_of(2)
+            || p.n_head_kv == 0
+            || !p.n_head.is_multiple_of(p.n_head_kv)
         {
             return Err(CudaError::Unsupported(format!(
                 "attention with heads of {hd} ({} query, {} key/value heads)",
@@ -850,7 +896,8 @@ impl Backend for CudaBackend {
         };
         self.set_pos(p.pos0)?;
         let mut out = self.tensor(q.rows, p.n_head * hd)?;
-        let q8 = if decode {
+        // the Q8_1 copy for the output projection, where a 32-value block never spans heads
+        let q8 = if decode && hd.is_multiple_of(32) {
             let q8 = self.arena.alloc(&self.gpu, out.n() / 32 * Q8_1_BYTES)?;
             out.q8 = Some(q8);
             q8
@@ -878,36 +925,121 @@ impl Backend for CudaBackend {
             .arg(q8)
             .arg(part)
             .arg(self.att_counters.ptr);
-        self.launch(ATTENTION_KERNELS[hd / 32 - 1], grid, 32 * ATT_WARPS, args);
+        self.launch(attention_kernel(hd), grid, 32 * ATT_WARPS, args);
         Ok(out)
     }
 
-    // (refused at plan_memory already; these keep a caller that skips it from wrong results)
     fn moe_route(
         &mut self,
-        _logits: &CudaTensor,
-        _k: usize,
-        _norm: bool,
+        logits: &CudaTensor,
+        k: usize,
+        norm: bool,
     ) -> Result<(CudaTensor, CudaTensor), CudaError> {
-        Err(moe_unsupported())
+        self.check(&[logits])?;
+        let n_expert = logits.cols;
+        if k == 0 || k > n_expert {
+            return Err(CudaError::BadInput(format!(
+                "top {k} of {n_expert} experts"
+            )));
+        }
+        // (rows, k) each: ids as whole numbers in f32, weights
+        let ids = self.tensor(logits.rows, k)?;
+        let weights = self.tensor(logits.rows, k)?;
+        let args = Args::new()
+            .arg(logits.ptr)
+            .arg(logits.rows as i32)
+            .arg(n_expert as i32)
+            .arg(k as i32)
+            .arg(norm as i32)
+            .arg(ids.ptr)
+            .arg(weights.ptr);
+        self.launch("moe_route", grid1(logits.rows, 64), 64, args);
+        Ok((ids, weights))
     }
 
     fn matmul_id(
         &mut self,
-        _w: &CudaWeight,
-        _n_expert: usize,
-        _x: &CudaTensor,
-        _ids: &CudaTensor,
+        w: &CudaWeight,
+        n_expert: usize,
+        x: &CudaTensor,
+        ids: &CudaTensor,
     ) -> Result<CudaTensor, CudaError> {
-        Err(moe_unsupported())
+        self.check(&[x, ids])?;
+        let k = ids.cols;
+        let pairs = ids.n();
+        let shape = || {
+            CudaError::BadInput(format!(
+                "{}: {}×{} as {n_expert} experts, x {}×{}, ids {}×{k}",
+                w.name, w.rows, w.cols, x.rows, x.cols, ids.rows
+            ))
+        };
+        if n_expert == 0 || !w.rows.is_multiple_of(n_expert) || k == 0 || x.cols != w.cols {
+            return Err(shape());
+        }
+        // one input row per row (up, gate: shared by its k slots) or per pair (down)
+        let shared = if x.rows == ids.rows {
+            true
+        } else if x.rows == pairs {
+            false
+        } else {
+            return Err(shape());
+        };
+        if pairs > 65535 {
+            return Err(CudaError::Unsupported(format!(
+                "{pairs} (row, expert) pairs in one pass (65535 at most)"
+            )));
+        }
+        let per_expert = w.rows / n_expert;
+        let out = self.tensor(pairs, per_expert)?; // (pairs, per_expert)
+        let a = IdArgs {
+            w: w.ptr,
+            ty: w.ty as u32 as i32,
+            rows: per_expert as i32,
+            row_bytes: w.row_bytes as i32,
+            ncols: w.cols as i32,
+            n_expert: n_expert as i32,
+            k: k as i32,
+            shared: shared as i32,
+        };
+        let (name, input) = if w.is_float() {
+            ("matmul_id_f", x.ptr)
+        } else {
+            ("matmul_id_q8", self.q8_of(x)?)
+        };
+        let per_row = mv_threads_per_row(w.cols);
+        let rows_per_block = MV_BLOCK / per_row;
+        let grid = (
+            per_expert.div_ceil(rows_per_block as usize) as u32,
+            pairs as u32,
+            1,
+        );
+        let args = Args::new().arg(a).arg(input).arg(ids.ptr).arg(out.ptr);
+        self.launch_block(name, grid, (per_row, rows_per_block, 1), args);
+        Ok(out)
     }
 
     fn moe_combine(
         &mut self,
-        _y: &CudaTensor,
-        _weights: &CudaTensor,
+        y: &CudaTensor,
+        weights: &CudaTensor,
     ) -> Result<CudaTensor, CudaError> {
-        Err(moe_unsupported())
+        self.check(&[y, weights])?;
+        let (rows, k) = (weights.rows, weights.cols);
+        if k == 0 || y.rows != rows * k {
+            return Err(CudaError::BadInput(format!(
+                "{} expert outputs for {rows} rows of {k} weights",
+                y.rows
+            )));
+        }
+        let out = self.tensor(rows, y.cols)?;
+        let args = Args::new()
+            .arg(y.ptr)
+            .arg(weights.ptr)
+            .arg(k as i32)
+            .arg(y.cols as i32)
+            .arg(out.ptr);
+        self.elementwise("moe_combine", args, out.n());
+        Ok(out)
     }
 
     fn last_row(&mut self, x: &CudaTensor) -> Result<CudaTensor, CudaError> {
@@ -1089,8 +1221,4 @@ impl Backend for CudaBackend {
         let h = self.norm_for_projection(x, norm, eps)?;
         self.matmul(w, &h)
     }
-}
-
-fn moe_unsupported() -> CudaError {
-    CudaError::Unsupported("mixture-of-experts layers are not supported on CUDA yet".into())
 }

@@ -19,16 +19,19 @@ const SOURCES: &[(&str, &str)] = &[
     ("rope.cu", include_str!("../kernels/rope.cu")),
     ("attention.cu", include_str!("../kernels/attention.cu")),
     ("elementwise.cu", include_str!("../kernels/elementwise.cu")),
+    // after matvec.cu (its row dot and reduction) and elementwise.cu (EW_INDEX)
+    ("moe.cu", include_str!("../kernels/moe.cu")),
 ];
 
 /// The `extern "C"` kernels the backend launches, besides the per-shape instances of
-/// `kernels::MATVEC_KERNELS` and `kernels::ATTENTION_KERNELS` (see `kernel_names`).
+/// `kernels::MATVEC_KERNELS` and `kernels::ATTENTION_*KERNELS` (see `kernel_names`).
 pub const KERNELS: &[&str] = &[
     "quantize_q8_1",
     "dequant_f16",
     "embed",
     "f32_to_f16",
     "rms_norm",
+    "layer_norm",
     "rope",
     "qkv_rope_store",
     "store_kv",
@@ -36,8 +39,13 @@ pub const KERNELS: &[&str] = &[
     "add_bias",
     "scale",
     "gated_activation",
+    "activation",
     "glu_split",
     "copy_f32",
+    "moe_route",
+    "moe_combine",
+    "matmul_id_q8",
+    "matmul_id_f",
     "profile_hold",
 ];
 
@@ -51,6 +59,7 @@ pub fn kernel_names() -> impl Iterator<Item = &'static str> {
         .copied()
         .chain(matvecs)
         .chain(crate::kernels::ATTENTION_KERNELS)
+        .chain(crate::kernels::ATTENTION_ANY_KERNELS)
 }
 
 /// The whole program: the files with `#line` markers, so NVRTC's errors name the right file.

@@ -99,8 +99,21 @@ impl Gpu {
         let ptr = unsafe { result::malloc_sync(bytes) }.map_err(|e| {
             CudaError::OutOfMemory(format!("cannot allocate {} MiB: {e}", bytes >> 20))
         })?;
+        // Zeroed on our stream, so ordered before every kernel that will use the buffer. (The
+        // "synchronous" cuMemsetD8 is asynchronous for device memory and runs on the legacy
+        // stream, which our non-blocking stream does not wait for: an arena chunk added in the
+        // middle of a pass could be zeroed after a kernel had written it.)
+        // (WASM_CHORD_CUDA_LEGACY_MEMSET=1 zeroes as before, on the legacy stream: only for
+        // showing that race)
         // SAFETY: ptr is a fresh allocation of `bytes` bytes.
-        unsafe { result::memset_d8_sync(ptr, 0, bytes) }.map_err(CudaError::driver)?;
+        unsafe {
+            if legacy_memset() {
+                result::memset_d8_sync(ptr, 0, bytes)
+            } else {
+                result::memset_d8_async(ptr, 0, bytes, self.cu_stream())
+            }
+        }
+        .map_err(CudaError::driver)?;
         Ok(DevBuf { ptr, bytes })
     }
 
@@ -117,6 +130,11 @@ impl Gpu {
         // SAFETY: src holds at least dst.len() elements (the tensor's own size).
         unsafe { result::memcpy_dtoh_sync(dst, src) }.map_err(CudaError::driver)
     }
+}
+
+fn legacy_memset() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("WASM_CHORD_CUDA_LEGACY_MEMSET").is_ok_and(|v| v == "1"))
 }
 
 /// Device memory that frees itself.

@@ -43,7 +43,7 @@ pub const MV_GLU_GELU: i32 = 3;
 pub const ATT_WARPS: u32 = 8;
 pub const ATT_TILE: usize = 32;
 pub const ATT_MAX_HEAD_DIM: usize = 256;
-/// attention.cu's instances by head size / 32 - 1.
+/// attention.cu's instances for head sizes that are multiples of 32, by head size / 32 - 1.
 pub const ATTENTION_KERNELS: [&str; ATT_MAX_HEAD_DIM / 32] = [
     "attention_hd32",
     "attention_hd64",
@@ -54,6 +54,27 @@ pub const ATTENTION_KERNELS: [&str; ATT_MAX_HEAD_DIM / 32] = [
     "attention_hd224",
     "attention_hd256",
 ];
+/// attention.cu's instances for any other even head size (read at run time), by
+/// ceil(head size / 32) - 1: lanes past the head size idle.
+pub const ATTENTION_ANY_KERNELS: [&str; ATT_MAX_HEAD_DIM / 32] = [
+    "attention_any32",
+    "attention_any64",
+    "attention_any96",
+    "attention_any128",
+    "attention_any160",
+    "attention_any192",
+    "attention_any224",
+    "attention_any256",
+];
+
+/// The attention instance for heads of `hd` (even, 2..=ATT_MAX_HEAD_DIM).
+pub fn attention_kernel(hd: usize) -> &'static str {
+    if hd.is_multiple_of(32) {
+        ATTENTION_KERNELS[hd / 32 - 1]
+    } else {
+        ATTENTION_ANY_KERNELS[hd.div_ceil(32) - 1]
+    }
+}
 /// Split-K tiles one decode attention launch may have (grid x × y): each has a counter in a
 /// buffer of this many that the last split block of the tile resets.
 pub const ATT_MAX_SPLIT_TILES: usize = 4096;
@@ -135,6 +156,23 @@ pub struct AttnArgs {
     pub softcap: f32,
 }
 
+/// moe.cu's matmul_id arguments.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct IdArgs {
+    pub w: u64,
+    pub ty: i32,
+    /// Rows per expert.
+    pub rows: i32,
+    pub row_bytes: i32,
+    pub ncols: i32,
+    pub n_expert: i32,
+    /// Slots (experts used) per activation row.
+    pub k: i32,
+    /// 1: one input row per row serves its k slots; 0: one input row per (row, slot) pair.
+    pub shared: i32,
+}
+
 /// The host side of kernels/common.cuh's `Step` header (the ids follow it).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -148,3 +186,4 @@ const _: () = assert!(std::mem::size_of::<MvSeg>() == 24);
 const _: () = assert!(std::mem::size_of::<MvArgs>() == 96);
 const _: () = assert!(std::mem::size_of::<QkvArgs>() == 64);
 const _: () = assert!(std::mem::size_of::<RopeArgs>() == 32);
+const _: () = assert!(std::mem::size_of::<IdArgs>() == 40);

@@ -439,6 +439,9 @@ fn attention_matches_the_cpu_backend() {
         (4, 1, 256, None),
         (8, 1, 32, None),
         (4, 2, 64, Some(1.5)),
+        // heads that are no multiple of 32 (attention_any*): the test models' 16, Phi-2's 80
+        (8, 2, 16, None),
+        (4, 4, 80, Some(2.0)),
     ] {
         let Some(mut g) = cuda() else { return };
         let mut c = CpuBackend::new(1);
@@ -567,9 +570,13 @@ impl Layer {
 #[test]
 fn fused_steps_match_the_cpu_backend() {
     let mut rng = StdRng::seed_from_u64(5);
-    let (n_embd, n_head, n_head_kv, hd, n_ff, n_ctx) = (256, 4, 2, 64, 512, 128);
-    let (nq, nkv) = (n_head * hd, n_head_kv * hd);
-    for (ty, gemma) in [(GgmlType::Q4_K, true), (GgmlType::Q8_0, false)] {
+    // the last: the random gemma test model's shape (MQA, heads of 32, n_head·hd ≠ n_embd)
+    for (ty, gemma, (n_embd, n_head, n_head_kv, hd, n_ff, n_ctx)) in [
+        (GgmlType::Q4_K, true, (256, 4, 2, 64, 512, 128)),
+        (GgmlType::Q8_0, false, (256, 4, 2, 64, 512, 128)),
+        (GgmlType::Q8_0, true, (128, 8, 1, 32, 352, 128)),
+    ] {
+        let (nq, nkv) = (n_head * hd, n_head_kv * hd);
         let Some(mut g) = cuda() else { return };
         let mut c = CpuBackend::new(1);
         g.init_kv_cache(1, n_ctx, nkv).unwrap();
@@ -578,7 +585,13 @@ fn fused_steps_match_the_cpu_backend() {
         let norm = vector_both(g_, c_, r_, "attn_norm", n_embd, 1.0);
         let wq = layer_both(g_, c_, r_, "wq", ty, nq, n_embd);
         let wk = layer_both(g_, c_, r_, "wk", ty, nkv, n_embd);
-        let wv = layer_both(g_, c_, r_, "wv", GgmlType::Q6_K, nkv, n_embd);
+        // (Q6_K needs rows of a multiple of 256)
+        let k6 = if n_embd.is_multiple_of(256) {
+            GgmlType::Q6_K
+        } else {
+            GgmlType::Q8_0
+        };
+        let wv = layer_both(g_, c_, r_, "wv", k6, nkv, n_embd);
         let bq = vector_both(g_, c_, r_, "bq", nq, 0.0);
         let bk = vector_both(g_, c_, r_, "bk", nkv, 0.0);
         let bv = vector_both(g_, c_, r_, "bv", nkv, 0.0);
@@ -586,7 +599,7 @@ fn fused_steps_match_the_cpu_backend() {
         let k_norm = vector_both(g_, c_, r_, "k_norm", hd, 1.0);
         let gate = layer_both(g_, c_, r_, "gate", ty, n_ff, n_embd);
         let up = layer_both(g_, c_, r_, "up", ty, n_ff, n_embd);
-        let out = layer_both(g_, c_, r_, "out", GgmlType::Q6_K, 300, n_embd);
+        let out = layer_both(g_, c_, r_, "out", k6, 300, n_embd);
         let rope = RopeParams {
             style: if gemma {
                 RopeStyle::Neox
@@ -713,4 +726,201 @@ fn bad_input_is_an_error() {
     g.init_kv_cache(1, 16, 64).unwrap();
     assert!(g.attention(&q, &AttentionParams { pos0: 16, ..p }).is_err());
     assert!(g.attention(&q, &p).is_ok());
+}
+
+/// Phi-2's LayerNorm (with bias) and ungated GELU against the CPU backend.
+#[test]
+fn layer_norm_and_activation_match_the_cpu_backend() {
+    let Some(mut g) = cuda() else { return };
+    let mut c = CpuBackend::new(1);
+    let mut rng = StdRng::seed_from_u64(6);
+    // a row of 2560 (Phi-2's width: several values per thread) and per-slice groups
+    for (rows, cols, group) in [(5, 2560, 2560), (9, 128, 128), (3, 256, 64)] {
+        // an offset mean, as a residual stream has
+        let x: Vec<f32> = random(&mut rng, rows * cols, 3.0)
+            .iter()
+            .map(|v| v + 0.7)
+            .collect();
+        let w = vector_both(&mut g, &mut c, &mut rng, "norm", group, 1.0);
+        let b = vector_both(&mut g, &mut c, &mut rng, "norm_b", group, 0.0);
+        let xt = g.upload(&x, rows, cols).unwrap();
+        let o = g.layer_norm(&xt, &w.g, &b.g, group, 1e-5).unwrap();
+        let got = g.read(&o).unwrap();
+        let want = c
+            .layer_norm(&cpu_tensor(&x, rows, cols), &w.c, &b.c, group, 1e-5)
+            .unwrap()
+            .data
+            .clone();
+        // the mean and variance round differently (sums in another order): a few ulps
+        assert_close(
+            &format!("layer_norm {rows}×{cols} group {group}"),
+            &got,
+            &want,
+            NORM_REL,
+        );
+    }
+    let bad = vector_both(&mut g, &mut c, &mut rng, "short", 64, 1.0);
+    let xt = g.upload(&[0.0; 128], 1, 128).unwrap();
+    assert!(g.layer_norm(&xt, &bad.g, &bad.g, 128, 1e-5).is_err());
+
+    // GELU through the CPU's f16 table: equal to one f16 rounding step of the result (tanh
+    // may differ in its last bit, which can move the f16 rounding); SiLU to rounding
+    let x: Vec<f32> = (0..4000)
+        .map(|i| match i % 101 {
+            0 => -10.5,
+            1 => 10.0,
+            2 => -9.99,
+            _ => rng.random_range(-8.0..8.0),
+        })
+        .collect();
+    for act in [GatedActivation::Gelu, GatedActivation::Silu] {
+        let xt = g.upload(&x, 40, 100).unwrap();
+        let o = g.activation(&xt, act).unwrap();
+        let got = g.read(&o).unwrap();
+        let want = c
+            .activation(&cpu_tensor(&x, 40, 100), act)
+            .unwrap()
+            .data
+            .clone();
+        for i in 0..x.len() {
+            let (a, b) = (got[i], want[i]);
+            let tol = match act {
+                GatedActivation::Gelu => 1e-3 * b.abs() + 1e-6,
+                GatedActivation::Silu => 1e-6 * b.abs() + 1e-7,
+            };
+            assert!(
+                (a - b).abs() <= tol,
+                "{act:?} [{i}] of {}: cuda {a} cpu {b}",
+                x[i]
+            );
+        }
+    }
+}
+
+/// The mixture-of-experts ops (moe_route, matmul_id, moe_combine) against the CPU backend and
+/// an f64 reference: decode rows and prefill rows, one input row per row (up, gate) and one per
+/// (row, slot) pair (down), quantized and float experts.
+#[test]
+fn moe_ops_match_the_cpu_backend() {
+    let Some(mut g) = cuda() else { return };
+    let mut c = CpuBackend::new(1);
+    let mut rng = StdRng::seed_from_u64(7);
+    let (n_expert, k) = (8, 2);
+    for rows in [1usize, 3, 8, 13, 70] {
+        // routing: distinct logits (a near-tie could order two experts either way)
+        let logits: Vec<f32> = (0..rows * n_expert)
+            .map(|i| {
+                let v = (i % n_expert) as f32 * 0.37 + rng.random_range(0.0..0.3);
+                if rng.random_bool(0.5) {
+                    -v
+                } else {
+                    v
+                }
+            })
+            .collect();
+        let lt = g.upload(&logits, rows, n_expert).unwrap();
+        let (ids, weights) = g.moe_route(&lt, k, true).unwrap();
+        let (cids, cweights) = c
+            .moe_route(&cpu_tensor(&logits, rows, n_expert), k, true)
+            .unwrap();
+        assert_eq!(
+            g.read(&ids).unwrap(),
+            cids.data,
+            "moe_route ids, {rows} rows"
+        );
+        assert_close(
+            &format!("moe_route weights, {rows} rows"),
+            &g.read(&weights).unwrap(),
+            &cweights.data,
+            1e-6,
+        );
+        let (_, unnormed) = g.moe_route(&lt, 3, false).unwrap();
+        let (_, cunnormed) = c
+            .moe_route(&cpu_tensor(&logits, rows, n_expert), 3, false)
+            .unwrap();
+        assert_close(
+            &format!("moe_route probabilities, {rows} rows"),
+            &g.read(&unnormed).unwrap(),
+            &cunnormed.data,
+            1e-6,
+        );
+
+        // the expert matmuls over the CPU's ids, each output against an f64 dot
+        let id_list: Vec<usize> = cids.data.iter().map(|&v| v as usize).collect();
+        for (ty, per_expert, cols) in [
+            (GgmlType::Q8_0, 96, 128),
+            (GgmlType::Q4_K, 40, 512),
+            (GgmlType::F32, 33, 64),
+        ] {
+            let (bytes, values) = random_weight(&mut rng, ty, n_expert * per_expert, cols);
+            let w = g
+                .load_weight(&desc("exps", ty, n_expert * per_expert, cols), &bytes)
+                .unwrap();
+            for shared in [true, false] {
+                let x_rows = if shared { rows } else { rows * k };
+                let x = random(&mut rng, x_rows * cols, 1.0);
+                let xt = g.upload(&x, x_rows, cols).unwrap();
+                let y = g.matmul_id(&w, n_expert, &xt, &ids).unwrap();
+                let got = g.read(&y).unwrap();
+                assert_eq!(got.len(), rows * k * per_expert);
+                for p in 0..rows * k {
+                    let e = id_list[p];
+                    let a = if shared { p / k } else { p };
+                    let ev = &values[e * per_expert * cols..(e + 1) * per_expert * cols];
+                    // decode's error bounds (Q8_1 activations), for one row at a time
+                    let (want, limit) = reference_product(
+                        ev,
+                        &x[a * cols..(a + 1) * cols],
+                        per_expert,
+                        cols,
+                        1,
+                        ty,
+                    );
+                    for r in 0..per_expert {
+                        let v = got[p * per_expert + r] as f64;
+                        assert!(
+                            (v - want[r]).abs() <= limit[r],
+                            "matmul_id {} shared {shared}, {rows} rows: pair {p} (expert {e}) \
+                             row {r}: cuda {v} ref {} (limit {})",
+                            ty.name(),
+                            want[r],
+                            limit[r]
+                        );
+                    }
+                }
+            }
+        }
+        // a wrong shape is an error
+        let w = g
+            .load_weight(&desc("exps", GgmlType::F32, 3 * 4, 32), &[0u8; 12 * 32 * 4])
+            .unwrap();
+        let xt = g.upload(&vec![0.0; rows * 32], rows, 32).unwrap();
+        assert!(
+            g.matmul_id(&w, 5, &xt, &ids).is_err(),
+            "12 rows as 5 experts"
+        );
+
+        // the weighted sum: the same roundings as the CPU's, so equal bit for bit
+        let n = 160;
+        let y = random(&mut rng, rows * k * n, 2.0);
+        let yt = g.upload(&y, rows * k, n).unwrap();
+        let o = g.moe_combine(&yt, &weights).unwrap();
+        let want = c
+            .moe_combine(&cpu_tensor(&y, rows * k, n), &cweights)
+            .unwrap()
+            .data
+            .clone();
+        let cw = g.read(&weights).unwrap();
+        let got = g.read(&o).unwrap();
+        for i in 0..want.len() {
+            // (the CPU's weights and ours may differ in the last bit: compare with ours)
+            let t = i / n;
+            let mut acc = y[(t * k) * n + i % n] * cw[t * k];
+            for s in 1..k {
+                acc += y[(t * k + s) * n + i % n] * cw[t * k + s];
+            }
+            assert_eq!(got[i].to_bits(), acc.to_bits(), "moe_combine [{i}]");
+            assert!((got[i] - want[i]).abs() <= 1e-5 * (1.0 + want[i].abs()));
+        }
+    }
 }
