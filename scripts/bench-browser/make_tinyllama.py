@@ -5,6 +5,14 @@
     python3 scripts/bench-browser/make_tinyllama.py --force    # rebuild
     python3 scripts/bench-browser/make_tinyllama.py --print-path   # where it is, without building
     python3 scripts/bench-browser/make_tinyllama.py --shape llama3-8b   # Llama-3-8B's shapes (GPU benches)
+    python3 scripts/bench-browser/make_tinyllama.py --shape qwen3-0.6b --type Q8_0   # a real-check shape
+    python3 scripts/bench-browser/make_tinyllama.py --list     # the real-check shapes, cheapest first
+
+The real-check shapes (SHAPES below, each naming the real model it copies; used by
+scripts/oracle/check-real-shapes.sh) are written once as F16 and quantized to both Q4_K_M and Q8_0;
+their vocabularies are synthetic in the family's tokenizer type (SentencePiece, or GPT-2 byte-level
+BPE with the family's `tokenizer.ggml.pre` and its special tokens at their real ids), so each
+family's tokenizer path runs too.
 
 Output: ${WASM_CHORD_CACHE:-~/.cache/wasm-chord}/models/bench/tinyllama-1.1b-random-Q4_K_M.gguf
 (~670 MB). Speed depends only on shapes and tensor types, so random weights measure what a real
