@@ -255,7 +255,10 @@ fn real_shapes() {
             r.cases,
             r.gaps_equal,
             r.steps,
-            r.first_off.as_deref().map(|s| format!(" (first off: {s})")).unwrap_or_default()
+            r.first_off
+                .as_deref()
+                .map(|s| format!(" (first off: {s})"))
+                .unwrap_or_default()
         );
         if !r.passed() {
             failed.push(item.to_string());
@@ -293,7 +296,10 @@ fn check_real_shape(model_path: &str, golden: &str) -> RealShapeOutcome {
         .unwrap_or_else(|e| panic!("{golden}: {e}"));
     let loaded = model::file::open(model_path)
         .map_err(|e| e.to_string())
-        .and_then(|mut f| f.load_model(CpuBackend::new(2), Some(2048)).map_err(|e| e.to_string()));
+        .and_then(|mut f| {
+            f.load_model(CpuBackend::new(2), Some(2048))
+                .map_err(|e| e.to_string())
+        });
     let mut model: Model<CpuBackend> = match loaded {
         Ok(m) => m,
         Err(e) => {
@@ -325,7 +331,9 @@ fn check_real_shape(model_path: &str, golden: &str) -> RealShapeOutcome {
         if ours == prompt_ids {
             r.prompts_equal += 1;
         } else if r.first_off.is_none() {
-            r.first_off = Some(format!("prompt {prompt:?} tokenizes to {ours:?}, llama.cpp {prompt_ids:?}"));
+            r.first_off = Some(format!(
+                "prompt {prompt:?} tokenizes to {ours:?}, llama.cpp {prompt_ids:?}"
+            ));
         }
         // Teacher-forced from llama.cpp's prompt ids and tokens.
         model.reset();
