@@ -53,24 +53,15 @@ fn check_goldens(model_path: &str, golden: &str, tolerance: f32, check_gaps: boo
         worst_deficit: 0.0,
     };
     for line in text.lines() {
-        let case: Value = serde_json::from_str(line).unwrap();
-        let ids = |k: &str| {
-            case[k]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as u32)
-                .collect::<Vec<_>>()
-        };
-        let (prompt_ids, want) = (ids("prompt_ids"), ids("ids"));
-        let gaps: Vec<f32> = case["gaps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
+        let GoldenCase {
+            prompt,
+            prompt_ids,
+            ids: want,
+            gaps,
+            stop,
+        } = GoldenCase::parse(line);
         assert_eq!(gaps.len(), want.len(), "{golden}: one gap per step");
-        let prompt = case["prompt"].as_str().unwrap();
+        let prompt = prompt.as_str();
         assert_eq!(
             model.tokenizer.encode(prompt, true, true).unwrap(),
             prompt_ids,
@@ -115,7 +106,7 @@ fn check_goldens(model_path: &str, golden: &str, tolerance: f32, check_gaps: boo
         let stats = model.generate(&prompt_ids, &opts, &mut |_| true).unwrap();
         // llama.cpp's ids end with the end-of-generation token when it stopped there; ours stop
         // before it.
-        let want_free = match case["stop"].as_str() {
+        let want_free = match stop.as_deref() {
             Some("eog") => &want[..want.len() - 1],
             _ => &want[..],
         };
@@ -313,23 +304,14 @@ fn check_real_shape(model_path: &str, golden: &str) -> RealShapeOutcome {
         }
     };
     for line in text.lines() {
-        let case: Value = serde_json::from_str(line).unwrap();
-        let ids = |k: &str| {
-            case[k]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as u32)
-                .collect::<Vec<_>>()
-        };
-        let (prompt_ids, want) = (ids("prompt_ids"), ids("ids"));
-        let gaps: Vec<f32> = case["gaps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
-        let prompt = case["prompt"].as_str().unwrap();
+        let GoldenCase {
+            prompt,
+            prompt_ids,
+            ids: want,
+            gaps,
+            stop,
+        } = GoldenCase::parse(line);
+        let prompt = prompt.as_str();
         r.cases += 1;
         let ours = model.tokenizer.encode(prompt, true, true).unwrap();
         if ours == prompt_ids {
@@ -368,11 +350,44 @@ fn check_real_shape(model_path: &str, golden: &str) -> RealShapeOutcome {
             cache_prompt: false,
         };
         let stats = model.generate(&prompt_ids, &opts, &mut |_| true).unwrap();
-        let want_free = match case["stop"].as_str() {
+        let want_free = match stop.as_deref() {
             Some("eog") => &want[..want.len() - 1],
             _ => &want[..],
         };
         r.free_equal += (stats.generated_tokens == want_free) as usize;
     }
     r
+}
+
+/// One line of a generation golden (scripts/oracle/make-generate-goldens.py).
+struct GoldenCase {
+    prompt: String,
+    prompt_ids: Vec<u32>,
+    /// llama.cpp's greedy tokens, and the top-2 logit gap at each step.
+    ids: Vec<u32>,
+    gaps: Vec<f32>,
+    /// "length" or "eog" (llama.cpp stopped at an end-of-generation token).
+    stop: Option<String>,
+}
+
+impl GoldenCase {
+    fn parse(line: &str) -> GoldenCase {
+        let case: Value = serde_json::from_str(line).unwrap();
+        let numbers = |k: &str| -> Vec<f64> {
+            case[k]
+                .as_array()
+                .unwrap_or_else(|| panic!("golden line without {k}"))
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        };
+        let ids = |k: &str| numbers(k).into_iter().map(|v| v as u32).collect();
+        GoldenCase {
+            prompt: case["prompt"].as_str().unwrap().to_string(),
+            prompt_ids: ids("prompt_ids"),
+            ids: ids("ids"),
+            gaps: numbers("gaps").into_iter().map(|v| v as f32).collect(),
+            stop: case["stop"].as_str().map(String::from),
+        }
+    }
 }
