@@ -96,21 +96,8 @@ fn check_goldens(model_path: &str, golden: &str, tolerance: f32, check_gaps: boo
         // teacher-forced tokens cached, `generate` would reuse the prompt and re-evaluate only its
         // last token, alone — through one-row kernels whose float order differs from the batched
         // ones llama.cpp runs for that row.
-        model.reset();
-        let opts = model::GenerateOptions {
-            max_tokens: want.len(),
-            sampling: model::SamplingParams::greedy(),
-            ignore_eos: false,
-            cache_prompt: false,
-        };
-        let stats = model.generate(&prompt_ids, &opts, &mut |_| true).unwrap();
-        // llama.cpp's ids end with the end-of-generation token when it stopped there; ours stop
-        // before it.
-        let want_free = match stop.as_deref() {
-            Some("eog") => &want[..want.len() - 1],
-            _ => &want[..],
-        };
-        outcome.exact_free_running += (stats.generated_tokens == want_free) as usize;
+        outcome.exact_free_running +=
+            free_running_equal(&mut model, &prompt_ids, &want, stop.as_deref()) as usize;
         outcome.cases += 1;
     }
     eprintln!(
@@ -342,19 +329,8 @@ fn check_real_shape(model_path: &str, golden: &str) -> RealShapeOutcome {
                 .forward_traced(&[tok], prompt_ids.len() + step, None)
                 .unwrap();
         }
-        model.reset();
-        let opts = model::GenerateOptions {
-            max_tokens: want.len(),
-            sampling: model::SamplingParams::greedy(),
-            ignore_eos: false,
-            cache_prompt: false,
-        };
-        let stats = model.generate(&prompt_ids, &opts, &mut |_| true).unwrap();
-        let want_free = match stop.as_deref() {
-            Some("eog") => &want[..want.len() - 1],
-            _ => &want[..],
-        };
-        r.free_equal += (stats.generated_tokens == want_free) as usize;
+        r.free_equal +=
+            free_running_equal(&mut model, &prompt_ids, &want, stop.as_deref()) as usize;
     }
     r
 }
@@ -390,4 +366,27 @@ impl GoldenCase {
             stop: case["stop"].as_str().map(String::from),
         }
     }
+}
+
+/// Greedy generation from an empty cache equals llama.cpp's tokens. llama.cpp's ids end with the
+/// end-of-generation token when it stopped there (`stop` "eog"); ours stop before it.
+fn free_running_equal(
+    model: &mut Model<CpuBackend>,
+    prompt_ids: &[u32],
+    want: &[u32],
+    stop: Option<&str>,
+) -> bool {
+    model.reset();
+    let opts = model::GenerateOptions {
+        max_tokens: want.len(),
+        sampling: model::SamplingParams::greedy(),
+        ignore_eos: false,
+        cache_prompt: false,
+    };
+    let stats = model.generate(prompt_ids, &opts, &mut |_| true).unwrap();
+    let want_free = match stop {
+        Some("eog") => &want[..want.len() - 1],
+        _ => want,
+    };
+    stats.generated_tokens == want_free
 }
