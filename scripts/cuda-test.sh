@@ -22,6 +22,9 @@
 #   archs    KL against the CPU on every small random test model (tests/models/make_llama.py:
 #            llama spm/bpe, qwen2, qwen3, phi3, phi2, gemma, gemma2, mixtral, qwen3moe; f32 and q8_0) at
 #            -b 512, -b 4 and -b 1, and greedy text with graphs on/off; one line each in summary.txt
+#   shapes   KL against the CPU, as archs, on real models' shapes with random weights
+#            (make_tinyllama.py, Q8_0 quantized by gguf-py: no llama.cpp needed); SHAPES picks
+#            them (default phi-3.5-mini: LongRoPE factors and attn_factor, 4 of 32 layers)
 #   diag     the two old q8_0 bug cases under each launch knob, and compute-sanitizer memcheck
 #   ab       the previous CLI (.devcarry/wasm-chord-old, by hand) against this one, and this one
 #            with the old zeroing of new buffers (WASM_CHORD_CUDA_LEGACY_MEMSET=1)
@@ -200,6 +203,16 @@ phase_archs() {
   for m in ${ARCH_MODELS:-$ARCHS_ALL}; do
     [ "$(left)" -le 30 ] && { say "archs: out of time before $m" | tee -a "$OUT/summary.txt"; break; }
     kl_model $W/models/test/$m.gguf $m
+  done
+}
+
+phase_shapes() {
+  setup
+  local s m
+  for s in ${SHAPES:-phi-3.5-mini}; do
+    [ "$(left)" -le 60 ] && { say "shapes: out of time before $s" | tee -a "$OUT/summary.txt"; break; }
+    m=$(PYTHONPATH=/tmp/site python3 scripts/bench-browser/make_tinyllama.py --shape $s --type Q8_0 --quantizer gguf-py)
+    kl_model $m real-$s-q8_0
   done
 }
 
@@ -431,8 +444,8 @@ if [ "${1:-}" = prepare ]; then
 fi
 for phase in "$@"; do
   case $phase in
-    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs | diag | ab) say "phase $phase"; phase_$phase ;;
-    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs diag ab)" >&2; exit 2 ;;
+    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs | shapes | diag | ab) say "phase $phase"; phase_$phase ;;
+    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs shapes diag ab)" >&2; exit 2 ;;
   esac
 done
 say "done"

@@ -31,6 +31,15 @@ export WASM_CHORD_CLI="$target_dir/release/wasm-chord"
 bash scripts/build-wasm.sh
 bash scripts/build-package.sh
 
+# A real model's full shape (SmolLM2-135M: 30 layers, 576 wide, vocab 49152, BPE `smollm`) with
+# random weights, Q8_0 quantized by gguf-py (byte-identical to llama-quantize's; npm test builds no
+# llama.cpp), replayed against llama.cpp's committed goldens. The other shapes and Q4_K_M are
+# scripts/oracle/check-real-shapes.sh (they need llama.cpp and GBs of files).
+echo "== real shape: SmolLM2-135M Q8_0 against llama.cpp's goldens (CPU backend)"
+python3 scripts/bench-browser/make_tinyllama.py --shape smollm2-135m --type Q8_0 --quantizer gguf-py > /dev/null
+WASM_CHORD_REAL_SHAPES="smollm2-135m:Q8_0" cargo test --release -p wasm-chord-cpu --test golden_generate \
+  real_shapes -- --ignored --nocapture 2>&1 | grep -E "^RESULT|panicked|test result|error"
+
 echo "== npm package: TypeScript units, Node, Deno"
 npm test -w packages/wasm-chord
 

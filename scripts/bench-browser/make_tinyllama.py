@@ -22,6 +22,12 @@ Why F16 first and llama-quantize after: gguf-py 0.19.0 cannot quantize K-quants,
 *mix* (which tensors get Q6_K, Q4_K, ...) is llama-quantize's decision; using it gives the same file
 layout a user would download. The F16 intermediate (~2.2 GB) is deleted afterwards.
 
+Without llama.cpp (`npm test` does not build it): `--quantizer gguf-py --type Q8_0` writes the
+Q8_0 file directly, each F16 matrix widened to F32 and quantized by gguf-py (whose Q8_0 is
+ggml's reference quantizer, the one llama-quantize runs). For smollm2-135m the tensor data is
+byte-identical to llama-quantize's file (checked 2026-12-07 with `--compare-tensors A B`); only the
+metadata order and llama-quantize's own keys differ, so llama.cpp's goldens for Q8_0 hold for it.
+
 Shape (TinyLlama-1.1B-Chat-v1.0's config): architecture `llama`, dim 2048, 22 layers, 32 heads
 (head_dim 64), 4 KV heads (GQA 8:1), FFN 5632 (SwiGLU), vocab 32000 (SentencePiece layout),
 context 2048, RoPE theta 10000, RMSNorm eps 1e-5, untied output. Numpy shapes (rows, cols) = (out, in):
@@ -306,7 +312,11 @@ def phi3_longrope_factors(n: int) -> tuple[np.ndarray, np.ndarray]:
     return long.astype(np.float32), short.astype(np.float32)
 
 
-def write_f16(path: str, c: dict) -> None:
+def write_f16(path: str, c: dict, q8_0: bool = False) -> None:
+    """Writes shape `c` with random weights: the matrices in F16, vectors (norms, biases, RoPE
+    factors) and the MoE router in F32. With `q8_0`, the F16 matrices are written as Q8_0
+    instead, by gguf-py's quantizer (bit-exact with ggml's reference Q8_0, which is what
+    llama-quantize runs on the F16 file: the same tensor bytes; see the module docstring)."""
     arch = c.get("arch", "llama")
     dim, ffn, n_vocab = c["dim"], c["ffn"], c["n_vocab"]
     head_dim = c.get("head_dim", dim // c["n_heads"])
@@ -326,6 +336,15 @@ def write_f16(path: str, c: dict) -> None:
         return rng.standard_normal(n, dtype=np.float32) * np.float32(std)
 
     w = gguf.GGUFWriter(path, arch)
+
+    def add(name: str, a: np.ndarray) -> None:
+        if q8_0 and a.dtype == np.float16:
+            # llama-quantize widens F16 to F32 and quantizes that; so does this
+            w.add_tensor(name, gguf.quants.quantize(a.astype(np.float32), gguf.GGMLQuantizationType.Q8_0),
+                         raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        else:
+            w.add_tensor(name, a)
+
     w.add_name(os.path.basename(path).split("-random")[0] + "-random")
     w.add_context_length(c["ctx"])
     w.add_embedding_length(dim)
@@ -357,7 +376,11 @@ def write_f16(path: str, c: dict) -> None:
     else:
         w.add_layer_norm_rms_eps(c["rms_eps"])
     w.add_vocab_size(n_vocab)
-    w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    if q8_0:
+        w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
+        w.add_quantization_version(gguf.GGML_QUANT_VERSION)
+    else:
+        w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
     tok = c.get("tok", "spm")
     if tok == "spm":
         v = spm_vocab(n_vocab, c.get("specials"), c.get("specials_end"))
@@ -396,72 +419,72 @@ def write_f16(path: str, c: dict) -> None:
     # outputs keep greedy text from repeating the last token (as tests/models/make_llama.py).
     tied = c.get("tied", False)
     out_k = 3.0 if arch in ("gemma2", "gemma3", "qwen3") else 1.0
-    w.add_tensor("token_embd.weight", normal((n_vocab, dim), 0.04 if gemma else 0.15 if tied else 1.0))
+    add("token_embd.weight", normal((n_vocab, dim), 0.04 if gemma else 0.15 if tied else 1.0))
     if "llama3_rope" in c:
-        w.add_tensor("rope_freqs.weight", llama3_rope_factors(head_dim, c["rope_theta"], **c["llama3_rope"]))
+        add("rope_freqs.weight", llama3_rope_factors(head_dim, c["rope_theta"], **c["llama3_rope"]))
     if arch == "phi3":
         long, short = phi3_longrope_factors(head_dim // 2)
-        w.add_tensor("rope_factors_long.weight", long)
-        w.add_tensor("rope_factors_short.weight", short)
+        add("rope_factors_long.weight", long)
+        add("rope_factors_short.weight", short)
     for i in range(c["n_layers"]):
         p = f"blk.{i}."
-        w.add_tensor(p + "attn_norm.weight", norm_w(dim))
+        add(p + "attn_norm.weight", norm_w(dim))
         if arch == "phi2":
-            w.add_tensor(p + "attn_norm.bias", bias(dim, 0.1))
-            w.add_tensor(p + "attn_qkv.weight", normal((q_dim + 2 * kv, dim), 1.0 / np.sqrt(dim)))
-            w.add_tensor(p + "attn_qkv.bias", bias(q_dim + 2 * kv))
-            w.add_tensor(p + "attn_output.weight", normal((dim, q_dim), 1.0 / np.sqrt(q_dim)))
-            w.add_tensor(p + "attn_output.bias", bias(dim))
-            w.add_tensor(p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
-            w.add_tensor(p + "ffn_up.bias", bias(ffn))
-            w.add_tensor(p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn)))
-            w.add_tensor(p + "ffn_down.bias", bias(dim))
+            add(p + "attn_norm.bias", bias(dim, 0.1))
+            add(p + "attn_qkv.weight", normal((q_dim + 2 * kv, dim), 1.0 / np.sqrt(dim)))
+            add(p + "attn_qkv.bias", bias(q_dim + 2 * kv))
+            add(p + "attn_output.weight", normal((dim, q_dim), 1.0 / np.sqrt(q_dim)))
+            add(p + "attn_output.bias", bias(dim))
+            add(p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
+            add(p + "ffn_up.bias", bias(ffn))
+            add(p + "ffn_down.weight", normal((dim, ffn), 1.0 / np.sqrt(ffn)))
+            add(p + "ffn_down.bias", bias(dim))
             continue
         if arch == "phi3":
-            w.add_tensor(p + "attn_qkv.weight", normal((q_dim + 2 * kv, dim), 1.0 / np.sqrt(dim)))
+            add(p + "attn_qkv.weight", normal((q_dim + 2 * kv, dim), 1.0 / np.sqrt(dim)))
         else:
-            w.add_tensor(p + "attn_q.weight", normal((q_dim, dim), 1.0 / np.sqrt(dim)))
-            w.add_tensor(p + "attn_k.weight", normal((kv, dim), 1.0 / np.sqrt(dim)))
-            w.add_tensor(p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim)))
+            add(p + "attn_q.weight", normal((q_dim, dim), 1.0 / np.sqrt(dim)))
+            add(p + "attn_k.weight", normal((kv, dim), 1.0 / np.sqrt(dim)))
+            add(p + "attn_v.weight", normal((kv, dim), 1.0 / np.sqrt(dim)))
         if c.get("qkv_bias"):
             for name, n in (("attn_q", q_dim), ("attn_k", kv), ("attn_v", kv)):
-                w.add_tensor(p + name + ".bias", bias(n))
+                add(p + name + ".bias", bias(n))
         if c.get("qk_norm"):
             # ≈ 2 for qwen3: normed unit-RMS heads alone give near-uniform attention
             k = 1.0 if gemma else 2.0
-            w.add_tensor(p + "attn_q_norm.weight", k * norm_w(head_dim))
-            w.add_tensor(p + "attn_k_norm.weight", k * norm_w(head_dim))
-        w.add_tensor(p + "attn_output.weight", normal((dim, q_dim), out_k / np.sqrt(q_dim)))
+            add(p + "attn_q_norm.weight", k * norm_w(head_dim))
+            add(p + "attn_k_norm.weight", k * norm_w(head_dim))
+        add(p + "attn_output.weight", normal((dim, q_dim), out_k / np.sqrt(q_dim)))
         if gemma:
-            w.add_tensor(p + "post_attention_norm.weight", norm_w(dim))
-        w.add_tensor(p + "ffn_norm.weight", norm_w(dim))
+            add(p + "post_attention_norm.weight", norm_w(dim))
+        add(p + "ffn_norm.weight", norm_w(dim))
         if "n_expert" in c:
             ne = c["n_expert"]
             # the router stays F32 (llama-quantize leaves ffn_gate_inp alone)
-            w.add_tensor(p + "ffn_gate_inp.weight",
+            add(p + "ffn_gate_inp.weight",
                          (rng.standard_normal((ne, dim), dtype=np.float32) * np.float32(1.5 / np.sqrt(dim))))
-            w.add_tensor(p + "ffn_gate_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim)))
-            w.add_tensor(p + "ffn_up_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim)))
-            w.add_tensor(p + "ffn_down_exps.weight", normal((ne, dim, ffn), 1.0 / np.sqrt(ffn)))
+            add(p + "ffn_gate_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim)))
+            add(p + "ffn_up_exps.weight", normal((ne, ffn, dim), 1.0 / np.sqrt(dim)))
+            add(p + "ffn_down_exps.weight", normal((ne, dim, ffn), 1.0 / np.sqrt(ffn)))
             continue
         if arch == "phi3":
-            w.add_tensor(p + "ffn_up.weight", normal((2 * ffn, dim), 1.0 / np.sqrt(dim)))  # gate rows, then up
+            add(p + "ffn_up.weight", normal((2 * ffn, dim), 1.0 / np.sqrt(dim)))  # gate rows, then up
         else:
-            w.add_tensor(p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
-            w.add_tensor(p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
-        w.add_tensor(p + "ffn_down.weight", normal((dim, ffn), out_k / np.sqrt(ffn)))
+            add(p + "ffn_gate.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
+            add(p + "ffn_up.weight", normal((ffn, dim), 1.0 / np.sqrt(dim)))
+        add(p + "ffn_down.weight", normal((dim, ffn), out_k / np.sqrt(ffn)))
         if gemma:
-            w.add_tensor(p + "post_ffw_norm.weight", norm_w(dim))
+            add(p + "post_ffw_norm.weight", norm_w(dim))
     if arch == "phi2":
-        w.add_tensor("output_norm.weight", norm_w(dim))
-        w.add_tensor("output_norm.bias", bias(dim, 0.1))
-        w.add_tensor("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim)))
-        w.add_tensor("output.bias", bias(n_vocab, 0.5))
+        add("output_norm.weight", norm_w(dim))
+        add("output_norm.bias", bias(dim, 0.1))
+        add("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim)))
+        add("output.bias", bias(n_vocab, 0.5))
     else:
         # ≈ 4 for Gemma: its small tied embeddings alone give too narrow logits for clear margins
-        w.add_tensor("output_norm.weight", (4 if gemma else 1) * norm_w(dim))
+        add("output_norm.weight", (4 if gemma else 1) * norm_w(dim))
         if not tied:
-            w.add_tensor("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim)))
+            add("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim)))
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -501,6 +524,37 @@ def build(shape: str, qtypes: tuple[str, ...]) -> None:
                 os.remove(p)
 
 
+def build_q8_0_without_llama_quantize(shape: str) -> None:
+    """The shape's Q8_0 file quantized by gguf-py while it is written (write_f16(q8_0=True))."""
+    out = path_of(shape, "Q8_0")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    try:
+        print(f"writing {out} (random weights, Q8_0 by gguf-py)", file=sys.stderr)
+        write_f16(out + ".tmp", SHAPES[shape][1], q8_0=True)
+        os.replace(out + ".tmp", out)  # only a complete file ever has the final name
+    finally:
+        if os.path.exists(out + ".tmp"):
+            os.remove(out + ".tmp")
+
+
+def compare_tensors(a: str, b: str) -> int:
+    """Prints the tensors whose type, shape or bytes differ between two GGUFs; 0 when none do."""
+    ta = {t.name: t for t in gguf.GGUFReader(a).tensors}
+    tb = {t.name: t for t in gguf.GGUFReader(b).tensors}
+    bad = sorted(set(ta) ^ set(tb))
+    for n in bad:
+        print(f"{n}: only in {'the first' if n in ta else 'the second'}")
+    for n in sorted(set(ta) & set(tb)):
+        x, y = ta[n], tb[n]
+        if x.tensor_type != y.tensor_type or list(x.shape) != list(y.shape) or \
+                x.data.tobytes() != y.data.tobytes():
+            print(f"{n}: {x.tensor_type.name}{list(x.shape)} vs {y.tensor_type.name}{list(y.shape)}"
+                  f"{'' if x.data.tobytes() == y.data.tobytes() else ', bytes differ'}")
+            bad.append(n)
+    print(f"{len(ta)} tensors, {len(bad)} differ")
+    return 1 if bad else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shape", choices=list(SHAPES), default="tinyllama")
@@ -511,7 +565,13 @@ def main() -> None:
     ap.add_argument("--print-path", action="store_true", help="only print where the file is (or would be)")
     ap.add_argument("--list", action="store_true", help="the real-check shapes, cheapest first")
     ap.add_argument("--prompts", action="store_true", help="the shape's prompt set (make-generate-goldens.py)")
+    ap.add_argument("--quantizer", choices=("llama-quantize", "gguf-py"), default="llama-quantize",
+                    help="gguf-py: Q8_0 only, without llama.cpp (what npm test uses)")
+    ap.add_argument("--compare-tensors", nargs=2, metavar=("A", "B"),
+                    help="only compare two GGUFs' tensors (type, shape, bytes)")
     a = ap.parse_args()
+    if a.compare_tensors:
+        sys.exit(compare_tensors(*a.compare_tensors))
     if a.list:
         print("\n".join(REAL_SHAPES))
         return
@@ -520,7 +580,11 @@ def main() -> None:
         return
     out = a.out or path_of(a.shape, a.type)
     if not a.print_path and (a.force or not os.path.exists(out)):
-        if a.out:
+        if a.quantizer == "gguf-py":
+            if a.type != "Q8_0" or a.out:
+                sys.exit("--quantizer gguf-py writes Q8_0 only, to the default path")
+            build_q8_0_without_llama_quantize(a.shape)
+        elif a.out:
             random_gguf.build_q4_k_m(out, lambda p: write_f16(p, SHAPES[a.shape][1])) if a.type == "Q4_K_M" \
                 else sys.exit("--out is for Q4_K_M only")
         else:

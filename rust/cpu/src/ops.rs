@@ -56,8 +56,9 @@ pub fn rope_cache(pos: f32, p: &RopeParams, freq_factors: Option<&[f32]>, cos_si
     for i in 0..p.n_rot / 2 {
         let ff = freq_factors.map_or(1.0, |f| f[i]);
         let t = p.freq_scale * (theta / ff);
-        cos_sin[2 * i] = math::cosf(t);
-        cos_sin[2 * i + 1] = math::sinf(t);
+        // ggml's rope_yarn without YaRN: cosf(θ)·mscale, sinf(θ)·mscale (exact when it is 1).
+        cos_sin[2 * i] = math::cosf(t) * p.attn_factor;
+        cos_sin[2 * i + 1] = math::sinf(t) * p.attn_factor;
         theta *= theta_scale;
     }
 }
@@ -78,6 +79,7 @@ struct RopeKey {
     n_rot: usize,
     freq_base: u32,
     freq_scale: u32,
+    attn_factor: u32,
     freq_factors: Option<Vec<u32>>,
 }
 
@@ -99,6 +101,7 @@ impl RopeTables {
             n_rot: p.n_rot,
             freq_base: p.freq_base.to_bits(),
             freq_scale: p.freq_scale.to_bits(),
+            attn_factor: p.attn_factor.to_bits(),
             freq_factors: freq_factors.map(|f| f.iter().map(|v| v.to_bits()).collect()),
         };
         let i = match self.tables.iter().position(|(k, _)| *k == key) {
@@ -243,6 +246,7 @@ mod tests {
             n_rot,
             freq_base,
             freq_scale: 1.0,
+            attn_factor: 1.0,
         };
         let ff = [1.0f32, 2.0, 4.0];
         let mut tables = RopeTables::default();
@@ -273,12 +277,35 @@ mod tests {
             n_rot: 4,
             freq_base: 10000.0,
             freq_scale: 1.0,
+            attn_factor: 1.0,
         };
         let mut cs = [0.0; 4];
         rope_cache(0.0, &p, None, &mut cs);
         let mut h = [1.0, 2.0, 3.0, 4.0];
         rope_apply(&mut h, &p, &cs);
         assert_eq!(h, [1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn rope_attn_factor_scales_the_rotated_dimensions_only() {
+        // LongRoPE's magnitude factor: at position 0 the rotation is the identity times it, on
+        // the n_rot rotated dimensions; a table made with it is not reused without it.
+        let p = |attn_factor| RopeParams {
+            style: RopeStyle::Neox,
+            head_dim: 6,
+            n_rot: 4,
+            freq_base: 10000.0,
+            freq_scale: 1.0,
+            attn_factor,
+        };
+        let mut tables = RopeTables::default();
+        let plain = tables.get(0, 1, &p(1.0), None).to_vec();
+        let scaled = tables.get(0, 1, &p(1.5), None).to_vec();
+        assert_eq!(plain, [1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(scaled, [1.5, 0.0, 1.5, 0.0]);
+        let mut h = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        rope_apply(&mut h, &p(1.5), &scaled);
+        assert_eq!(h, [1.5, 3.0, 4.5, 6.0, 5.0, 6.0]);
     }
 
     #[test]
@@ -292,6 +319,7 @@ mod tests {
                 n_rot: 4,
                 freq_base: 10000.0,
                 freq_scale: 1.0,
+                attn_factor: 1.0,
             };
             let mut cs = [0.0; 4];
             rope_cache(pos, &p, None, &mut cs);

@@ -12,6 +12,7 @@ struct RopeArgs {
     int n_rot;
     float theta_scale; // base^(-2/n_rot), from the host
     float freq_scale;
+    float attn_factor;         // multiplies cos and sin (ggml's mscale; 1 = none)
     const float* freq_factors; // (n_rot/2) or null
 };
 
@@ -34,6 +35,8 @@ __device__ __forceinline__ void rope_head(const float* h, const RopeArgs& r, int
         int i1 = r.style == ROPE_NEOX ? p + half : 2 * p + 1;
         float s, c;
         sincosf(rope_theta(r, pos, p), &s, &c);
+        s *= r.attn_factor;
+        c *= r.attn_factor;
         float x0 = h[i0], x1 = h[i1];
         emit(i0, x0 * c - x1 * s);
         emit(i1, x0 * s + x1 * c);

@@ -480,6 +480,7 @@ impl CudaBackend {
             n_rot: p.n_rot as i32,
             theta_scale: quant::math::powf(p.freq_base, -2.0 / p.n_rot as f32),
             freq_scale: p.freq_scale,
+            attn_factor: p.attn_factor,
             freq_factors: ff.map_or(0, |w| w.ptr),
         }
     }

@@ -123,6 +123,8 @@ pub struct RopeArgs {
     /// base^(-2/n_rot), computed on the host as the CPU backend does.
     pub theta_scale: f32,
     pub freq_scale: f32,
+    /// cos and sin are multiplied by it (ggml's mscale; LongRoPE's rope.scaling.attn_factor).
+    pub attn_factor: f32,
     pub freq_factors: u64,
 }
 

@@ -347,11 +347,13 @@ fn elementwise_ops_match_the_cpu_backend() {
 
     // rope: both pairings, partial rotation, and LLaMA-3 frequency factors
     let factors = vector_both(&mut g, &mut c, &mut rng, "rope_freqs", hd / 2, 2.0);
-    for (style, n_rot, ff) in [
-        (RopeStyle::Neox, hd, false),
-        (RopeStyle::Interleaved, hd, false),
-        (RopeStyle::Neox, hd / 2, false),
-        (RopeStyle::Interleaved, hd, true),
+    // the last case: LongRoPE's factors and magnitude factor (Phi-3.5's attn_factor ≈ 1.19)
+    for (style, n_rot, ff, attn_factor) in [
+        (RopeStyle::Neox, hd, false, 1.0),
+        (RopeStyle::Interleaved, hd, false, 1.0),
+        (RopeStyle::Neox, hd / 2, false, 1.0),
+        (RopeStyle::Interleaved, hd, true, 1.0),
+        (RopeStyle::Neox, hd, true, 1.190_238_9),
     ] {
         let p = RopeParams {
             style,
@@ -359,6 +361,7 @@ fn elementwise_ops_match_the_cpu_backend() {
             n_rot,
             freq_base: 10000.0,
             freq_scale: 1.0,
+            attn_factor,
         };
         let ffs = if ff { Some(&factors) } else { None };
         let mut t = g.upload(&x, rows, cols).unwrap();
@@ -610,6 +613,7 @@ fn fused_steps_match_the_cpu_backend() {
             n_rot: hd,
             freq_base: 10000.0,
             freq_scale: 1.0,
+            attn_factor: 1.0,
         };
         let l = Layer {
             norm,

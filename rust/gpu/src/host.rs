@@ -5,7 +5,7 @@ use model::backend::RopeParams;
 
 /// cos/sin of every rotated pair for rows at positions pos0.. : `(rows, n_rot)`, `[2i] = cos θᵢ`,
 /// `[2i+1] = sin θᵢ`, θᵢ = scale · pos · base^(−2i/n_rot) / factorᵢ, the angle advanced by repeated
-/// f32 multiplication — the same arithmetic as the CPU backend's `ops::rope_cache` (and ggml's rope
+/// f32 multiplication, both scaled by `attn_factor` — the same arithmetic as the CPU backend's `ops::rope_cache` (and ggml's rope
 /// cache), so GPU and CPU rotate by bit-identical angles.
 pub fn rope_cos_sin(
     pos0: usize,
@@ -20,8 +20,8 @@ pub fn rope_cos_sin(
         for i in 0..p.n_rot / 2 {
             let ff = freq_factors.map_or(1.0, |f| f[i]);
             let a = p.freq_scale * (theta / ff);
-            row[2 * i] = a.cos();
-            row[2 * i + 1] = a.sin();
+            row[2 * i] = a.cos() * p.attn_factor;
+            row[2 * i + 1] = a.sin() * p.attn_factor;
             theta *= theta_scale;
         }
     }

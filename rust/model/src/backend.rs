@@ -52,6 +52,10 @@ pub struct RopeParams {
     pub freq_base: f32,
     /// Linear position scaling (1.0 = none).
     pub freq_scale: f32,
+    /// Magnitude factor multiplied into cos θ and sin θ, so into every rotated element (ggml's
+    /// `attn_factor`, its `mscale`; 1.0 = none). LongRoPE files (Phi-3/3.5 128k) carry
+    /// `rope.scaling.attn_factor` ≈ 1.19: q and k are each scaled by it.
+    pub attn_factor: f32,
 }
 
 /// One attention call over the cached keys and values of a layer.

@@ -90,6 +90,10 @@ pub struct Config {
     /// RoPE position scaling of sliding-window layers (llama.cpp's rope_freq_scale_train_swa:
     /// 1 unless the architecture says otherwise; Gemma 2 keeps the global one).
     pub rope_freq_scale_swa: f32,
+    /// `rope.scaling.attn_factor` (1 when absent): RoPE's magnitude factor on cos and sin,
+    /// llama.cpp's `hparams.rope_attn_factor`, which every architecture reads and which reaches
+    /// the rope as its `attn_factor` (LongRoPE Phi-3/3.5 128k files: √(1 + ln(s)/ln(n_ctx_orig))).
+    pub rope_attn_factor: f32,
     /// Some(window) when sliding-window layers exist.
     pub sliding_window: Option<usize>,
     /// Per layer: does it use the sliding window?
@@ -210,6 +214,13 @@ impl Config {
         let rope_base = g.get_f32_opt(&key("rope.freq_base"))?.unwrap_or(10000.0);
         let rope_freq_scale =
             rope_freq_scale(g, &key("rope.scaling.type"), &key("rope.scaling.factor"))?;
+        let key_af = key("rope.scaling.attn_factor");
+        let rope_attn_factor = g.get_f32_opt(&key_af)?.unwrap_or(1.0);
+        if !(rope_attn_factor.is_finite() && rope_attn_factor > 0.0) {
+            return Err(ModelError::BadConfig(format!(
+                "{key_af} = {rope_attn_factor}: must be a positive number"
+            )));
+        }
 
         let mut cfg = Config {
             arch,
@@ -231,6 +242,7 @@ impl Config {
             rope_base_swa: rope_base,
             rope_freq_scale,
             rope_freq_scale_swa: 1.0,
+            rope_attn_factor,
             sliding_window: None,
             swa_layers: vec![false; n_layer],
             q_scale: None,
@@ -285,16 +297,8 @@ impl Config {
                 cfg.rope_style = RopeStyle::Neox;
                 cfg.q_scale = Some(1.0 / (head_dim as f32).sqrt());
                 cfg.kq_scale = 1.0;
-                // LongRoPE files (Phi-3/3.5 128k) carry `rope.scaling.attn_factor`
-                // (√(1 + ln(scale)/ln(n_ctx_orig)), ≈1.19), which ggml's rope multiplies into
-                // cos and sin (so into every rotated q and k) whichever factors are used. The
-                // Backend's RoPE has no such magnitude factor, so these files are refused.
-                let key_af = key("rope.scaling.attn_factor");
-                if let Some(af) = g.get_f32_opt(&key_af)?.filter(|af| *af != 1.0) {
-                    return Err(ModelError::BadConfig(format!(
-                        "{key_af} = {af} (LongRoPE attention scaling) is not supported"
-                    )));
-                }
+                // LongRoPE files (Phi-3/3.5 128k) also carry `rope.scaling.attn_factor`, read
+                // above for every architecture (cfg.rope_attn_factor).
             }
             // llama.cpp gives both LLAMA_ROPE_TYPE_NEOX (split halves); the q/k/v biases of
             // Qwen 2 are optional tensors (weights.rs), used whenever the file has them.

@@ -419,6 +419,7 @@ fn attn_input<'a, W>(
         } else {
             cfg.rope_freq_scale
         },
+        attn_factor: cfg.rope_attn_factor,
     };
     AttnInput {
         layer: il,
