@@ -22,6 +22,8 @@
 #   archs    KL against the CPU on every small random test model (tests/models/make_llama.py:
 #            llama spm/bpe, qwen2, qwen3, phi3, phi2, gemma, gemma2, mixtral, qwen3moe; f32 and q8_0) at
 #            -b 512, -b 4 and -b 1, and greedy text with graphs on/off; one line each in summary.txt
+#   exactref the q8_0 test models' CPU and CUDA runs against the exact result of their weights
+#            (the CPU's F32 run of a dequantized twin): who rounds more, not only how far apart
 #   shapes   KL against the CPU, as archs, on real models' shapes with random weights
 #            (make_tinyllama.py, Q8_0 quantized by gguf-py: no llama.cpp needed); SHAPES picks
 #            them (default phi-3.5-mini: LongRoPE factors and attn_factor, 4 of 32 layers)
@@ -150,6 +152,19 @@ phase_kernels() {
   grep -A4 "panicked" "$OUT/kernels.txt" | head -40
 }
 
+# kl_run FILE LABEL BASE BACKEND BATCH: perplexity of FILE on BACKEND at -b BATCH with --kl-base
+# BASE; the details go to kl.txt, one line (model, backend, batch, mean KL, top-1) to summary.txt.
+kl_run() {
+  local m=$1 label=$2 base=$3 be=$4 b=$5 r
+  say "kl $label: $be -b $b" >> "$OUT/kl.txt"
+  r=$($BIN perplexity -m $m -f $TEXT -c 512 --chunks ${KL_CHUNKS:-4} -b $b --backend $be --kl-base $base 2>&1)
+  echo "$r" | grep -A6 "^KL divergence" >> "$OUT/kl.txt"
+  printf '%-18s %-4s -b %-3s %s\n' "$label" "$be" "$b" "$(echo "$r" | awk '
+    /mean KL/ { kl = $NF == "" ? "?" : $(NF-2) } /top-1 agreement/ { t = $4 " %" }
+    END { if (kl == "") print "FAILED"; else print "KL " kl "  top-1 " t }')" | tee -a "$OUT/summary.txt"
+  echo "$r" | grep -m2 -i "error" | tee -a "$OUT/summary.txt"
+}
+
 # kl_model FILE LABEL [floor]: CPU base once (-b 512), then the CUDA backend at three batch
 # sizes; with "floor", also the CPU itself at -b 1 against that base (the spread the CPU's own
 # batch shapes make, the floor any backend is judged against).
@@ -161,17 +176,9 @@ kl_model() {
     say "kl $label: CPU base" | tee -a "$OUT/kl.txt"
     $BIN perplexity $args --backend cpu --save-logits $base 2>&1 | tail -3 | tee -a "$OUT/kl.txt"
   fi
-  local b be r
+  local be
   for be in "cuda 512" "cuda 4" "cuda 1" ${floor:+"cpu 1"}; do
-    set -- $be
-    say "kl $label: $1 -b $2" >> "$OUT/kl.txt"
-    r=$($BIN perplexity $args -b $2 --backend $1 --kl-base $base 2>&1)
-    echo "$r" | grep -A6 "^KL divergence" >> "$OUT/kl.txt"
-    # one line per run for the summary: model, backend, batch, mean KL, top-1
-    printf '%-18s %-4s -b %-3s %s\n' "$label" "$1" "$2" "$(echo "$r" | awk '
-      /mean KL/ { kl = $NF == "" ? "?" : $(NF-2) } /top-1 agreement/ { t = $4 " %" }
-      END { if (kl == "") print "FAILED"; else print "KL " kl "  top-1 " t }')" | tee -a "$OUT/summary.txt"
-    echo "$r" | grep -m2 -i "error" | tee -a "$OUT/summary.txt"
+    kl_run "$m" "$label" $base $be
   done
   # graphs change how the step is launched, never what it computes
   local on off run="run -m $m -p The_capital_of_France_is -n 48 --temp 0 --backend cuda --ignore-eos"
@@ -203,6 +210,26 @@ phase_archs() {
   for m in ${ARCH_MODELS:-$ARCHS_ALL}; do
     [ "$(left)" -le 30 ] && { say "archs: out of time before $m" | tee -a "$OUT/summary.txt"; break; }
     kl_model $W/models/test/$m.gguf $m
+  done
+}
+
+# Which backend is nearer the exact result of a quantized model? The base is the CPU's F32 run
+# of the model's dequantized twin (scripts/oracle/dequantize-gguf.py), and both the CPU and CUDA
+# run the quantized file against it: a backend whose KL to the exact result is no larger than
+# the CPU's rounds no worse, whatever their KL to each other. EXACT_MODELS picks the models.
+phase_exactref() {
+  setup
+  local m twin base be
+  test_models ${EXACT_MODELS:-qwen3-bpe-q8_0 mixtral-spm-q8_0 qwen3moe-bpe-q8_0 gemma2-spm-q8_0}
+  for m in ${EXACT_MODELS:-qwen3-bpe-q8_0 mixtral-spm-q8_0 qwen3moe-bpe-q8_0 gemma2-spm-q8_0}; do
+    [ "$(left)" -le 30 ] && { say "exactref: out of time before $m" | tee -a "$OUT/summary.txt"; break; }
+    twin=$W/models/test/$m-f32twin.gguf base=$W/$m-exact.logits
+    [ -f $twin ] || PYTHONPATH=/tmp/site python3 scripts/oracle/dequantize-gguf.py $W/models/test/$m.gguf $twin
+    [ -f $base ] || $BIN perplexity -m $twin -f $TEXT -c 512 --chunks ${KL_CHUNKS:-4} --backend cpu \
+      --save-logits $base > /dev/null 2>&1
+    for be in "cpu 512" "cpu 1" "cuda 512" "cuda 1"; do
+      kl_run $W/models/test/$m.gguf "$m~exact" $base $be
+    done
   done
 }
 
@@ -444,8 +471,8 @@ if [ "${1:-}" = prepare ]; then
 fi
 for phase in "$@"; do
   case $phase in
-    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs | shapes | diag | ab) say "phase $phase"; phase_$phase ;;
-    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs shapes diag ab)" >&2; exit 2 ;;
+    start | kernels | kl | bench | peers | bigstart | big | ncu | ncupeer | mvsplit | archs | exactref | shapes | diag | ab) say "phase $phase"; phase_$phase ;;
+    *) echo "cuda-test.sh: unknown phase '$phase' (prepare | start kernels kl bench peers bigstart big ncu ncupeer mvsplit archs exactref shapes diag ab)" >&2; exit 2 ;;
   esac
 done
 say "done"
