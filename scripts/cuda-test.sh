@@ -20,7 +20,7 @@
 #   bigstart starts making the Llama-3-8B-shaped Q4_K_M in the background (~16 GB of F16 first)
 #   big      waits for it, then benches it with both engines; and the card's copy bandwidth
 #   archs    KL against the CPU on every small random test model (tests/models/make_llama.py:
-#            llama spm/bpe, qwen2, qwen3, phi3, phi2, gemma, gemma2, mixtral, qwen3moe; f32 and q8_0) at
+#            llama spm/bpe, qwen2, qwen3, phi3, phi2, gemma, gemma2, mixtral, qwen3moe, qwen2moe; f32 and q8_0) at
 #            -b 512, -b 4 and -b 1, and greedy text with graphs on/off; one line each in summary.txt
 #   exactref the q8_0 test models' CPU and CUDA runs against the exact result of their weights
 #            (the CPU's F32 run of a dequantized twin): who rounds more, not only how far apart
@@ -194,7 +194,8 @@ kl_model() {
 # Every architecture of the small random test models, f32 and q8_0.
 ARCHS_ALL="llama-spm-f32 llama-spm-q8_0 llama-bpe-f32 llama-bpe-q8_0 qwen2-bpe-f32 qwen2-bpe-q8_0
   qwen3-bpe-f32 qwen3-bpe-q8_0 phi3-spm-f32 phi3-spm-q8_0 phi2-bpe-f32 phi2-bpe-q8_0
-  gemma-spm-f32 gemma-spm-q8_0 gemma2-spm-f32 gemma2-spm-q8_0 mixtral-spm-f32 mixtral-spm-q8_0 qwen3moe-bpe-f32 qwen3moe-bpe-q8_0"
+  gemma-spm-f32 gemma-spm-q8_0 gemma2-spm-f32 gemma2-spm-q8_0 mixtral-spm-f32 mixtral-spm-q8_0 qwen3moe-bpe-f32 qwen3moe-bpe-q8_0
+  qwen2moe-bpe-f32 qwen2moe-bpe-q8_0"
 
 test_models() {
   local missing=() m

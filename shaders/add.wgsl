@@ -1,4 +1,6 @@
-// add.wgsl — residual add A += B, element-wise. Reference: cpu backend `add`. Exact.
+// add.wgsl — residual add A += B (entry `add`) and division A /= B (entry `div`, qwen2moe's
+// sigmoid as silu(x)/x), element-wise. Reference: cpu backend `add`, `div`. Exact (WGSL's `/` on
+// f32 is not required to be correctly rounded; on IEEE hardware it is).
 // Bindings: A: (n) f32 in place; B: (n) f32; P: { n, grid_x }.
 // Dispatch: (min(ceil(n / WG), 65535), ceil(ceil(n / WG) / 65535), 1), one thread per element.
 
@@ -20,5 +22,13 @@ fn add(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) l
     let i = (wid.x + wid.y * P.grid_x) * WG + lid;
     if (i < P.n) {
         A[i] = A[i] + B[i];
+    }
+}
+
+@compute @workgroup_size(WG)
+fn div(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let i = (wid.x + wid.y * P.grid_x) * WG + lid;
+    if (i < P.n) {
+        A[i] = A[i] / B[i];
     }
 }

@@ -41,6 +41,7 @@ const FAMILIES = [
   ['gemma2 (softcaps, sliding window)', 'gemma2-spm', 'gemma2'],
   ['mixtral-style MoE (llama with experts)', 'mixtral-spm', 'llama'],
   ['qwen3moe (qwen3 with experts)', 'qwen3moe-bpe', 'qwen3moe'],
+  ['qwen2moe (qwen2 with experts and a gated shared expert)', 'qwen2moe-bpe', 'qwen2moe'],
 ];
 
 let server;

@@ -92,7 +92,7 @@ PROMPTS = {
     ],
 }
 # The Qwen models (tests/models/make_llama.py) share one vocabulary with ChatML control tokens.
-PROMPTS["qwen2-bpe"] = PROMPTS["qwen3-bpe"] = PROMPTS["qwen3moe-bpe"] = [
+PROMPTS["qwen2-bpe"] = PROMPTS["qwen3-bpe"] = PROMPTS["qwen3moe-bpe"] = PROMPTS["qwen2moe-bpe"] = [
     "Once upon a time",
     "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
     "The capital of France is",
@@ -121,7 +121,7 @@ PROMPTS["gemma-spm"] = PROMPTS["gemma2-spm"] = [
 PROMPTS["phi2-bpe"] = PROMPTS["llama-bpe"]
 # The Mixtral (llama MoE) models: the llama-spm vocabulary.
 PROMPTS["mixtral-spm"] = PROMPTS["llama-spm"]
-SELECT = {"qwen3moe-bpe": 3, "mixtral-spm": 3, "phi2-bpe": 3, "llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3, "gemma-spm": 3, "gemma2-spm": 3}  # how many prompts to keep; sets not listed keep all
+SELECT = {"qwen3moe-bpe": 3, "qwen2moe-bpe": 3, "mixtral-spm": 3, "phi2-bpe": 3, "llama-spm": 3, "llama-bpe": 3, "qwen2-bpe": 3, "qwen3-bpe": 3, "phi3-spm": 3, "gemma-spm": 3, "gemma2-spm": 3}  # how many prompts to keep; sets not listed keep all
 MIN_GAP = 0.005
 
 

@@ -27,7 +27,7 @@ for set in "${sets[@]}"; do
   else
     model="$test_dir/$set.gguf"
     python3 "$root/tests/models/make_llama.py" --out "$test_dir" --only "$set" --check >/dev/null
-    prompts="${set%-*}"   # llama-spm / llama-bpe / qwen2-bpe / qwen3{,moe}-bpe / phi3-spm / gemma{,2}-spm / phi2-bpe / mixtral-spm
+    prompts="${set%-*}"   # llama-spm / llama-bpe / qwen2-bpe / qwen{3,3moe,2moe}-bpe / phi3-spm / gemma{,2}-spm / phi2-bpe / mixtral-spm
   fi
   echo "== $set" >&2
   python3 "$root/scripts/oracle/make-generate-goldens.py" --greedy "$greedy" --bin "$bin" \

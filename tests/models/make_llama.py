@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Deterministic random-weight GGUF test models: `llama`, `qwen2`, `qwen3`, `phi3`, `gemma`, `gemma2`,
-`phi2`, a mixtral-style mixture of experts (`llama` with experts) and `qwen3moe`.
+`phi2`, a mixtral-style mixture of experts (`llama` with experts), `qwen3moe` and `qwen2moe`.
 
     python3 tests/models/make_llama.py                    # all variants into ~/.cache/wasm-chord/models/test/
     python3 tests/models/make_llama.py --out DIR --only llama-spm-f32 llama-bpe-q8_0
@@ -15,7 +15,7 @@ on the built-in CORPUS below, so a test can regenerate the exact files the golde
 Variants: llama-{spm,bpe}-{f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1}, qwen2-bpe-{f32,q8_0} and
 qwen3-bpe-{f32,q8_0} (see "Qwen models" below), phi3-spm-{f32,q8_0} ("Phi-3 models"),
 gemma-spm-{f32,q8_0} and gemma2-spm-{f32,q8_0} ("Gemma models"), phi2-bpe-{f32,q8_0} ("Phi-2
-models"), mixtral-spm-{f32,q8_0} ("Mixtral models"), qwen3moe-bpe-{f32,q8_0} ("Qwen3-MoE models"). Same weights for every variant of a
+models"), mixtral-spm-{f32,q8_0} ("Mixtral models"), qwen3moe-bpe-{f32,q8_0} ("Qwen3-MoE models"), qwen2moe-bpe-{f32,q8_0} ("Qwen2-MoE models"). Same weights for every variant of a
 tokenizer (the same seed), quantized by gguf-py (`gguf.quants.quantize`, which is written to be
 bit-exact with ggml's reference quantizers; scripts/oracle/check-quants.py verifies that against
 llama-quantize). All 2-D weights (token_embd and output included) take the variant's type; the RMSNorm
@@ -127,6 +127,16 @@ Qwen3-30B-A3B's files); llama.cpp's qwen3moe graph: softmax gating, the chosen w
     blk.N.ffn_up_exps.weight   (8, 96, 128)
     blk.N.ffn_down_exps.weight (8, 128, 96)     σ 3/√96, as Qwen's dense ffn_down
 
+Qwen2-MoE models (qwen2moe-bpe-{f32,q8_0}; general.architecture = "qwen2moe"): the qwen2 model
+(q/k/v biases, head_dim 16, the qwen2 BPE vocabulary; untied output.weight) with every layer's FFN replaced by
+a router, 8 experts of 96 (2 used) and a shared expert of 192 (qwen2moe.expert_feed_forward_length
+= 96, expert_shared_feed_forward_length = 192); llama.cpp's qwen2moe graph: softmax gating, the
+chosen weights *not* normalized, plus the shared expert scaled by sigmoid(ffn_gate_inp_shexp · x):
+    blk.N.ffn_gate_inp.weight        (8, 128)   router (F32 in every variant)
+    blk.N.ffn_{gate,up}_exps.weight  (8, 96, 128);  blk.N.ffn_down_exps.weight (8, 128, 96)
+    blk.N.ffn_gate_inp_shexp.weight  (128,)     the shared expert's gate (1-D: F32)
+    blk.N.ffn_{gate,up}_shexp.weight (192, 128);    blk.N.ffn_down_shexp.weight (128, 192)
+
 Weight scales were chosen so greedy decoding has clear margins (see "gaps" in the generation goldens).
 """
 from __future__ import annotations
@@ -179,6 +189,8 @@ SHA256 = {
     "mixtral-spm-q8_0": "038efeea36026b5658aeeb3a2544ee6422fa77cb1331ae29cf5a211f44797eca",
     "qwen3moe-bpe-f32": "9b4b1ad2841492f0ef85286318dd4a9396de3ba369c2c58563f0dc5b56fc68e2",
     "qwen3moe-bpe-q8_0": "52fcf32e0aab4901e91e9dadba0c872f46d9f22d24790073f4b5e2e88dbc0b82",
+    "qwen2moe-bpe-f32": "4e8f1222cd02a0d5f0614425ae95ad935efce4e2fa64fc1562ec1aed31e03ca9",
+    "qwen2moe-bpe-q8_0": "d2dba685ca403519941a22317886a607a1c37260b783bcf8361b54e174c98fe5",
 }
 
 CONFIG = dict(
@@ -192,7 +204,8 @@ CONFIG = dict(
     rms_eps=1e-5,
 )
 
-SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468, "phi2": 8024, "mixtral": 4680, "qwen3moe": 5791}
+SEEDS = {"spm": 1234, "bpe": 5678, "qwen2": 9012, "qwen3": 3456, "phi3": 7890, "gemma": 1357, "gemma2": 2468, "phi2": 8024, "mixtral": 4680, "qwen3moe": 5791,
+         "qwen2moe": 6802}
 
 # The Qwen models: the llama shapes plus what each architecture changes (see the docstring).
 QWEN_CONFIG = {
@@ -203,6 +216,12 @@ QWEN_CONFIG = {
 # dense FFN, no shared expert); the experts are narrower than the dense FFN, as the real ones
 # (768 vs 6144), from qwen3moe.expert_feed_forward_length.
 QWEN_CONFIG["qwen3moe"] = dict(QWEN_CONFIG["qwen3"], n_expert=8, n_expert_used=2, ffn_exp=96, down_scale=3.0)
+# qwen2moe: Qwen 2's attention (biases) with experts and a shared expert in every layer (as
+# Qwen1.5-MoE-A2.7B: routed weights not normalized; a shared SwiGLU expert, wider than the routed
+# ones, gated per token by sigmoid(ffn_gate_inp_shexp · x)).
+# Its output head is untied (llama.cpp's qwen2moe requires output.weight).
+QWEN_CONFIG["qwen2moe"] = dict(QWEN_CONFIG["qwen2"], n_expert=8, n_expert_used=2, ffn_exp=96, ffn_shexp=192,
+                               down_scale=3.0, untied=True)
 QWEN_TYPES = ("f32", "q8_0")
 
 # The Phi-3 models (see "Phi-3 models" in the docstring): llama's shapes with Phi-3-mini's
@@ -523,6 +542,18 @@ def expert_ffn(normal, p: str, c: dict) -> list[tuple[str, np.ndarray]]:
     ]
 
 
+def shared_expert_ffn(normal, p: str, c: dict) -> list[tuple[str, np.ndarray]]:
+    """qwen2moe's shared expert: a SwiGLU FFN of ffn_shexp and its per-token gate, a 1-D
+    ffn_gate_inp_shexp (σ 1.5/√dim: on the normed rows, sigmoids spread over ~0.2-0.8)."""
+    dim, sh = c["dim"], c["ffn_shexp"]
+    return [
+        (p + "ffn_gate_inp_shexp.weight", normal((dim,), 1.5 / np.sqrt(dim))),
+        (p + "ffn_gate_shexp.weight", normal((sh, dim), 1.0 / np.sqrt(dim))),
+        (p + "ffn_up_shexp.weight", normal((sh, dim), 1.0 / np.sqrt(dim))),
+        (p + "ffn_down_shexp.weight", normal((dim, sh), 3.0 / np.sqrt(sh))),
+    ]
+
+
 def qwen_dense_ffn(normal, p: str, c: dict) -> list[tuple[str, np.ndarray]]:
     """Qwen's SwiGLU FFN: llama's with a 3x larger ffn_down (see make_qwen_weights)."""
     dim, ffn = c["dim"], c["ffn"]
@@ -595,7 +626,11 @@ def make_qwen_weights(arch: str, seed: int, n_vocab: int) -> list[tuple[str, np.
             (p + "attn_output.weight", normal((dim, q), 3.0 / np.sqrt(q))),
             (p + "ffn_norm.weight", norm_w(dim)),
         ] + (expert_ffn if "n_expert" in c else qwen_dense_ffn)(normal, p, c)
+        if "ffn_shexp" in c:
+            t += shared_expert_ffn(normal, p, c)
     t += [("output_norm.weight", norm_w(dim))]
+    if c.get("untied"):
+        t += [("output.weight", normal((n_vocab, dim), 4.0 / np.sqrt(dim)))]
     return t
 
 
@@ -742,6 +777,8 @@ def write_model(
         w.add_expert_used_count(c["n_expert_used"])
     if "ffn_exp" in c:
         w.add_expert_feed_forward_length(c["ffn_exp"])
+    if "ffn_shexp" in c:
+        w.add_expert_shared_feed_forward_length(c["ffn_shexp"])
     if arch in ("llama", "phi3", "mixtral"):
         w.add_rope_dimension_count(c["dim"] // c["n_heads"])
     if arch == "phi2":

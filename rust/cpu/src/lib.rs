@@ -387,6 +387,12 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn div(&mut self, a: &mut Tensor, b: &Tensor) -> Result<(), CpuError> {
+        same_shape("div", a, b)?;
+        a.data.iter_mut().zip(&b.data).for_each(|(a, b)| *a /= b);
+        Ok(())
+    }
+
     fn activation(&mut self, x: &Tensor, act: GatedActivation) -> Result<Tensor, CpuError> {
         // GELU as ggml_vec_gelu_f32 (the gated kernel's table and cut-offs, without the product);
         // SiLU as ggml_vec_silu_f32 (the gated kernel's lanes; no architecture here has an

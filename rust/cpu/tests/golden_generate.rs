@@ -177,6 +177,10 @@ llama_goldens! {
     // same routing as mixtral-style llama files), tied head.
     qwen3moe_bpe_f32: "qwen3moe-bpe-f32", 0.0, true, false;
     qwen3moe_bpe_q8_0: "qwen3moe-bpe-q8_0", 0.0, true, true;
+    // qwen2moe: qwen2's attention (biases) with 8 experts of 96 (2 routed, weights not
+    // normalized) and a shared expert of 192 gated by sigmoid(ffn_gate_inp_shexp · x).
+    qwen2moe_bpe_f32: "qwen2moe-bpe-f32", 0.0, true, false;
+    qwen2moe_bpe_q8_0: "qwen2moe-bpe-q8_0", 0.0, true, true;
 }
 
 /// Gemma 3 270M Q4_K_M. Its greedy text is very sensitive to rounding (llama.cpp's own output

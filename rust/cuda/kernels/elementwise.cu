@@ -11,6 +11,12 @@ extern "C" __global__ void add(float* a, const float* b, u64 n) { pdl_enter();
     a[i] = b[i] + a[i];
 }
 
+// a /= b (qwen2moe's sigmoid as silu(x)/x); IEEE division (__fdiv_rn), as ggml_div
+extern "C" __global__ void div_f32(float* a, const float* b, u64 n) { pdl_enter();
+    EW_INDEX
+    a[i] = __fdiv_rn(a[i], b[i]);
+}
+
 // x[r][c] += bias[c]
 extern "C" __global__ void add_bias(float* x, const float* bias, int cols, u64 n) { pdl_enter();
     EW_INDEX

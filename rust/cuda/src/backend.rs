@@ -532,10 +532,16 @@ impl Backend for CudaBackend {
         // each row's k expert FFNs (up, gate, act: n_ff; down: n_embd) and its router
         let ffn_rows = p.moe.map_or(1, |m| m.n_expert_used);
         let router = p.moe.map_or(0, |m| m.n_expert + 2 * m.n_expert_used);
+        // qwen2moe's shared expert: its gate, up and act, its down and scaled output, its gate
+        let shared = p
+            .moe
+            .and_then(|m| m.n_ff_shared)
+            .map_or(0, |n| 3 * n + 2 * p.n_embd + 2);
         let row_floats = 8 * p.n_embd
             + 3 * p.n_ff * ffn_rows
             + p.n_embd * (ffn_rows - 1)
             + router
+            + shared
             + 2 * p.kv_dim
             + p.n_vocab;
         let arena = (p.max_rows * row_floats * 4 * 3 / 2) as u64;
@@ -795,6 +801,18 @@ impl Backend for CudaBackend {
             ));
         }
         self.elementwise("add", Args::new().arg(a.ptr).arg(b.ptr), a.n());
+        a.modified();
+        Ok(())
+    }
+
+    fn div(&mut self, a: &mut CudaTensor, b: &CudaTensor) -> Result<(), CudaError> {
+        self.check(&[a, b])?;
+        if a.n() != b.n() {
+            return Err(CudaError::BadInput(
+                "div of tensors of different shapes".into(),
+            ));
+        }
+        self.elementwise("div_f32", Args::new().arg(a.ptr).arg(b.ptr), a.n());
         a.modified();
         Ok(())
     }

@@ -36,6 +36,7 @@ pub const KERNELS: &[&str] = &[
     "qkv_rope_store",
     "store_kv",
     "add",
+    "div_f32",
     "add_bias",
     "scale",
     "gated_activation",

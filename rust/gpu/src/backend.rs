@@ -862,6 +862,34 @@ impl GpuBackend {
         let (x, y) = grid((n as u32).div_ceil(WG));
         ((x, y, 1), x)
     }
+
+    /// `a op= b` for two tensors of one shape (add.wgsl's entry points `add` and `div`).
+    fn binary_in_place(
+        &mut self,
+        op: &'static str,
+        a: &mut Tensor,
+        b: &Tensor,
+    ) -> Result<(), GpuError> {
+        if a.rows != b.rows || a.cols != b.cols {
+            return Err(shape(
+                op,
+                format!("{}×{} vs {}×{}", a.rows, a.cols, b.rows, b.cols),
+            ));
+        }
+        let n = a.rows * a.cols;
+        if n == 0 {
+            return Ok(());
+        }
+        let (groups, grid_x) = Self::elementwise(n);
+        let p = [n as u32, grid_x, 0, 0];
+        self.dispatch(
+            op,
+            None,
+            &[a.buffer(), b.buffer()],
+            &[bytemuck::bytes_of(&p)],
+            groups,
+        )
+    }
 }
 
 #[repr(C)]
@@ -1180,25 +1208,11 @@ impl Backend for GpuBackend {
     }
 
     fn add(&mut self, a: &mut Tensor, b: &Tensor) -> Result<(), GpuError> {
-        if a.rows != b.rows || a.cols != b.cols {
-            return Err(shape(
-                "add",
-                format!("{}×{} vs {}×{}", a.rows, a.cols, b.rows, b.cols),
-            ));
-        }
-        let n = a.rows * a.cols;
-        if n == 0 {
-            return Ok(());
-        }
-        let (groups, grid_x) = Self::elementwise(n);
-        let p = [n as u32, grid_x, 0, 0];
-        self.dispatch(
-            "add",
-            None,
-            &[a.buffer(), b.buffer()],
-            &[bytemuck::bytes_of(&p)],
-            groups,
-        )
+        self.binary_in_place("add", a, b)
+    }
+
+    fn div(&mut self, a: &mut Tensor, b: &Tensor) -> Result<(), GpuError> {
+        self.binary_in_place("div", a, b)
     }
 
     fn gated_activation(

@@ -40,6 +40,7 @@ pub const PLAIN_OPS: &[(&str, &str)] = &[
     ("rope", include_str!("../../../shaders/rope.wgsl")),
     ("scale", include_str!("../../../shaders/scale.wgsl")),
     ("add", include_str!("../../../shaders/add.wgsl")),
+    ("div", include_str!("../../../shaders/add.wgsl")),
     (
         "gated_activation",
         include_str!("../../../shaders/gated_activation.wgsl"),

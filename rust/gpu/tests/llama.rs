@@ -109,6 +109,14 @@ fn random_qwen3moe_models_greedy_on_the_gpu_follow_the_cpu() {
     follow_the_cpu(&["qwen3moe-bpe-q8_0".into()], &MOE_Q8);
 }
 
+/// The qwen2moe test models: Qwen 2's attention (biases) with 8 experts of 96 (weights not
+/// normalized) and a shared expert gated per token by a sigmoid (`Backend::div`: silu(x)/x).
+#[test]
+fn random_qwen2moe_models_greedy_on_the_gpu_follow_the_cpu() {
+    follow_the_cpu(&["qwen2moe-bpe-f32".into()], &STRICT);
+    follow_the_cpu(&["qwen2moe-bpe-q8_0".into()], &MOE_Q8);
+}
+
 fn follow_the_cpu(variants: &[String], bounds: &Bounds) {
     let mut report = Vec::new();
     for variant in variants {

@@ -225,6 +225,10 @@ pub trait Backend {
     /// `a += b` (same shapes).
     fn add(&mut self, a: &mut Self::Tensor, b: &Self::Tensor) -> Result<(), Self::Error>;
 
+    /// `a /= b` element-wise (same shapes; ggml_div: IEEE division, so 0/0 is NaN as there).
+    /// qwen2moe's graph forms the sigmoid of its shared-expert gate as `silu(x) / x`.
+    fn div(&mut self, a: &mut Self::Tensor, b: &Self::Tensor) -> Result<(), Self::Error>;
+
     /// `act(gate) * up`, both `(rows, n_ff)`.
     fn gated_activation(
         &mut self,

@@ -28,6 +28,12 @@ pub enum Arch {
     /// gating, the chosen weights normalized: the same as mixtral-style llama files); the experts'
     /// width is `expert_feed_forward_length`. No shared expert (that is qwen2moe).
     Qwen3Moe,
+    /// Qwen 1.5 / 2 MoE (Qwen1.5-MoE-A2.7B, Qwen2-57B-A14B): Qwen 2's attention (q/k/v biases),
+    /// and in every layer experts routed by softmax *without* normalizing the chosen weights,
+    /// plus a shared expert (a dense SwiGLU FFN of `expert_shared_feed_forward_length`) whose
+    /// output is gated per token by sigmoid(`ffn_gate_inp_shexp` · x), as llama.cpp's qwen2moe
+    /// graph (src/models/qwen2moe.cpp).
+    Qwen2Moe,
     /// Phi-3 / Phi-3.5-mini: LLaMA's graph with NeoX RoPE, fused `attn_qkv` and gate+up
     /// `ffn_up` tensors (split at load time, weights.rs), Q scaled by 1/√head_dim before the
     /// attention kernel, and optional LongRoPE frequency factors.
@@ -48,6 +54,7 @@ impl Arch {
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
             Arch::Qwen3Moe => "qwen3moe",
+            Arch::Qwen2Moe => "qwen2moe",
             Arch::Phi3 => "phi3",
             Arch::Phi2 => "phi2",
         }
@@ -120,14 +127,21 @@ pub struct Config {
     pub moe: Option<MoeConfig>,
 }
 
-/// A mixture-of-experts FFN as llama.cpp's llama graph runs it (`build_moe_ffn` with softmax
-/// gating and normalized weights): softmax of the router logits over all experts, the
-/// `n_expert_used` most probable experts per token, their probabilities divided by their sum,
-/// and the weighted sum of those experts' outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A mixture-of-experts FFN as llama.cpp's `build_moe_ffn` runs it with softmax gating:
+/// softmax of the router logits over all experts, the `n_expert_used` most probable experts per
+/// token, their probabilities (divided by their sum when `norm_weights`, then multiplied by
+/// `weights_scale`), and the weighted sum of those experts' outputs; qwen2moe adds a shared
+/// expert.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MoeConfig {
     pub n_expert: usize,
     pub n_expert_used: usize,
+    /// The chosen probabilities divided by their sum (llama, qwen3moe; not qwen2moe).
+    pub norm_weights: bool,
+    /// `expert_weights_scale` (1 = none; llama.cpp applies it only when it is neither 0 nor 1).
+    pub weights_scale: f32,
+    /// Width of the shared expert (qwen2moe's `expert_shared_feed_forward_length`), if any.
+    pub n_ff_shared: Option<usize>,
 }
 
 /// llama.cpp's LLAMA_MAX_EXPERTS: it refuses files with more.
@@ -144,6 +158,7 @@ impl Config {
             "qwen2" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
             "qwen3moe" => Arch::Qwen3Moe,
+            "qwen2moe" => Arch::Qwen2Moe,
             "phi3" => Arch::Phi3,
             "phi2" => Arch::Phi2,
             other => return Err(ModelError::UnsupportedArchitecture(other.to_string())),
@@ -302,7 +317,7 @@ impl Config {
             }
             // llama.cpp gives both LLAMA_ROPE_TYPE_NEOX (split halves); the q/k/v biases of
             // Qwen 2 are optional tensors (weights.rs), used whenever the file has them.
-            Arch::Qwen2 => cfg.rope_style = RopeStyle::Neox,
+            Arch::Qwen2 | Arch::Qwen2Moe => cfg.rope_style = RopeStyle::Neox,
             Arch::Qwen3 | Arch::Qwen3Moe => {
                 cfg.rope_style = RopeStyle::Neox;
                 cfg.qk_norm = true;
@@ -351,10 +366,28 @@ impl Config {
             cfg.swa_layers = vec![true; n_layer];
         }
         cfg.moe = moe_config(g, arch, &key)?;
-        if arch == Arch::Qwen3Moe {
+        if let (Arch::Qwen2Moe, Some(m)) = (arch, cfg.moe.as_mut()) {
+            // llama.cpp: the shared expert is feed_forward_length wide unless the file says
+            // otherwise, and the routed ones n_ff / n_expert_used (below) unless it does.
+            let shared = u_opt("expert_shared_feed_forward_length")?.filter(|n| *n > 0);
+            m.n_ff_shared = Some(shared.unwrap_or(cfg.n_ff));
+            m.norm_weights = false;
+            let key_s = key("expert_weights_scale");
+            let scale = g.get_f32_opt(&key_s)?.unwrap_or(0.0);
+            if !scale.is_finite() {
+                return Err(ModelError::BadConfig(format!("{key_s} = {scale}")));
+            }
+            m.weights_scale = if scale == 0.0 { 1.0 } else { scale };
+        }
+        if matches!(arch, Arch::Qwen3Moe | Arch::Qwen2Moe) {
             // The experts are narrower than the (unused) dense width feed_forward_length.
-            if let Some(n_ff_exp) = u_opt("expert_feed_forward_length")?.filter(|n| *n > 0) {
-                cfg.n_ff = n_ff_exp;
+            match u_opt("expert_feed_forward_length")?.filter(|n| *n > 0) {
+                Some(n_ff_exp) => cfg.n_ff = n_ff_exp,
+                None if arch == Arch::Qwen2Moe => {
+                    let used = cfg.moe.map_or(1, |m| m.n_expert_used);
+                    cfg.n_ff /= used;
+                }
+                None => {}
             }
         }
         Ok(cfg)
@@ -391,11 +424,11 @@ fn rope_freq_scale(g: &Gguf, type_key: &str, factor_key: &str) -> Result<f32, Mo
     }
 }
 
-/// The experts of a mixtral-style llama file or a qwen3moe file: `expert_count` experts,
-/// `expert_used_count` of them per token. Only these two graphs route this way (llama.cpp's
-/// qwen2moe, phi3.5-moe … add shared experts or other gating), so an expert count on any other
-/// architecture is refused rather than silently run as a dense model, and a qwen3moe file
-/// without experts is refused too.
+/// The experts of a mixtral-style llama file, a qwen3moe or a qwen2moe file: `expert_count`
+/// experts, `expert_used_count` of them per token (qwen2moe's shared expert and unnormalized
+/// weights are set by the caller). Only these graphs route this way (llama.cpp's phi3.5-moe,
+/// deepseek … gate otherwise), so an expert count on any other architecture is refused rather
+/// than silently run as a dense model, and a qwen*moe file without experts is refused too.
 fn moe_config(
     g: &Gguf,
     arch: Arch,
@@ -404,16 +437,18 @@ fn moe_config(
     let (key_n, key_used) = (key("expert_count"), key("expert_used_count"));
     let n_expert = g.get_u32_opt(&key_n)?.unwrap_or(0) as usize;
     if n_expert == 0 {
-        if arch == Arch::Qwen3Moe {
+        if matches!(arch, Arch::Qwen3Moe | Arch::Qwen2Moe) {
             return Err(ModelError::BadConfig(format!(
-                "{key_n} is missing or 0: a qwen3moe file needs its experts"
+                "{key_n} is missing or 0: a {} file needs its experts",
+                arch.name()
             )));
         }
         return Ok(None);
     }
-    if !matches!(arch, Arch::Llama | Arch::Qwen3Moe) {
+    if !matches!(arch, Arch::Llama | Arch::Qwen3Moe | Arch::Qwen2Moe) {
         return Err(ModelError::BadConfig(format!(
-            "{key_n} = {n_expert}: mixture-of-experts layers are supported only for llama and qwen3moe"
+            "{key_n} = {n_expert}: mixture-of-experts layers are supported only for llama, \
+             qwen3moe and qwen2moe"
         )));
     }
     let n_expert_used = g.get_u32_opt(&key_used)?.unwrap_or(0) as usize;
@@ -425,6 +460,9 @@ fn moe_config(
     Ok(Some(MoeConfig {
         n_expert,
         n_expert_used,
+        norm_weights: true,
+        weights_scale: 1.0,
+        n_ff_shared: None,
     }))
 }
 
@@ -582,7 +620,10 @@ mod tests {
             c.moe,
             Some(MoeConfig {
                 n_expert: 8,
-                n_expert_used: 2
+                n_expert_used: 2,
+                norm_weights: true,
+                weights_scale: 1.0,
+                n_ff_shared: None,
             })
         );
         assert_eq!(Config::from_gguf(&header("llama", &[])).unwrap().moe, None);
@@ -615,13 +656,49 @@ mod tests {
             c.moe,
             Some(MoeConfig {
                 n_expert: 8,
-                n_expert_used: 2
+                n_expert_used: 2,
+                norm_weights: true,
+                weights_scale: 1.0,
+                n_ff_shared: None,
             })
         );
         assert_eq!(c.n_ff, 96, "the experts' width, not feed_forward_length");
         // without experts it is no qwen3moe
         let e = Config::from_gguf(&header("qwen3moe", &[])).unwrap_err();
         assert!(e.to_string().contains("needs its experts"), "{e}");
+    }
+
+    #[test]
+    fn qwen2moe_has_a_shared_expert_and_unnormalized_weights() {
+        let mut keys = vec![
+            ("expert_count", Value::U32(8)),
+            ("expert_used_count", Value::U32(2)),
+            ("expert_feed_forward_length", Value::U32(96)),
+            ("expert_shared_feed_forward_length", Value::U32(160)),
+        ];
+        let c = Config::from_gguf(&header("qwen2moe", &keys)).unwrap();
+        assert_eq!(c.arch, Arch::Qwen2Moe);
+        assert_eq!(c.rope_style, RopeStyle::Neox);
+        assert!(!c.qk_norm);
+        assert_eq!(
+            c.moe,
+            Some(MoeConfig {
+                n_expert: 8,
+                n_expert_used: 2,
+                norm_weights: false,
+                weights_scale: 1.0,
+                n_ff_shared: Some(160),
+            })
+        );
+        assert_eq!(c.n_ff, 96);
+        // llama.cpp's defaults: shared = feed_forward_length, routed = n_ff / n_expert_used
+        keys.truncate(2);
+        keys.push(("expert_weights_scale", Value::F32(2.5)));
+        let c = Config::from_gguf(&header("qwen2moe", &keys)).unwrap();
+        let m = c.moe.unwrap();
+        assert_eq!((m.n_ff_shared, c.n_ff, m.weights_scale), (Some(352), 176, 2.5));
+        let e = Config::from_gguf(&header("qwen2moe", &[])).unwrap_err();
+        assert!(e.to_string().contains("qwen2moe file needs its experts"), "{e}");
     }
 
     #[test]

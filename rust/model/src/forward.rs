@@ -2,10 +2,10 @@
 //! are the typed flags of `Config`; every intermediate is named through the trace hook so a run
 //! can be diffed against a reference layer by layer.
 
-use crate::backend::{AttentionParams, AttnInput, Backend, FfnInput, RopeParams};
+use crate::backend::{AttentionParams, AttnInput, Backend, FfnInput, GatedActivation, RopeParams};
 use crate::compose;
 use crate::config::{Config, MoeConfig};
-use crate::weights::{LayerWeights, MoeWeights, Weights};
+use crate::weights::{LayerWeights, MoeWeights, SharedExpert, Weights};
 use crate::ModelError;
 
 /// Called with (name, layer, values) for every named intermediate, when tracing.
@@ -344,9 +344,11 @@ fn block<B: Backend>(
     Ok(x)
 }
 
-/// A mixtral-style feed-forward (llama.cpp's build_moe_ffn with softmax gating and normalized
-/// weights), then the residual add: `x + Σ_s w_s · down_e(silu(gate_e(h)) · up_e(h))` over the
-/// `n_expert_used` experts `e` the router picks for each row, `h = rms_norm(x)`.
+/// A mixture-of-experts feed-forward (llama.cpp's build_moe_ffn with softmax gating), then the
+/// residual add: `x + Σ_s w_s · down_e(silu(gate_e(h)) · up_e(h))` over the `n_expert_used`
+/// experts `e` the router picks for each row, `h = rms_norm(x)`; the weights `w_s` normalized
+/// (mixtral-style llama, qwen3moe) or not (qwen2moe), and with qwen2moe's shared expert added
+/// (`shared_expert`) before the residual.
 #[allow(clippy::too_many_arguments)]
 fn moe_ffn<B: Backend>(
     cfg: &Config,
@@ -368,9 +370,14 @@ fn moe_ffn<B: Backend>(
     tr.name(be, &h, "ffn_norm", l)?;
     let logits = be.matmul(&moe.gate_inp, &h).map_err(e)?; // (n_tokens, n_expert)
     tr.name(be, &logits, "ffn_moe_logits", l)?;
-    // ids, weights (n_tokens, n_expert_used); Mixtral normalizes the chosen weights
-    let (ids, weights) = be.moe_route(&logits, m.n_expert_used, true).map_err(e)?;
+    // ids, weights (n_tokens, n_expert_used)
+    let (ids, mut weights) = be
+        .moe_route(&logits, m.n_expert_used, m.norm_weights)
+        .map_err(e)?;
     tr.name(be, &ids, "ffn_moe_topk", l)?;
+    if m.weights_scale != 1.0 {
+        be.scale(&mut weights, m.weights_scale).map_err(e)?;
+    }
     tr.name(be, &weights, "ffn_moe_weights_norm", l)?;
     // (n_tokens·n_expert_used, n_ff) each
     let up = be
@@ -390,8 +397,42 @@ fn moe_ffn<B: Backend>(
     tr.name(be, &down, "ffn_moe_down", l)?;
     let mut out = be.moe_combine(&down, &weights).map_err(e)?; // (n_tokens, n_embd)
     tr.name(be, &out, "ffn_moe_out", l)?;
+    if let Some(sh) = &moe.shared {
+        let shared = shared_expert(be, sh, &h, tr, l)?;
+        be.add(&mut out, &shared).map_err(e)?; // (llama.cpp: ggml_add(moe_out, ffn_shexp_out))
+        tr.name(be, &out, "ffn_out", l)?;
+    }
     be.add(&mut out, &x).map_err(e)?; // (llama.cpp: ggml_add(moe_out, ffn_inp))
     tr.name(be, &out, "l_out", l)?;
+    Ok(out)
+}
+
+/// qwen2moe's shared expert on the normed rows `h (n_tokens, n_embd)`: a SwiGLU FFN scaled per
+/// row by `sigmoid(gate_inp · h)`, the sigmoid formed as llama.cpp's graph forms it,
+/// `silu(g) / g` (the scalar SiLU: a row of one element has no full group of 8), and the scaling
+/// as `moe_combine` with one slot (`ggml_mul`: one rounded product). → `(n_tokens, n_embd)`.
+fn shared_expert<B: Backend>(
+    be: &mut B,
+    sh: &SharedExpert<B::Weight>,
+    h: &B::Tensor,
+    tr: &mut Tracer,
+    l: Option<usize>,
+) -> Result<B::Tensor, ModelError> {
+    let e = ModelError::backend;
+    let g = be.matmul(&sh.gate_inp, h).map_err(e)?; // (n_tokens, 1)
+    tr.name(be, &g, "ffn_shexp_gate_inp", l)?;
+    let mut sigmoid = be.activation(&g, GatedActivation::Silu).map_err(e)?;
+    be.div(&mut sigmoid, &g).map_err(e)?;
+    tr.name(be, &sigmoid, "ffn_shexp_gate", l)?;
+    let up = be.matmul(&sh.up, h).map_err(e)?; // (n_tokens, n_ff_shared)
+    let gate = be.matmul(&sh.gate, h).map_err(e)?;
+    let act = be
+        .gated_activation(&gate, &up, GatedActivation::Silu)
+        .map_err(e)?;
+    let down = be.matmul(&sh.down, &act).map_err(e)?; // (n_tokens, n_embd)
+    tr.name(be, &down, "ffn_shexp", l)?;
+    let out = be.moe_combine(&down, &sigmoid).map_err(e)?;
+    tr.name(be, &out, "ffn_shexp_out", l)?;
     Ok(out)
 }
 

@@ -50,6 +50,11 @@ mod layer_names {
     pub const FFN_GATE_EXPS: &str = "ffn_gate_exps.weight";
     pub const FFN_UP_EXPS: &str = "ffn_up_exps.weight";
     pub const FFN_DOWN_EXPS: &str = "ffn_down_exps.weight";
+    /// qwen2moe's shared expert and its gate.
+    pub const FFN_GATE_INP_SHEXP: &str = "ffn_gate_inp_shexp.weight";
+    pub const FFN_GATE_SHEXP: &str = "ffn_gate_shexp.weight";
+    pub const FFN_UP_SHEXP: &str = "ffn_up_shexp.weight";
+    pub const FFN_DOWN_SHEXP: &str = "ffn_down_shexp.weight";
 }
 
 /// One transformer block. Shapes are `(rows, cols)`: a matmul maps `cols` inputs to `rows` outputs.
@@ -87,6 +92,17 @@ pub struct MoeWeights<W> {
     pub gate_exps: W, // (n_expert·n_ff, n_embd)
     pub up_exps: W,   // (n_expert·n_ff, n_embd)
     pub down_exps: W, // (n_expert·n_embd, n_ff)
+    /// qwen2moe's shared expert, run for every token beside the routed ones.
+    pub shared: Option<SharedExpert<W>>,
+}
+
+/// A dense SwiGLU FFN every token runs, its output scaled per token by
+/// `sigmoid(gate_inp · h)` (the file's 1-D `ffn_gate_inp_shexp`, here a 1-row matrix).
+pub struct SharedExpert<W> {
+    pub gate_inp: W, // (1, n_embd)
+    pub gate: W,     // (n_ff_shared, n_embd)
+    pub up: W,       // (n_ff_shared, n_embd)
+    pub down: W,     // (n_embd, n_ff_shared)
 }
 
 pub struct Weights<W> {
@@ -444,6 +460,15 @@ pub fn plan_weights(
                 gate_exps: p.required_experts(&n(FFN_GATE_EXPS), m.n_expert, ff, d)?,
                 up_exps: p.required_experts(&n(FFN_UP_EXPS), m.n_expert, ff, d)?,
                 down_exps: p.required_experts(&n(FFN_DOWN_EXPS), m.n_expert, d, ff)?,
+                shared: match m.n_ff_shared {
+                    Some(sh) => Some(SharedExpert {
+                        gate_inp: p.required(&n(FFN_GATE_INP_SHEXP), 1, d)?,
+                        gate: p.required(&n(FFN_GATE_SHEXP), sh, d)?,
+                        up: p.required(&n(FFN_UP_SHEXP), sh, d)?,
+                        down: p.required(&n(FFN_DOWN_SHEXP), d, sh)?,
+                    }),
+                    None => None,
+                },
             }),
             None => None,
         };
@@ -529,6 +554,12 @@ impl<W> LayerWeights<W> {
                 gate_exps: f(m.gate_exps),
                 up_exps: f(m.up_exps),
                 down_exps: f(m.down_exps),
+                shared: m.shared.map(|sh| SharedExpert {
+                    gate_inp: f(sh.gate_inp),
+                    gate: f(sh.gate),
+                    up: f(sh.up),
+                    down: f(sh.down),
+                }),
             }),
         }
     }
