@@ -20,7 +20,8 @@ TWINS = {
     "v": ["Vcur ADD", "Vcur MUL_MAT"],  # after the bias where there is one (qwen2)
     "kqv": "kqv_out RESHAPE",
     "attn_out": "attn_post_norm MUL",
-    "ffn_inp": "sa_out ADD",
+    "attn_wo": "attn_out MUL_MAT",
+    "ffn_inp": ["sa_out ADD", "ffn_inp ADD"],
     "ffn_norm": "ffn_norm MUL",
     "ffn_gate": "ffn_gate MUL_MAT",
     "ffn_up": "ffn_up MUL_MAT",
@@ -28,6 +29,14 @@ TWINS = {
     "ffn_down": "ffn_out MUL_MAT",
     "ffn_out": "ffn_post_norm MUL",
     "l_out": "l_out ADD",
+    # mixture of experts (llama.cpp's build_moe_ffn; ours in forward.rs moe_ffn, same names)
+    "ffn_moe_logits": "ffn_moe_logits MUL_MAT",
+    "ffn_moe_weights_norm": ["ffn_moe_weights_norm DIV", "ffn_moe_weights GET_ROWS"],
+    "ffn_moe_up": "ffn_moe_up MUL_MAT_ID",
+    "ffn_moe_gate": "ffn_moe_gate MUL_MAT_ID",
+    "ffn_moe_swiglu": "ffn_moe_swiglu SWIGLU",
+    "ffn_moe_down": "ffn_moe_down MUL_MAT_ID",
+    "ffn_moe_out": ["ffn_moe_out ADD", "ffn_moe_out VIEW"],
 }
 
 
@@ -63,15 +72,21 @@ def main():
         if not found:
             continue
         b = found[0][1]
+        note = ""
+        if a.size > b.size and a.size % b.size == 0:
+            # llama.cpp's last layer keeps only the output rows (inp_out_ids: the last token)
+            # from the attention on; ours keeps every row until the head
+            a, note = a[a.size - b.size:], " (our last rows)"
         if a.size != b.size:
             print(f"{key}: size {a.size} vs {b.size}")
             continue
         diff = a.view(np.uint32) != b.view(np.uint32)
         if not diff.any():
-            print(f"{key}: identical")
+            print(f"{key}: identical{note}")
             continue
         row = int(np.argmax(diff)) // ne[0]
-        print(f"{key}: {int(diff.sum())} of {a.size} differ, max |d| {float(np.abs(a - b).max()):.3g}, first row {row}")
+        print(f"{key}: {int(diff.sum())} of {a.size} differ, max |d| {float(np.abs(a - b).max()):.3g}, "
+              f"first row {row}{note}")
 
 
 if __name__ == "__main__":
