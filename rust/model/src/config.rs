@@ -696,9 +696,15 @@ mod tests {
         keys.push(("expert_weights_scale", Value::F32(2.5)));
         let c = Config::from_gguf(&header("qwen2moe", &keys)).unwrap();
         let m = c.moe.unwrap();
-        assert_eq!((m.n_ff_shared, c.n_ff, m.weights_scale), (Some(352), 176, 2.5));
+        assert_eq!(
+            (m.n_ff_shared, c.n_ff, m.weights_scale),
+            (Some(352), 176, 2.5)
+        );
         let e = Config::from_gguf(&header("qwen2moe", &[])).unwrap_err();
-        assert!(e.to_string().contains("qwen2moe file needs its experts"), "{e}");
+        assert!(
+            e.to_string().contains("qwen2moe file needs its experts"),
+            "{e}"
+        );
     }
 
     #[test]
