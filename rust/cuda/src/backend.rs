@@ -488,6 +488,25 @@ impl CudaBackend {
     fn elementwise(&mut self, name: &'static str, args: Args, n: usize) {
         self.launch(name, grid1(n, 256), 256, args.arg(n as u64));
     }
+
+    /// `a op= b` for two tensors of one size (elementwise.cu's `add`, `div_f32`).
+    fn binary_in_place(
+        &mut self,
+        op: &str,
+        kernel: &'static str,
+        a: &mut CudaTensor,
+        b: &CudaTensor,
+    ) -> Result<(), CudaError> {
+        self.check(&[a, b])?;
+        if a.n() != b.n() {
+            return Err(CudaError::BadInput(format!(
+                "{op} of tensors of different shapes"
+            )));
+        }
+        self.elementwise(kernel, Args::new().arg(a.ptr).arg(b.ptr), a.n());
+        a.modified();
+        Ok(())
+    }
 }
 
 /// `WASM_CHORD_CUDA_SYNC=1`: wait for the GPU after every flush (for telling a race between
@@ -794,27 +813,11 @@ impl Backend for CudaBackend {
     }
 
     fn add(&mut self, a: &mut CudaTensor, b: &CudaTensor) -> Result<(), CudaError> {
-        self.check(&[a, b])?;
-        if a.n() != b.n() {
-            return Err(CudaError::BadInput(
-                "add of tensors of different shapes".into(),
-            ));
-        }
-        self.elementwise("add", Args::new().arg(a.ptr).arg(b.ptr), a.n());
-        a.modified();
-        Ok(())
+        self.binary_in_place("add", "add", a, b)
     }
 
     fn div(&mut self, a: &mut CudaTensor, b: &CudaTensor) -> Result<(), CudaError> {
-        self.check(&[a, b])?;
-        if a.n() != b.n() {
-            return Err(CudaError::BadInput(
-                "div of tensors of different shapes".into(),
-            ));
-        }
-        self.elementwise("div_f32", Args::new().arg(a.ptr).arg(b.ptr), a.n());
-        a.modified();
-        Ok(())
+        self.binary_in_place("div", "div_f32", a, b)
     }
 
     fn gated_activation(
