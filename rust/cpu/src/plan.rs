@@ -7,12 +7,12 @@
 //! | weight | 1 row | n ≥ 2 rows |
 //! |---|---|---|
 //! | Q4_K, rows % 8 = 0 (repacked) | gemv q4_K_8x8 | gemm for the first n − n%4 rows (n > 3), gemv for the rest |
-//! | Q6_K | vec_dot | vec_dot below 8 rows, tiled from 8 |
+//! | Q4_K, rows % 8 ≠ 0 / Q5_K / Q6_K | vec_dot | vec_dot below 8 rows, tiled from 8 |
 //! | Q4_0, rows % 8 = 0 (repacked) | gemv q4_0_8x8 | gemm q4_0_8x8 (same order as the gemv) |
 //! | Q4_0 / Q5_0 / Q8_0 | vec_dot | tinyBLAS_Q0_AVX (same order as vec_dot) |
 //! | Q4_1 / Q5_1 | vec_dot | vec_dot |
 //!
-//! Not reproduced yet (the scalar reference order is used, equal up to rounding): the tiled path for Q2_K/Q3_K/Q4_K (rows % 8 ≠ 0)/Q5_K, and the
+//! Not reproduced yet (the scalar reference order is used, equal up to rounding): Q2_K/Q3_K, and the
 //! float types' tinyBLAS/vec_dot orders (F32/F16 match llama.cpp's tokens already).
 
 use quant::simd::{ColsFn, DotFn, Kernel, RowsFn};
@@ -134,6 +134,8 @@ fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Pla
             }
             g
         }
+        GgmlType::Q4_K if n >= 8 => plan_of(&[one(ActQuant::Standard, Kernel::Q4KTiled)]),
+        GgmlType::Q5_K if n >= 8 => plan_of(&[one(ActQuant::Standard, Kernel::Q5KTiled)]),
         GgmlType::Q6_K if n >= 8 => plan_of(&[one(ActQuant::Standard, Kernel::Q6KTiled)]),
         GgmlType::Q4_0 if w_rows % 8 == 0 => plan_of(&[one(ActQuant::Standard, Kernel::Q40Repack)]),
         _ => plan_of(&[one(ActQuant::Standard, Kernel::VecDot(ty))]),
@@ -142,11 +144,13 @@ fn plan_range(ty: GgmlType, w_rows: usize, range: Range<usize>, n: usize) -> Pla
 
 /// The kernel ggml's `mul_mat_id` (the experts of a MoE layer) runs for one expert of a
 /// non-repacked weight of type `ty` that `n` activation rows are routed to: its tiled K-quant
-/// kernel from 8 rows (tiled.cpp, per expert: only Q6_K of those is reproduced here, as for
-/// `plan`), else `vec_dot` row by row — never tinyBLAS, so no choice depends on the weight's row
+/// kernel from 8 rows (tiled.cpp, per expert: Q4_K/Q5_K/Q6_K of those are reproduced here, as
+/// for `plan`), else `vec_dot` row by row — never tinyBLAS, so no choice depends on the weight's row
 /// count. (Repacked Q4_K experts run their gemv for every row, `q4k_x8`.)
 pub fn expert_dot(ty: GgmlType, n: usize) -> Dot {
     match ty {
+        GgmlType::Q4_K if n >= 8 => dot(Kernel::Q4KTiled),
+        GgmlType::Q5_K if n >= 8 => dot(Kernel::Q5KTiled),
         GgmlType::Q6_K if n >= 8 => dot(Kernel::Q6KTiled),
         _ => dot(Kernel::VecDot(ty)),
     }

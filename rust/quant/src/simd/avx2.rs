@@ -178,11 +178,45 @@ q1_dot!(dot_q5_1_q8_1, BlockQ5_1, q5_1_vec);
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn q4_k_sb_lanes(x: &BlockQ4K, y: &BlockQ8K, sc: &[i32; 8], j: usize) -> __m256i {
+    let (lo, hi) = k4_nibbles(&x.qs, j);
+    k4_sb_lanes(lo, hi, y, sc, j)
+}
+
+/// The same for Q5_K: the nibbles plus bit 2j (low run) / 2j+1 (high run) of each `qh` byte
+/// as bit 4 (ggml_vec_dot_q5_K_q8_K).
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn q5_k_sb_lanes(x: &BlockQ5K, y: &BlockQ8K, sc: &[i32; 8], j: usize) -> __m256i {
+    let (lo, hi) = k4_nibbles(&x.qs, j);
+    let hbits = load32(&x.qh);
+    let one = _mm256_set1_epi8(1);
+    // per byte: ((qh >> k) & 1) << 4 (16-bit shifts; the mask keeps each byte's own bit)
+    let bit = |k: i32| {
+        let b = _mm256_and_si256(_mm256_srl_epi16(hbits, _mm_cvtsi32_si128(k)), one);
+        _mm256_slli_epi16(b, 4)
+    };
+    let lo = _mm256_or_si256(lo, bit(2 * j as i32));
+    let hi = _mm256_or_si256(hi, bit(2 * j as i32 + 1));
+    k4_sb_lanes(lo, hi, y, sc, j)
+}
+
+/// The low and high nibbles of bytes 32j..32j+32 of a Q4_K/Q5_K super-block's `qs`.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn k4_nibbles(qs: &[u8; QK_K / 2], j: usize) -> (__m256i, __m256i) {
     let m4 = _mm256_set1_epi8(0xF);
-    let q4: &[u8; 32] = x.qs[32 * j..32 * j + 32].try_into().unwrap();
+    let q4: &[u8; 32] = qs[32 * j..32 * j + 32].try_into().unwrap();
     let bits = load32(q4);
     let lo = _mm256_and_si256(bits, m4);
     let hi = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+    (lo, hi)
+}
+
+/// The 8 i32 lanes of runs 2j (`lo`, unsigned quants) and 2j+1 (`hi`) against the activations:
+/// maddubs, then madd with each run's scale, lanes added.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn k4_sb_lanes(lo: __m256i, hi: __m256i, y: &BlockQ8K, sc: &[i32; 8], j: usize) -> __m256i {
     let a_lo: &[i8; 32] = y.qs[64 * j..64 * j + 32].try_into().unwrap();
     let a_hi: &[i8; 32] = y.qs[64 * j + 32..64 * j + 64].try_into().unwrap();
     let p_lo = _mm256_madd_epi16(
@@ -194,6 +228,65 @@ fn q4_k_sb_lanes(x: &BlockQ4K, y: &BlockQ8K, sc: &[i32; 8], j: usize) -> __m256i
         _mm256_set1_epi16(sc[2 * j + 1] as i16),
     );
     _mm256_add_epi32(p_lo, p_hi)
+}
+
+/// portable::dot_q5_k_q8_k: lanes with fused multiply-adds, the mins in one scalar.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn dot_q5_k_q8_k(x: &[BlockQ5K], y: &[BlockQ8K]) -> f32 {
+    let mut acc = _mm256_setzero_ps();
+    let mut summs = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let d = y.d * fp16_to_f32(x.d);
+        let dmin = -y.d * fp16_to_f32(x.dmin);
+        let (sc, m) = super::portable::k4_scales_mins(&x.scales);
+        let imin: i32 = q4_k_min_sums(&m, y).iter().sum();
+        summs = dmin.mul_add(imin as f32, summs);
+        let mut sumi = _mm256_setzero_si256();
+        for j in 0..4 {
+            sumi = _mm256_add_epi32(sumi, q5_k_sb_lanes(x, y, &sc, j));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    hsum8_ps(acc) + summs
+}
+
+/// portable::k4_tiled, one super-block: `res = x.d·s1`, `res = fma(−x.dmin, s2, res)`,
+/// `out = fma(res, y.d, out)` with s1 = Σ lanes and s2 = Σ min·bsum.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn k4_tiled_step(out: f32, lanes: __m256i, d: u16, dmin: u16, m: &[i32; 8], y: &BlockQ8K) -> f32 {
+    let s1 = hsum_i32x8(lanes);
+    let s2: i32 = q4_k_min_sums(m, y).iter().sum();
+    let res = (-fp16_to_f32(dmin)).mul_add(s2 as f32, fp16_to_f32(d) * s1 as f32);
+    res.mul_add(y.d, out)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn dot_q4_k_tiled(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
+    let mut out = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let (sc, m) = super::portable::k4_scales_mins(&x.scales);
+        let mut sumi = _mm256_setzero_si256();
+        for j in 0..4 {
+            sumi = _mm256_add_epi32(sumi, q4_k_sb_lanes(x, y, &sc, j));
+        }
+        out = k4_tiled_step(out, sumi, x.d, x.dmin, &m, y);
+    }
+    out
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub fn dot_q5_k_tiled(x: &[BlockQ5K], y: &[BlockQ8K]) -> f32 {
+    let mut out = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let (sc, m) = super::portable::k4_scales_mins(&x.scales);
+        let mut sumi = _mm256_setzero_si256();
+        for j in 0..4 {
+            sumi = _mm256_add_epi32(sumi, q5_k_sb_lanes(x, y, &sc, j));
+        }
+        out = k4_tiled_step(out, sumi, x.d, x.dmin, &m, y);
+    }
+    out
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]

@@ -60,6 +60,10 @@ pub enum Kernel {
     Q4KGemm,
     /// The tiled K-quant matmul (ggml-cpu/tiled) for Q6_K, from 8 activation rows.
     Q6KTiled,
+    /// The tiled K-quant matmul for Q4_K weights that are not repacked (rows % 8 ≠ 0).
+    Q4KTiled,
+    /// The tiled K-quant matmul for Q5_K.
+    Q5KTiled,
     /// `ggml_gemv_q4_0_8x8_q8_0` / `ggml_gemm_q4_0_8x8_q8_0` (CPU_REPACK, Q4_0 with rows % 8 = 0):
     /// both accumulate each output the same way.
     Q40Repack,
@@ -109,14 +113,15 @@ impl Kernel {
     pub fn weight_type(self) -> GgmlType {
         match self {
             Kernel::VecDot(t) => t,
-            Kernel::Q4KGemv | Kernel::Q4KGemm => GgmlType::Q4_K,
+            Kernel::Q4KGemv | Kernel::Q4KGemm | Kernel::Q4KTiled => GgmlType::Q4_K,
+            Kernel::Q5KTiled => GgmlType::Q5_K,
             Kernel::Q6KTiled => GgmlType::Q6_K,
             Kernel::Q40Repack => GgmlType::Q4_0,
         }
     }
 
     /// The portable implementation (the specification), or `None` for a type this module has no
-    /// ggml-order kernel for (the float types, Q2_K/Q3_K/Q5_K: use the reference).
+    /// ggml-order kernel for (the float types, Q2_K/Q3_K: use the reference).
     pub fn portable_fn(self) -> Option<DotFn> {
         use portable as p;
         Some(match self {
@@ -126,10 +131,13 @@ impl Kernel {
             Kernel::VecDot(GgmlType::Q4_1) => dot_fn!(p::dot_q4_1_q8_1, BlockQ4_1, BlockQ8_1),
             Kernel::VecDot(GgmlType::Q5_1) => dot_fn!(p::dot_q5_1_q8_1, BlockQ5_1, BlockQ8_1),
             Kernel::VecDot(GgmlType::Q4_K) => dot_fn!(p::dot_q4_k_q8_k, BlockQ4K, BlockQ8K),
+            Kernel::VecDot(GgmlType::Q5_K) => dot_fn!(p::dot_q5_k_q8_k, BlockQ5K, BlockQ8K),
             Kernel::VecDot(GgmlType::Q6_K) => dot_fn!(p::dot_q6_k_q8_k, BlockQ6K, BlockQ8K),
             Kernel::Q4KGemv => dot_fn!(p::dot_q4_k_gemv, BlockQ4K, BlockQ8K),
             Kernel::Q4KGemm => dot_fn!(p::dot_q4_k_gemm, BlockQ4K, BlockQ8K),
             Kernel::Q6KTiled => dot_fn!(p::dot_q6_k_tiled, BlockQ6K, BlockQ8K),
+            Kernel::Q4KTiled => dot_fn!(p::dot_q4_k_tiled, BlockQ4K, BlockQ8K),
+            Kernel::Q5KTiled => dot_fn!(p::dot_q5_k_tiled, BlockQ5K, BlockQ8K),
             Kernel::Q40Repack => dot_fn!(p::dot_q4_0_repack, BlockQ4_0, BlockQ8_0),
             Kernel::VecDot(_) => return None,
         })
@@ -151,6 +159,9 @@ impl Kernel {
                 Kernel::Q4KGemm => avx2_fn!(dot_q4_k_gemm, BlockQ4K, BlockQ8K),
                 Kernel::Q6KTiled => avx2_fn!(dot_q6_k_tiled, BlockQ6K, BlockQ8K),
                 Kernel::Q40Repack => avx2_fn!(dot_q4_0_repack, BlockQ4_0, BlockQ8_0),
+                Kernel::VecDot(GgmlType::Q5_K) => avx2_fn!(dot_q5_k_q8_k, BlockQ5K, BlockQ8K),
+                Kernel::Q4KTiled => avx2_fn!(dot_q4_k_tiled, BlockQ4K, BlockQ8K),
+                Kernel::Q5KTiled => avx2_fn!(dot_q5_k_tiled, BlockQ5K, BlockQ8K),
                 Kernel::VecDot(_) => return None,
             });
         }
@@ -353,7 +364,7 @@ fn simd128_fns<F: wasm::Fma4>(k: Kernel) -> Simd128Fns {
             None,
         ),
         Kernel::Q40Repack => (dot!(s::dot_q4_0_repack, BlockQ4_0, BlockQ8_0), None, None),
-        Kernel::VecDot(_) => (None, None, None),
+        Kernel::VecDot(_) | Kernel::Q4KTiled | Kernel::Q5KTiled => (None, None, None),
     };
     Simd128Fns { dot, rows, cols }
 }

@@ -204,20 +204,103 @@ pub fn dot_q4_k_q8_k(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
         for p in 0..4 {
             acc_m[p] = dmin.fmaf(mins[p] as f32, acc_m[p]);
         }
-        let q = q4_k_values(x);
-        let mut lanes = [0i32; 8];
-        for (l, lane) in lanes.iter_mut().enumerate() {
-            for (g, &s) in sc.iter().enumerate() {
-                let base = 32 * g + 4 * l;
-                let dot: i32 = (base..base + 4).map(|i| q[i] as i32 * y.qs[i] as i32).sum();
-                *lane += s * dot;
-            }
-        }
+        let lanes = k4_lanes(&q4_k_values(x), &sc, &y.qs);
         for l in 0..8 {
             acc[l] = d.fmaf(lanes[l] as f32, acc[l]);
         }
     }
     hsum8(acc) + hsum4(acc_m)
+}
+
+/// The 8 i32 lanes of ggml's Q4_K/Q5_K vec_dot (maddubs, then madd with the run's scale): lane l
+/// sums bytes 4l..4l+3 of each 32-byte run g, times scale g.
+#[inline]
+fn k4_lanes(q: &[u8; QK_K], sc: &[i32; 8], a: &[i8; QK_K]) -> [i32; 8] {
+    let mut lanes = [0i32; 8];
+    for (l, lane) in lanes.iter_mut().enumerate() {
+        for (g, &s) in sc.iter().enumerate() {
+            let base = 32 * g + 4 * l;
+            let dot: i32 = (base..base + 4).map(|i| q[i] as i32 * a[i] as i32).sum();
+            *lane += s * dot;
+        }
+    }
+    lanes
+}
+
+/// Q5_K quants (0..31) in element order: Q4_K's nibbles plus bit `2j` (low half of run pair j)
+/// or `2j+1` (high half) of `qh[l]`.
+#[inline]
+pub(crate) fn q5_k_values(x: &BlockQ5K) -> [u8; QK_K] {
+    let mut q = [0u8; QK_K];
+    for (j, qs) in x.qs.chunks_exact(32).enumerate() {
+        for l in 0..32 {
+            let h = x.qh[l] >> (2 * j);
+            q[64 * j + l] = (qs[l] & 0xF) | ((h & 1) << 4);
+            q[64 * j + 32 + l] = (qs[l] >> 4) | (((h >> 1) & 1) << 4);
+        }
+    }
+    q
+}
+
+/// ggml_vec_dot_q5_K_q8_K (AVX2): the lanes as for Q4_K, `acc = fma(d, lanes, acc)` with
+/// d = y.d·x.d; the mins are summed exactly as integers (hadd/madd/hadd) and go to a scalar
+/// `summs = fma(-y.d·x.dmin, Σ, summs)` (a C `+=` the compiler contracts, as for Q4_1's).
+/// Result `hsum8(acc) + summs`.
+pub fn dot_q5_k_q8_k(x: &[BlockQ5K], y: &[BlockQ8K]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut summs = 0.0f32;
+    for (x, y) in x.iter().zip(y) {
+        let d = y.d * fp16_to_f32(x.d);
+        let dmin = -y.d * fp16_to_f32(x.dmin);
+        let (sc, m) = k4_scales_mins(&x.scales);
+        let bsums = y.bsums;
+        let imins: i32 = k4_min_pairs(&m, &bsums).iter().sum();
+        summs = dmin.fmaf(imins as f32, summs);
+        let lanes = k4_lanes(&q5_k_values(x), &sc, &y.qs);
+        for l in 0..8 {
+            acc[l] = d.fmaf(lanes[l] as f32, acc[l]);
+        }
+    }
+    hsum8(acc) + summs
+}
+
+/// ggml's tiled K-quant matmul (ggml-cpu/tiled, AVX2, from 8 activation rows) for the types
+/// with scales and mins (Q4_K not repacked, Q5_K), one super-block at a time:
+/// `res = x.d·(float)Σsc·dot` (rounded), `res = fma(−x.dmin, (float)Σm·bsum, res)`, then
+/// `out = fma(res, y.d, out)`.
+#[inline]
+fn k4_tiled(
+    blocks: impl Iterator<Item = (f32, f32, [i32; 8], [i32; 8], [u8; QK_K])>,
+    y: &[BlockQ8K],
+) -> f32 {
+    let mut out = 0.0f32;
+    for ((d, dmin, sc, m, q), y) in blocks.zip(y) {
+        let dots = sub_dots32(&q, &y.qs);
+        let s1: i32 = (0..8).map(|g| sc[g] * dots[g]).sum();
+        let bsums = y.bsums;
+        let s2: i32 = k4_min_pairs(&m, &bsums).iter().sum();
+        let res = (-dmin).fmaf(s2 as f32, d * s1 as f32);
+        out = res.fmaf(y.d, out);
+    }
+    out
+}
+
+/// [`k4_tiled`] for Q4_K weights that are not repacked (row count not a multiple of 8).
+pub fn dot_q4_k_tiled(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
+    let blocks = x.iter().map(|x| {
+        let (sc, m) = k4_scales_mins(&x.scales);
+        (fp16_to_f32(x.d), fp16_to_f32(x.dmin), sc, m, q4_k_values(x))
+    });
+    k4_tiled(blocks, y)
+}
+
+/// [`k4_tiled`] for Q5_K weights.
+pub fn dot_q5_k_tiled(x: &[BlockQ5K], y: &[BlockQ8K]) -> f32 {
+    let blocks = x.iter().map(|x| {
+        let (sc, m) = k4_scales_mins(&x.scales);
+        (fp16_to_f32(x.d), fp16_to_f32(x.dmin), sc, m, q5_k_values(x))
+    });
+    k4_tiled(blocks, y)
 }
 
 /// The two integer sums per Q4_K super-block the repacked kernels use: Σ scale·dot and

@@ -14,10 +14,13 @@ pub const KERNELS: &[Kernel] = &[
     Kernel::VecDot(GgmlType::Q5_1),
     Kernel::VecDot(GgmlType::Q8_0),
     Kernel::VecDot(GgmlType::Q4_K),
+    Kernel::VecDot(GgmlType::Q5_K),
     Kernel::VecDot(GgmlType::Q6_K),
     Kernel::Q4KGemv,
     Kernel::Q4KGemm,
     Kernel::Q6KTiled,
+    Kernel::Q4KTiled,
+    Kernel::Q5KTiled,
     Kernel::Q40Repack,
 ];
 
