@@ -250,44 +250,32 @@ pub fn dot_q5_k_q8_k(x: &[BlockQ5K], y: &[BlockQ8K]) -> f32 {
     hsum8_ps(acc) + summs
 }
 
-/// portable::k4_tiled, one super-block: `res = x.d·s1`, `res = fma(−x.dmin, s2, res)`,
-/// `out = fma(res, y.d, out)` with s1 = Σ lanes and s2 = Σ min·bsum.
-#[target_feature(enable = "avx2,fma,f16c")]
-#[inline]
-fn k4_tiled_step(out: f32, lanes: __m256i, d: u16, dmin: u16, m: &[i32; 8], y: &BlockQ8K) -> f32 {
-    let s1 = hsum_i32x8(lanes);
-    let s2: i32 = q4_k_min_sums(m, y).iter().sum();
-    let res = (-fp16_to_f32(dmin)).mul_add(s2 as f32, fp16_to_f32(d) * s1 as f32);
-    res.mul_add(y.d, out)
+/// portable::k4_tiled for one weight type (its blocks' lanes from `$lanes`), per super-block:
+/// `res = x.d·s1`, `res = fma(−x.dmin, s2, res)`, `out = fma(res, y.d, out)` with s1 = Σ lanes
+/// and s2 = Σ min·bsum.
+macro_rules! k4_tiled {
+    ($name:ident, $x:ty, $lanes:ident) => {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        pub fn $name(x: &[$x], y: &[BlockQ8K]) -> f32 {
+            let mut out = 0.0f32;
+            for (x, y) in x.iter().zip(y) {
+                let (sc, m) = super::portable::k4_scales_mins(&x.scales);
+                let mut sumi = _mm256_setzero_si256();
+                for j in 0..4 {
+                    sumi = _mm256_add_epi32(sumi, $lanes(x, y, &sc, j));
+                }
+                let s1 = hsum_i32x8(sumi);
+                let s2: i32 = q4_k_min_sums(&m, y).iter().sum();
+                let res = (-fp16_to_f32(x.dmin)).mul_add(s2 as f32, fp16_to_f32(x.d) * s1 as f32);
+                out = res.mul_add(y.d, out);
+            }
+            out
+        }
+    };
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-pub fn dot_q4_k_tiled(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
-    let mut out = 0.0f32;
-    for (x, y) in x.iter().zip(y) {
-        let (sc, m) = super::portable::k4_scales_mins(&x.scales);
-        let mut sumi = _mm256_setzero_si256();
-        for j in 0..4 {
-            sumi = _mm256_add_epi32(sumi, q4_k_sb_lanes(x, y, &sc, j));
-        }
-        out = k4_tiled_step(out, sumi, x.d, x.dmin, &m, y);
-    }
-    out
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-pub fn dot_q5_k_tiled(x: &[BlockQ5K], y: &[BlockQ8K]) -> f32 {
-    let mut out = 0.0f32;
-    for (x, y) in x.iter().zip(y) {
-        let (sc, m) = super::portable::k4_scales_mins(&x.scales);
-        let mut sumi = _mm256_setzero_si256();
-        for j in 0..4 {
-            sumi = _mm256_add_epi32(sumi, q5_k_sb_lanes(x, y, &sc, j));
-        }
-        out = k4_tiled_step(out, sumi, x.d, x.dmin, &m, y);
-    }
-    out
-}
+k4_tiled!(dot_q4_k_tiled, BlockQ4K, q4_k_sb_lanes);
+k4_tiled!(dot_q5_k_tiled, BlockQ5K, q5_k_sb_lanes);
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub fn dot_q4_k_q8_k(x: &[BlockQ4K], y: &[BlockQ8K]) -> f32 {
